@@ -1,0 +1,73 @@
+"""The application factory: configuration, extensions, blueprints, error pages, CLI."""
+
+import logging
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from backoffice import cli, config, errors, security
+from backoffice.extensions import csrf, db, limiter, mail, migrate
+from backoffice.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `overrides` (tests) win over the defaults and the environment.
+
+    Raises config.ConfigError when the configuration cannot serve real users.
+    """
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATES),
+        static_folder=str(STATIC),
+        instance_path=str(INSTANCE),
+    )
+    config.load(app, overrides)
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    errors.init_app(app)
+    security.init_app(app)
+    cli.init_app(app)
+    _register_template_helpers(app)
+    if hops := app.config["PROXY_FIX_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _init_extensions(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        INSTANCE.mkdir(exist_ok=True)
+    from backoffice import models  # noqa: F401  (every table on the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from backoffice.inquiries.views import bp as inquiries_bp
+    from backoffice.mail.views import bp as devmail_bp
+    from backoffice.public.views import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(inquiries_bp)
+    if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:
+        app.register_blueprint(devmail_bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from backoffice import display
+
+    app.jinja_env.filters.update(display.FILTERS)
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {"devmail_enabled": "devmail" in app.blueprints}

@@ -1,0 +1,113 @@
+"""Configuration: code defaults, then `FLASK_*` environment variables, then `DATABASE_URL`/`SECRET_KEY`.
+
+Any key below can be set as `FLASK_<KEY>` (values are parsed as JSON where they can be, so
+`FLASK_MAIL_PORT=2525` is an int and `FLASK_DEVELOPMENT=true` a bool).
+"""
+
+import os
+import secrets
+from typing import Any
+
+from flask import Flask
+
+from backoffice.paths import INSTANCE
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot serve real users; the message says what to set."""
+
+
+DEFAULTS: dict[str, Any] = {
+    # Development switches on the embedded defaults: a generated secret key, plain-HTTP cookies, and the
+    # development mailbox when no mail server is set. Everything else is production.
+    "DEVELOPMENT": False,
+    "SECRET_KEY": None,
+    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{INSTANCE / 'backoffice.sqlite3'}",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Public base URL for links in emails sent outside a request (e.g. by `flask mail deliver`).
+    "PUBLIC_URL": None,
+    # Requests: forms are text only, so anything larger than this is refused with the 413 page.
+    "MAX_CONTENT_LENGTH": 256 * 1024,
+    # How many reverse proxies set X-Forwarded-* in front of the app (0: none, trust nothing).
+    "PROXY_FIX_HOPS": 0,
+    # Cookies: HttpOnly and SameSite=Lax always; Secure outside development.
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "kip_session",
+    "SESSION_COOKIE_SECURE": None,  # None: Secure outside development
+    # CSRF tokens live as long as the session; a form left open overnight still gets a clear message.
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Mail: no server means outbox only (and, in development, the development mailbox page).
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": "介護情報基盤ポータル お問い合わせ窓口 <noreply@kaigo-portal.example.jp>",
+    "MAIL_TIMEOUT": 10,
+    "MAIL_MAX_ATTEMPTS": 12,
+    "MAIL_RETRY_BASE_SECONDS": 60,
+    "MAIL_RETRY_MAX_SECONDS": 3600,
+    "MAIL_LEASE_SECONDS": 300,
+    # Rate limits (Flask-Limiter syntax). Memory storage is the embedded default; Redis in production.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "INQUIRY_SEND_LIMIT": "5 per 10 minutes;20 per day",
+    "INQUIRY_FORM_LIMIT": "60 per 10 minutes",
+    # Inquiry form.
+    "INQUIRY_BODY_MAX_LENGTH": 2000,
+    "INQUIRY_DRAFT_TTL_HOURS": 24,
+    "HELPDESK_NAME": "介護情報基盤ポータル お問い合わせ窓口",
+    "HELPDESK_HOURS": "平日 9時00分〜17時00分（土日祝日・年末年始を除く）",
+}
+
+
+def load(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Fill `app.config` in order: defaults, `FLASK_*` variables, `DATABASE_URL`/`SECRET_KEY`, overrides.
+
+    Raises ConfigError outside development when the secret key or the mail server is missing.
+    """
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env()
+    if url := os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(url)
+    if key := os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = key
+    if overrides:
+        app.config.from_mapping(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    development = app.config["DEVELOPMENT"] or app.testing
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = not development
+    if not development:
+        missing = [k for k in ("SECRET_KEY", "MAIL_SERVER") if not app.config.get(k)]
+        if missing:
+            names = ", ".join(f"FLASK_{k} (or {k})" if k == "SECRET_KEY" else f"FLASK_{k}" for k in missing)
+            raise ConfigError(
+                f"Missing configuration outside development: {names}. "
+                "Set them in the environment, or set FLASK_DEVELOPMENT=true for a local run."
+            )
+    elif not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _development_secret_key()
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """Accept the usual `postgres://` and `postgresql://` URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _development_secret_key() -> str:
+    """A key kept under instance/ so that development sessions survive a restart."""
+    path = INSTANCE / "development-secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE.mkdir(exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,51 @@
+"""How dates and values are shown to people: Japan time, 「2026年4月1日（水）」, 令和 where useful."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+JST = ZoneInfo("Asia/Tokyo")
+WEEKDAYS = "月火水木金土日"
+REIWA_START = date(2019, 5, 1)
+
+
+def to_jst(value: datetime) -> datetime:
+    return value.astimezone(JST)
+
+
+def wareki_year(day: date) -> str:
+    """「令和8年」; 2019-05-01 onward is 令和 (2019 is 令和元年), earlier dates fall back to 西暦."""
+    if day < REIWA_START:
+        return f"{day.year}年"
+    n = day.year - 2018
+    return "令和元年" if n == 1 else f"令和{n}年"
+
+
+def format_date(value: datetime | date | None) -> str:
+    """「2026年4月1日（水）」"""
+    if value is None:
+        return ""
+    day = to_jst(value).date() if isinstance(value, datetime) else value
+    return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS[day.weekday()]}）"
+
+
+def format_datetime(value: datetime | None) -> str:
+    """「2026年4月1日（水）14時35分」 in Japan time."""
+    if value is None:
+        return ""
+    local = to_jst(value)
+    return f"{format_date(local.date())}{local.hour}時{local.minute:02d}分"
+
+
+def format_wareki_date(value: datetime | date | None) -> str:
+    """「令和8年1月20日」 as the seed writes dates."""
+    if value is None:
+        return ""
+    day = to_jst(value).date() if isinstance(value, datetime) else value
+    return f"{wareki_year(day)}{day.month}月{day.day}日"
+
+
+FILTERS = {
+    "date_ja": format_date,
+    "datetime_ja": format_datetime,
+    "wareki": format_wareki_date,
+}

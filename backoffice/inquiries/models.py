@@ -1,0 +1,168 @@
+"""Inquiry tickets, their category tree, category-specific details, history and form drafts."""
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.db import enum_column, utcnow
+from backoffice.extensions import db
+
+
+class CategoryKind(enum.Enum):
+    """What a 中カテゴリー does beyond routing: an account request asks for the institution's details."""
+
+    GENERAL = "general"
+    ACCOUNT_REQUEST = "account_request"
+
+
+class InquiryStatus(enum.Enum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    SPAM = "spam"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    InquiryStatus.NEW: "新規",
+    InquiryStatus.IN_PROGRESS: "対応中",
+    InquiryStatus.ANSWERED: "回答済",
+    InquiryStatus.ON_HOLD: "保留",
+    InquiryStatus.RESOLVED: "解決済",
+    InquiryStatus.CLOSED: "完了",
+    InquiryStatus.REJECTED: "却下",
+    InquiryStatus.SPAM: "スパム",
+}
+
+
+class EventKind(enum.Enum):
+    """One entry of a ticket's history; only PUBLIC_REPLY is ever shown to the requester."""
+
+    CREATED = "created"
+    STATUS_CHANGED = "status_changed"
+    ASSIGNED = "assigned"
+    PUBLIC_REPLY = "public_reply"
+    INTERNAL_NOTE = "internal_note"
+    ACCOUNT_ISSUED = "account_issued"
+
+
+class InquiryCategory(db.Model):
+    """A node of the category tree: a 大カテゴリー (no parent) or a 中カテゴリー under one."""
+
+    __tablename__ = "inquiry_categories"
+    __table_args__ = (sa.UniqueConstraint("parent_id", "name", name="uq_inquiry_categories_parent_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiry_categories.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    position: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    kind: Mapped[CategoryKind] = mapped_column(
+        enum_column(CategoryKind, "category_kind"), default=CategoryKind.GENERAL
+    )
+
+    parent: Mapped["InquiryCategory | None"] = relationship(
+        remote_side=[id], back_populates="children"
+    )
+    children: Mapped[list["InquiryCategory"]] = relationship(
+        back_populates="parent", order_by="InquiryCategory.position"
+    )
+
+    @property
+    def is_account_request(self) -> bool:
+        return self.kind is CategoryKind.ACCOUNT_REQUEST
+
+    @property
+    def path(self) -> str:
+        """「大カテゴリー ＞ 中カテゴリー」 as shown to people."""
+        return f"{self.parent.name} ＞ {self.name}" if self.parent else self.name
+
+
+class Inquiry(db.Model):
+    """A ticket. The 受付番号 is random (never derived from another), the status token is stored hashed."""
+
+    __tablename__ = "inquiries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference_number: Mapped[str] = mapped_column(sa.String(9), unique=True)
+    # The draft the ticket was sent from: a second send of the same draft finds this ticket instead.
+    submission_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    status_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiry_categories.id"), index=True)
+    status: Mapped[InquiryStatus] = mapped_column(
+        enum_column(InquiryStatus, "inquiry_status"), default=InquiryStatus.NEW, index=True
+    )
+    requester_name: Mapped[str] = mapped_column(sa.String(100))
+    requester_kana: Mapped[str] = mapped_column(sa.String(100))
+    organization_name: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    phone: Mapped[str] = mapped_column(sa.String(11))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    category: Mapped[InquiryCategory] = relationship()
+    account_request: Mapped["AccountRequestDetails | None"] = relationship(
+        back_populates="inquiry", cascade="all, delete-orphan"
+    )
+    events: Mapped[list["InquiryEvent"]] = relationship(
+        back_populates="inquiry", order_by="InquiryEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class AccountRequestDetails(db.Model):
+    """The 医療機関's details sent with a 「介護情報基盤ポータルのID発行申請」 inquiry."""
+
+    __tablename__ = "inquiry_account_requests"
+
+    inquiry_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiries.id"), primary_key=True)
+    medical_code: Mapped[str] = mapped_column(sa.String(10), index=True)
+    # A failing check digit is never a reason to refuse: the operator sees a warning instead.
+    medical_code_check_ok: Mapped[bool]
+    institution_name: Mapped[str] = mapped_column(sa.String(200))
+    institution_kana: Mapped[str] = mapped_column(sa.String(200))
+    postal_code: Mapped[str] = mapped_column(sa.String(8))
+    address: Mapped[str] = mapped_column(sa.String(300))
+    department: Mapped[str | None] = mapped_column(sa.String(100))
+
+    inquiry: Mapped[Inquiry] = relationship(back_populates="account_request")
+
+
+class InquiryEvent(db.Model):
+    """Append-only history of a ticket: who did what, when, and the old → new value where one changed."""
+
+    __tablename__ = "inquiry_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inquiry_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind, "event_kind"))
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    old_value: Mapped[str | None] = mapped_column(sa.String(200))
+    new_value: Mapped[str | None] = mapped_column(sa.String(200))
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    inquiry: Mapped[Inquiry] = relationship(back_populates="events")
+
+
+class InquiryDraft(db.Model):
+    """What the requester entered, kept on the server between 入力 and 確認 (too large for a cookie).
+
+    The cookie session holds only the draft's random key; the key then becomes the ticket's submission key.
+    """
+
+    __tablename__ = "inquiry_drafts"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

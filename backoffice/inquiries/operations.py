@@ -1,0 +1,222 @@
+"""Use cases of the public inquiry form: category tree, drafts between steps, and sending an inquiry.
+
+Each function that writes owns its transaction: it commits on success and rolls back on failure, so an
+inquiry is never half-saved.
+"""
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from backoffice.db import utcnow
+from backoffice.extensions import db
+from backoffice.inquiries import notifications
+from backoffice.inquiries.models import (
+    AccountRequestDetails,
+    EventKind,
+    Inquiry,
+    InquiryCategory,
+    InquiryDraft,
+    InquiryEvent,
+    InquiryStatus,
+)
+
+log = logging.getLogger(__name__)
+
+# 受付番号: no 0/O, 1/I/L, so that it survives being read out on the phone.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REQUESTER = "依頼者"
+
+
+class CategoryUnavailable(Exception):
+    """The chosen 中カテゴリー no longer takes inquiries (deactivated, or moved, since the form was shown)."""
+
+
+@dataclass(frozen=True)
+class AccountRequestInput:
+    medical_code: str
+    medical_code_check_ok: bool
+    institution_name: str
+    institution_kana: str
+    postal_code: str
+    address: str
+    department: str | None
+
+
+@dataclass(frozen=True)
+class InquiryInput:
+    """What `submit_inquiry` needs, already normalised and validated by the form."""
+
+    category_id: int
+    requester_name: str
+    requester_kana: str
+    organization_name: str | None
+    email: str
+    phone: str
+    body: str
+    account_request: AccountRequestInput | None = None
+
+
+@dataclass
+class SubmitResult:
+    inquiry: Inquiry
+    created: bool
+    email_ids: list[int] = field(default_factory=list)
+
+
+def category_tree() -> list[InquiryCategory]:
+    """Active 大カテゴリー in order, each with its active 中カテゴリー loaded (empty ones left out)."""
+    majors = db.session.scalars(
+        sa.select(InquiryCategory)
+        .where(InquiryCategory.parent_id.is_(None), InquiryCategory.is_active)
+        .order_by(InquiryCategory.position, InquiryCategory.id)
+        .options(selectinload(InquiryCategory.children))
+    ).all()
+    return [m for m in majors if any(c.is_active for c in m.children)]
+
+
+def save_draft(data: dict[str, Any], key: str | None) -> str:
+    """Store what the requester typed; returns the draft's key (a fresh one unless `key` still exists)."""
+    draft = db.session.get(InquiryDraft, key) if key else None
+    if draft is None:
+        _purge_old_drafts()
+        draft = InquiryDraft(key=secrets.token_urlsafe(32), data=data)
+        db.session.add(draft)
+    else:
+        draft.data = data
+        draft.created_at = utcnow()
+    db.session.commit()
+    return draft.key
+
+
+def load_draft(key: str | None) -> InquiryDraft | None:
+    if not key:
+        return None
+    draft = db.session.get(InquiryDraft, key)
+    if draft is None or draft.created_at < _draft_cutoff():
+        return None
+    return draft
+
+
+def _draft_cutoff() -> datetime:
+    return utcnow() - timedelta(hours=current_app.config["INQUIRY_DRAFT_TTL_HOURS"])
+
+
+def _purge_old_drafts() -> None:
+    db.session.execute(sa.delete(InquiryDraft).where(InquiryDraft.created_at < _draft_cutoff()))
+
+
+def find_by_submission_key(key: str | None) -> Inquiry | None:
+    if not key:
+        return None
+    return db.session.scalar(sa.select(Inquiry).where(Inquiry.submission_key == key))
+
+
+def find_by_status_token(token: str) -> Inquiry | None:
+    """The inquiry whose status-page token this is; the 受付番号 alone never finds anything."""
+    return db.session.scalar(
+        sa.select(Inquiry).where(Inquiry.status_token_hash == hash_token(token))
+    )
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_reference_number() -> str:
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def submit_inquiry(
+    data: InquiryInput, *, submission_key: str, status_url_for: Callable[[str], str]
+) -> SubmitResult:
+    """Create the ticket (status 新規), its first history entry and the acknowledgement email in one
+    transaction, and delete the draft it came from.
+
+    Sending the same draft again returns the ticket already made (`created=False`), also when two sends race.
+    `status_url_for(token)` builds the status-page link for the email.
+    Raises CategoryUnavailable when the 中カテゴリー is no longer active.
+    """
+    if existing := find_by_submission_key(submission_key):
+        return SubmitResult(existing, created=False)
+    category = db.session.get(InquiryCategory, data.category_id)
+    if (
+        category is None
+        or category.parent is None
+        or not (category.is_active and category.parent.is_active)
+    ):
+        raise CategoryUnavailable
+    if category.is_account_request != (data.account_request is not None):
+        raise ValueError("account-request details must come with, and only with, that category")
+
+    for _attempt in range(5):
+        token = secrets.token_urlsafe(32)
+        inquiry = _build_inquiry(data, category, submission_key, token)
+        db.session.add(inquiry)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            if existing := find_by_submission_key(submission_key):
+                return SubmitResult(existing, created=False)
+            continue  # a 受付番号 collision: draw another
+        email = notifications.queue_acknowledgement(inquiry, status_url_for(token))
+        db.session.execute(sa.delete(InquiryDraft).where(InquiryDraft.key == submission_key))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Another request committed the same draft between our flush and commit.
+            db.session.rollback()
+            if existing := find_by_submission_key(submission_key):
+                return SubmitResult(existing, created=False)
+            raise
+        log.info("inquiry %s received (category %s)", inquiry.reference_number, category.id)
+        return SubmitResult(inquiry, created=True, email_ids=[email.id])
+    raise RuntimeError("could not draw a free 受付番号")
+
+
+def _build_inquiry(
+    data: InquiryInput, category: InquiryCategory, submission_key: str, token: str
+) -> Inquiry:
+    inquiry = Inquiry(
+        reference_number=new_reference_number(),
+        submission_key=submission_key,
+        status_token_hash=hash_token(token),
+        category=category,
+        status=InquiryStatus.NEW,
+        requester_name=data.requester_name,
+        requester_kana=data.requester_kana,
+        organization_name=data.organization_name,
+        email=data.email,
+        phone=data.phone,
+        body=data.body,
+    )
+    if (details := data.account_request) is not None:
+        inquiry.account_request = AccountRequestDetails(
+            medical_code=details.medical_code,
+            medical_code_check_ok=details.medical_code_check_ok,
+            institution_name=details.institution_name,
+            institution_kana=details.institution_kana,
+            postal_code=details.postal_code,
+            address=details.address,
+            department=details.department,
+        )
+    inquiry.events.append(
+        InquiryEvent(kind=EventKind.CREATED, actor=REQUESTER, new_value=InquiryStatus.NEW.value)
+    )
+    return inquiry
+
+
+def public_replies(inquiry: Inquiry) -> list[InquiryEvent]:
+    """The replies the requester may read on the status page (internal notes are never among them)."""
+    return [e for e in inquiry.events if e.kind is EventKind.PUBLIC_REPLY]

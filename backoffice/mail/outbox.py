@@ -1,0 +1,213 @@
+"""Queue emails with the change that causes them; deliver them after the commit, once, with retries.
+
+Delivery claims a row with one conditional UPDATE (a lease), commits, talks to the SMTP server outside any
+transaction, then records the outcome. The conditional UPDATE is atomic on SQLite and PostgreSQL alike, so
+several `flask mail deliver` workers never send the same mail twice; a worker that dies mid-send leaves a
+lease that runs out, after which the mail is tried again.
+"""
+
+import logging
+import secrets
+import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import flask_mail
+import sqlalchemy as sa
+from flask import Flask, after_this_request, current_app, has_request_context
+from flask.wrappers import Response
+
+from backoffice.db import utcnow
+from backoffice.extensions import db
+from backoffice.mail.models import EmailStatus, OutboundEmail
+
+log = logging.getLogger(__name__)
+
+SCRUBBED_NOTICE = "（このメールは配信済みのため、本文をサーバーから削除しました。）"
+
+
+def render_mail(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """Render `templates/mail/NAME.txt` and `.html`; the subject is `{% set subject = … %}` in the .txt."""
+    env = current_app.jinja_env
+    context = {"config": current_app.config, **context}
+    text = env.get_template(f"mail/{name}.txt").make_module(context)
+    html = env.get_template(f"mail/{name}.html").render(context)
+    subject = " ".join(str(text.subject).split())
+    return subject, str(text).strip() + "\n", html
+
+
+def enqueue(name: str, to: str, context: dict[str, Any], *, contains_secret: bool = False) -> OutboundEmail:
+    """Add a rendered email to the current transaction; it is sent only if that transaction commits."""
+    subject, text, html = render_mail(name, context)
+    email = OutboundEmail(
+        to_address=to, subject=subject, body_text=text, body_html=html, contains_secret=contains_secret
+    )
+    db.session.add(email)
+    return email
+
+
+def deliver_after_response(email_ids: Iterable[int]) -> None:
+    """Try to send these (committed) emails once the response has gone out, so the user never waits for
+    the SMTP server. Whatever fails stays queued for `flask mail deliver`."""
+    ids = list(email_ids)
+    if not ids or not current_app.config["MAIL_SERVER"] or not has_request_context():
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    @after_this_request
+    def _register(response: Response) -> Response:
+        response.call_on_close(lambda: _deliver_in_context(app, ids))
+        return response
+
+
+def _deliver_in_context(app: Flask, ids: list[int]) -> None:
+    with app.app_context():
+        for email_id in ids:
+            deliver_one(email_id)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+
+
+def deliver_due(limit: int = 100) -> DeliveryReport:
+    """Send every queued email whose next attempt is due, up to `limit`; returns what happened."""
+    report = DeliveryReport()
+    if not current_app.config["MAIL_SERVER"]:
+        return report
+    now = utcnow()
+    ids = db.session.scalars(
+        sa.select(OutboundEmail.id)
+        .where(
+            OutboundEmail.status == EmailStatus.QUEUED,
+            OutboundEmail.next_attempt_at <= now,
+            sa.or_(OutboundEmail.claimed_until.is_(None), OutboundEmail.claimed_until < now),
+        )
+        .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()  # end the read transaction before the SMTP conversations
+    for email_id in ids:
+        outcome = deliver_one(email_id)
+        if outcome is True:
+            report.sent += 1
+        elif outcome is False:
+            report.failed += 1
+    return report
+
+
+def deliver_one(email_id: int) -> bool | None:
+    """Claim, send and record one email. True: sent; False: failed (retried later); None: not ours to
+    send (already sent, or claimed by another worker)."""
+    token = _claim(email_id)
+    if token is None:
+        return None
+    email = db.session.get(OutboundEmail, email_id)
+    assert email is not None
+    message = flask_mail.Message(
+        subject=email.subject,
+        recipients=[email.to_address],
+        body=email.body_text,
+        html=email.body_html,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+    )
+    attempts, contains_secret = email.attempts + 1, email.contains_secret
+    db.session.rollback()  # hold no transaction open while talking to the SMTP server
+    try:
+        _send(message)
+    except (smtplib.SMTPException, OSError) as error:
+        _record_failure(email_id, token, attempts, error)
+        return False
+    _record_success(email_id, token, attempts, contains_secret)
+    return True
+
+
+def _claim(email_id: int) -> str | None:
+    now = utcnow()
+    token = secrets.token_hex(16)
+    result = db.session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.id == email_id,
+            OutboundEmail.status == EmailStatus.QUEUED,
+            sa.or_(OutboundEmail.claimed_until.is_(None), OutboundEmail.claimed_until < now),
+        )
+        .values(
+            claimed_until=now + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"]),
+            claim_token=token,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return token if result.rowcount == 1 else None
+
+
+def _record_success(email_id: int, token: str, attempts: int, contains_secret: bool) -> None:
+    now = utcnow()
+    values: dict[str, Any] = {
+        "status": EmailStatus.SENT,
+        "sent_at": now,
+        "attempts": attempts,
+        "claimed_until": None,
+        "claim_token": None,
+        "last_error": None,
+    }
+    if contains_secret:
+        values |= {"body_text": SCRUBBED_NOTICE, "body_html": SCRUBBED_NOTICE, "scrubbed_at": now}
+    _update_claimed(email_id, token, values)
+    log.info("mail %s sent", email_id)
+
+
+def _record_failure(email_id: int, token: str, attempts: int, error: Exception) -> None:
+    config = current_app.config
+    delay = min(config["MAIL_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1), config["MAIL_RETRY_MAX_SECONDS"])
+    gave_up = attempts >= config["MAIL_MAX_ATTEMPTS"]
+    _update_claimed(
+        email_id,
+        token,
+        {
+            "status": EmailStatus.FAILED if gave_up else EmailStatus.QUEUED,
+            "attempts": attempts,
+            "next_attempt_at": utcnow() + timedelta(seconds=delay),
+            "claimed_until": None,
+            "claim_token": None,
+            "last_error": f"{type(error).__name__}: {error}"[:500],
+        },
+    )
+    log.warning("mail %s not sent (attempt %s): %s", email_id, attempts, type(error).__name__)
+
+
+def _update_claimed(email_id: int, token: str, values: dict[str, Any]) -> None:
+    """Write the outcome only while the claim is still ours (a lease that ran out may be re-claimed)."""
+    db.session.execute(
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.id == email_id, OutboundEmail.claim_token == token)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+class _Connection(flask_mail.Connection):
+    """Flask-Mail's connection with a socket timeout, so a hung SMTP server cannot hold a worker."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        state = self.mail
+        smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = smtp_class(state.server, state.port, timeout=current_app.config["MAIL_TIMEOUT"])
+        if state.use_tls:
+            host.starttls()
+        if state.username and state.password:
+            host.login(state.username, state.password)
+        return host
+
+
+def _send(message: flask_mail.Message) -> None:
+    # With MAIL_SUPPRESS_SEND (the default under TESTING) the connection sends nothing but still signals
+    # the message, so `mail.record_messages()` sees it.
+    with _Connection(current_app.extensions["mail"]) as connection:
+        connection.send(message)

@@ -1,0 +1,41 @@
+"""The development mailbox: what would have been sent, when no mail server is configured.
+
+Registered only in development without `MAIL_SERVER`; it does not exist anywhere else.
+"""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template
+from flask.typing import ResponseReturnValue
+
+from backoffice.extensions import db
+from backoffice.mail.models import OutboundEmail
+
+bp = Blueprint("devmail", __name__, url_prefix="/dev/mailbox")
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """The newest 100 emails in the outbox."""
+    emails = db.session.scalars(
+        sa.select(OutboundEmail).order_by(OutboundEmail.id.desc()).limit(100)
+    ).all()
+    return render_template("dev/mailbox.html", emails=emails)
+
+
+@bp.get("/<int:email_id>")
+def show(email_id: int) -> ResponseReturnValue:
+    """One email, text part as sent and the HTML part in a sandboxed frame."""
+    email = db.session.get(OutboundEmail, email_id) or abort(404)
+    return render_template("dev/message.html", email=email)
+
+
+@bp.get("/<int:email_id>/html")
+def html(email_id: int) -> ResponseReturnValue:
+    email = db.session.get(OutboundEmail, email_id) or abort(404)
+    # Served as its own sandboxed document: no scripts, and only this mailbox may frame it.
+    return email.body_html, 200, {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
+        "frame-ancestors 'self'",
+        "X-Frame-Options": "SAMEORIGIN",
+    }

@@ -1,0 +1,28 @@
+"""The top page and the health check."""
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, render_template
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
+
+from backoffice.extensions import db, limiter
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """トップページ: what this site is for and where each kind of user starts."""
+    return render_template("index.html")
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz() -> ResponseReturnValue:
+    """200 when the database answers, 503 when it does not (for load balancers and monitoring)."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")

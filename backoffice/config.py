@@ -84,7 +84,9 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     if not development:
         missing = [k for k in ("SECRET_KEY", "MAIL_SERVER") if not app.config.get(k)]
         if missing:
-            names = ", ".join(f"FLASK_{k} (or {k})" if k == "SECRET_KEY" else f"FLASK_{k}" for k in missing)
+            names = ", ".join(
+                f"FLASK_{k} (or {k})" if k == "SECRET_KEY" else f"FLASK_{k}" for k in missing
+            )
             raise ConfigError(
                 f"Missing configuration outside development: {names}. "
                 "Set them in the environment, or set FLASK_DEVELOPMENT=true for a local run."

@@ -91,7 +91,9 @@ def normalize_email(value: str | None) -> str:
 def check_email(value: str) -> None:
     """Raises InvalidInput for an address that mail servers would refuse, with a hint at the usual causes."""
     if "@" not in value:
-        raise InvalidInput("＊メールアドレスは「@」を含めて、例）info@example.jp のように入力してください。")
+        raise InvalidInput(
+            "＊メールアドレスは「@」を含めて、例）info@example.jp のように入力してください。"
+        )
     local = value.rpartition("@")[0]
     if ".." in local or local.startswith(".") or local.endswith("."):
         raise InvalidInput(

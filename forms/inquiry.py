@@ -154,7 +154,11 @@ class InquiryForm(FlaskForm):
         super().validate(extra_validators)
         self._validate_categories()
         self._validate_conditional_fields()
-        if self.email.data and self.email_confirm.data and self.email.data != self.email_confirm.data:
+        if (
+            self.email.data
+            and self.email_confirm.data
+            and self.email.data != self.email_confirm.data
+        ):
             self.email_confirm.errors.append(
                 "＊メールアドレス（確認）には、メールアドレスと同じものを入力してください。"
             )
@@ -204,8 +208,12 @@ class InquiryForm(FlaskForm):
         return medical_code_check_digit_ok(self.medical_code.data or "")
 
     def to_input(self) -> InquiryInput:
-        """The validated, normalised values for `submit_inquiry`."""
-        assert self.selected_category is not None
+        """The validated, normalised values for `submit_inquiry`; call only after `validate()` passed.
+
+        Raises RuntimeError when called on a form that did not validate.
+        """
+        if self.selected_category is None:
+            raise RuntimeError("to_input() needs a validated form")
         details = None
         if self.is_account_request:
             details = AccountRequestInput(

@@ -50,13 +50,13 @@ def postgres_url(postgres_cluster: postgres.Cluster) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
     return request.getfixturevalue("postgres_url")
 
 
-def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
     return {
         "TESTING": True,
         "DEVELOPMENT": True,
@@ -77,7 +77,7 @@ def app_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(test_config(database_url, **app_overrides))
+    app = create_app(app_config(database_url, **app_overrides))
     with app.app_context():
         _db.create_all()
         if app.config["RATELIMIT_ENABLED"]:
@@ -92,7 +92,7 @@ def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def db(app: Flask):  # noqa: ANN201
+def db(app: Flask):
     return _db
 
 
@@ -102,7 +102,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def runner(app: Flask):  # noqa: ANN201
+def runner(app: Flask):
     return app.test_cli_runner()
 
 

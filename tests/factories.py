@@ -66,19 +66,19 @@ def account_request_input(**overrides: Any) -> dict[str, str]:
     return data
 
 
-def post_input(client: FlaskClient, data: dict[str, str]):  # noqa: ANN201
+def post_input(client: FlaskClient, data: dict[str, str]):
     """入力 step: GET the form (for its CSRF token), then POST the data."""
     page = client.get("/inquiry")
     return client.post("/inquiry", data={**data, "csrf_token": csrf_token(page.text)})
 
 
-def confirm_page(client: FlaskClient, data: dict[str, str]):  # noqa: ANN201
+def confirm_page(client: FlaskClient, data: dict[str, str]):
     response = post_input(client, data)
     assert response.status_code == 302, response.text
     return client.get(response.headers["Location"])
 
 
-def send(client: FlaskClient, data: dict[str, str]):  # noqa: ANN201
+def send(client: FlaskClient, data: dict[str, str]):
     """Walk 入力 → 確認 → 送信 and return the 送信 response (a redirect to 完了)."""
     page = confirm_page(client, data)
     return client.post("/inquiry/confirm", data=confirm_fields(page.text))

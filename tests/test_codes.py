@@ -36,6 +36,8 @@ def test_care_office_number_example_with_letter_verifies() -> None:
     assert care_office_number_check_digit_ok("04A0700017")
 
 
-@pytest.mark.parametrize("number", ["04A0700018", "04I0700017", "04O0700017", "04Q0700017", "4A0700017"])
+@pytest.mark.parametrize(
+    "number", ["04A0700018", "04I0700017", "04O0700017", "04Q0700017", "4A0700017"]
+)
 def test_care_office_number_wrong_digit_or_forbidden_letter(number: str) -> None:
     assert not care_office_number_check_digit_ok(number)

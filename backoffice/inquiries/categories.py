@@ -70,7 +70,9 @@ def seed_categories() -> int:
             if minor_name in existing:
                 continue
             kind = (
-                CategoryKind.ACCOUNT_REQUEST if minor_name == ACCOUNT_REQUEST else CategoryKind.GENERAL
+                CategoryKind.ACCOUNT_REQUEST
+                if minor_name == ACCOUNT_REQUEST
+                else CategoryKind.GENERAL
             )
             major.children.append(
                 InquiryCategory(name=minor_name, position=minor_position * 10, kind=kind)

@@ -60,10 +60,14 @@ class InquiryCategory(db.Model):
     """A node of the category tree: a 大カテゴリー (no parent) or a 中カテゴリー under one."""
 
     __tablename__ = "inquiry_categories"
-    __table_args__ = (sa.UniqueConstraint("parent_id", "name", name="uq_inquiry_categories_parent_name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("parent_id", "name", name="uq_inquiry_categories_parent_name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiry_categories.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("inquiry_categories.id"), index=True
+    )
     name: Mapped[str] = mapped_column(sa.String(100))
     position: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -50,7 +50,11 @@ def form() -> ResponseReturnValue:
     tree = operations.category_tree()
     draft = operations.load_draft(session.get(DRAFT_KEY))
     if request.method == "GET":
-        form = InquiryForm.from_draft(tree, draft.data, for_display=True) if draft else InquiryForm(tree)
+        form = (
+            InquiryForm.from_draft(tree, draft.data, for_display=True)
+            if draft
+            else InquiryForm(tree)
+        )
         return render_template("inquiry/input.html", form=form)
 
     form = InquiryForm(tree)
@@ -87,7 +91,10 @@ def confirm() -> ResponseReturnValue:
 
     if request.method == "POST":
         if confirm_form.submission_key.data != draft.key:
-            flash("入力内容が変更されています。内容をご確認のうえ、もう一度送信してください。", "warning")
+            flash(
+                "入力内容が変更されています。内容をご確認のうえ、もう一度送信してください。",
+                "warning",
+            )
             return redirect(url_for(".confirm"))
         try:
             result = operations.submit_inquiry(
@@ -96,7 +103,10 @@ def confirm() -> ResponseReturnValue:
                 status_url_for=lambda token: external_url("inquiries.status", token=token),
             )
         except operations.CategoryUnavailable:
-            flash("選択したお問い合わせ区分は現在受け付けていません。区分を選び直してください。", "warning")
+            flash(
+                "選択したお問い合わせ区分は現在受け付けていません。区分を選び直してください。",
+                "warning",
+            )
             return redirect(url_for(".form"))
         deliver_after_response(result.email_ids)
         session.pop(DRAFT_KEY, None)
@@ -108,9 +118,7 @@ def confirm() -> ResponseReturnValue:
 
 
 def _already_sent(inquiry: Inquiry) -> ResponseReturnValue:
-    flash(
-        "このお問い合わせは送信済みです。同じ内容を二重に受け付けることはありません。", "info"
-    )
+    flash("このお問い合わせは送信済みです。同じ内容を二重に受け付けることはありません。", "info")
     session.pop(DRAFT_KEY, None)
     session[LAST_SENT_KEY] = inquiry.reference_number
     return redirect(url_for(".complete"))

@@ -12,8 +12,12 @@ mail_cli = AppGroup("mail", help="Deliver queued emails.")
 
 
 @mail_cli.command("deliver")
-@click.option("--loop", is_flag=True, help="Keep running, checking the outbox every --interval seconds.")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between checks with --loop.")
+@click.option(
+    "--loop", is_flag=True, help="Keep running, checking the outbox every --interval seconds."
+)
+@click.option(
+    "--interval", default=5.0, show_default=True, help="Seconds between checks with --loop."
+)
 @click.option("--batch", default=100, show_default=True, help="Emails sent per check at most.")
 def deliver(loop: bool, interval: float, batch: int) -> None:
     """Send every queued email that is due; safe to run in several processes at once."""

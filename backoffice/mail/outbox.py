@@ -38,11 +38,17 @@ def render_mail(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
     return subject, str(text).strip() + "\n", html
 
 
-def enqueue(name: str, to: str, context: dict[str, Any], *, contains_secret: bool = False) -> OutboundEmail:
+def enqueue(
+    name: str, to: str, context: dict[str, Any], *, contains_secret: bool = False
+) -> OutboundEmail:
     """Add a rendered email to the current transaction; it is sent only if that transaction commits."""
     subject, text, html = render_mail(name, context)
     email = OutboundEmail(
-        to_address=to, subject=subject, body_text=text, body_html=html, contains_secret=contains_secret
+        to_address=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        contains_secret=contains_secret,
     )
     db.session.add(email)
     return email
@@ -106,8 +112,7 @@ def deliver_one(email_id: int) -> bool | None:
     token = _claim(email_id)
     if token is None:
         return None
-    email = db.session.get(OutboundEmail, email_id)
-    assert email is not None
+    email = db.session.get_one(OutboundEmail, email_id)  # the claim proves it exists
     message = flask_mail.Message(
         subject=email.subject,
         recipients=[email.to_address],
@@ -164,7 +169,9 @@ def _record_success(email_id: int, token: str, attempts: int, contains_secret: b
 
 def _record_failure(email_id: int, token: str, attempts: int, error: Exception) -> None:
     config = current_app.config
-    delay = min(config["MAIL_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1), config["MAIL_RETRY_MAX_SECONDS"])
+    delay = min(
+        config["MAIL_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1), config["MAIL_RETRY_MAX_SECONDS"]
+    )
     gave_up = attempts >= config["MAIL_MAX_ATTEMPTS"]
     _update_claimed(
         email_id,

@@ -33,9 +33,13 @@ def show(email_id: int) -> ResponseReturnValue:
 def html(email_id: int) -> ResponseReturnValue:
     email = db.session.get(OutboundEmail, email_id) or abort(404)
     # Served as its own sandboxed document: no scripts, and only this mailbox may frame it.
-    return email.body_html, 200, {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
-        "frame-ancestors 'self'",
-        "X-Frame-Options": "SAMEORIGIN",
-    }
+    return (
+        email.body_html,
+        200,
+        {
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
+            "frame-ancestors 'self'",
+            "X-Frame-Options": "SAMEORIGIN",
+        },
+    )

@@ -10,6 +10,7 @@ from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryDraft
 from tests.factories import (
     account_request_input,
     category,
+    confirm_fields,
     confirm_page,
     general_input,
     post_input,
@@ -19,7 +20,7 @@ from tests.factories import (
 
 
 @pytest.fixture(autouse=True)
-def tree(app):  # noqa: ANN001, ANN201
+def tree(app):
     seed_tree()
 
 
@@ -36,44 +37,63 @@ def field_value(html: str, field: str) -> str | None:
     return match.group(1) if match else None
 
 
-def test_form_shows_both_selects_with_labels_and_every_active_category(client) -> None:  # noqa: ANN001
+def test_form_shows_both_selects_with_labels_and_every_active_category(client) -> None:
     html = client.get("/inquiry").text
-    assert '<label class="field__label" for="major_category">お問い合わせ区分（大カテゴリー）' in html
+    assert (
+        '<label class="field__label" for="major_category">お問い合わせ区分（大カテゴリー）' in html
+    )
     assert '<label class="field__label" for="category">お問い合わせ区分（中カテゴリー）' in html
-    for label in ["氏名", "氏名（フリガナ）", "組織名", "メールアドレス", "メールアドレス（確認）", "電話番号",
-                  "お問い合わせ内容", "医療機関コード", "医療機関名", "医療機関名（フリガナ）", "郵便番号",
-                  "所在地", "部署名"]:
-        assert f">{label}<span class=\"marker" in html, label
+    for label in [
+        "氏名",
+        "氏名（フリガナ）",
+        "組織名",
+        "メールアドレス",
+        "メールアドレス（確認）",
+        "電話番号",
+        "お問い合わせ内容",
+        "医療機関コード",
+        "医療機関名",
+        "医療機関名（フリガナ）",
+        "郵便番号",
+        "所在地",
+        "部署名",
+    ]:
+        assert f'>{label}<span class="marker' in html, label
     for major, minors in STANDARD_TREE:
         assert f'<optgroup label="{major}">' in html
         for minor in minors:
             assert f">{minor}</option>" in html
 
 
-def test_inactive_categories_are_not_offered_nor_accepted(client, db) -> None:  # noqa: ANN001
+def test_inactive_categories_are_not_offered_nor_accepted(client, db) -> None:
     closed = category("介護情報基盤について", "費用・補助金")
     closed.is_active = False
     db.session.commit()
     assert ">費用・補助金</option>" not in client.get("/inquiry").text
-    response = post_input(client, general_input(major_category=str(closed.parent_id), category=str(closed.id)))
+    response = post_input(
+        client, general_input(major_category=str(closed.parent_id), category=str(closed.id))
+    )
     assert response.status_code == 422
-    assert field_error(response.text, "category") == "＊お問い合わせ区分（中カテゴリー）を選択してください。"
+    assert (
+        field_error(response.text, "category")
+        == "＊お問い合わせ区分（中カテゴリー）を選択してください。"
+    )
 
 
 @pytest.mark.parametrize(("major", "minor"), [(m, n) for m, ns in STANDARD_TREE for n in ns])
-def test_every_category_path_reaches_confirmation(client, major: str, minor: str) -> None:  # noqa: ANN001
+def test_every_category_path_reaches_confirmation(client, major: str, minor: str) -> None:
     cat = category(major, minor)
     data = account_request_input() if cat.is_account_request else general_input()
     data |= {"major_category": str(cat.parent_id), "category": str(cat.id)}
     page = confirm_page(client, data)
     assert page.status_code == 200
     assert "<h1>入力内容の確認</h1>" in page.text
-    assert f"<dd class=\"summary__value\">{major}</dd>" in page.text
-    assert f"<dd class=\"summary__value\">{minor}</dd>" in page.text
+    assert f'<dd class="summary__value">{major}</dd>' in page.text
+    assert f'<dd class="summary__value">{minor}</dd>' in page.text
     assert ("医療機関の情報" in page.text) == cat.is_account_request
 
 
-def test_mismatched_pair_is_refused_and_nothing_is_stored(client, db) -> None:  # noqa: ANN001
+def test_mismatched_pair_is_refused_and_nothing_is_stored(client, db) -> None:
     wrong_major = category("電子請求受付システムについて", "パスワードの再発行").parent_id
     response = post_input(client, general_input(major_category=str(wrong_major)))
     assert response.status_code == 422
@@ -98,15 +118,23 @@ def test_mismatched_pair_is_refused_and_nothing_is_stored(client, db) -> None:  
         ("name_kana", "山田太郎", "＊氏名（フリガナ）はカタカナで入力してください。"),
         ("organization", "", "＊組織名を入力してください。"),
         ("email", "", "＊メールアドレスを入力してください。"),
-        ("email", "yamada.example.jp", "＊メールアドレスは「@」を含めて、例）info@example.jp のように入力してください。"),
+        (
+            "email",
+            "yamada.example.jp",
+            "＊メールアドレスは「@」を含めて、例）info@example.jp のように入力してください。",
+        ),
         ("email", "taro..yamada@docomo.ne.jp", None),
         ("phone", "", "＊電話番号を入力してください。"),
         ("phone", "１２３４５", "＊電話番号は0から始まる10桁または11桁の数字で入力してください。"),
         ("body", "", "＊お問い合わせ内容を入力してください。"),
-        ("body", "あ" * 2001, "＊お問い合わせ内容は2000文字以内で入力してください（現在2001文字）。"),
+        (
+            "body",
+            "あ" * 2001,
+            "＊お問い合わせ内容は2000文字以内で入力してください（現在2001文字）。",
+        ),
     ],
 )
-def test_general_field_errors(client, field: str, value: str, message: str | None) -> None:  # noqa: ANN001
+def test_general_field_errors(client, field: str, value: str, message: str | None) -> None:
     data = general_input(**{field: value})
     if field == "email":
         data["email_confirm"] = value
@@ -130,35 +158,42 @@ def test_general_field_errors(client, field: str, value: str, message: str | Non
         ("medical_code", "01101137１９9", "＊医療機関コードは10桁の数字で入力してください。"),
         ("institution_name", "", "＊医療機関名を入力してください。"),
         ("institution_kana", "", "＊医療機関名（フリガナ）を入力してください。"),
-        ("institution_kana", "さくらClinic", "＊医療機関名（フリガナ）はカタカナで入力してください。"),
+        (
+            "institution_kana",
+            "さくらClinic",
+            "＊医療機関名（フリガナ）はカタカナで入力してください。",
+        ),
         ("postal_code", "", "＊郵便番号を入力してください。"),
         ("postal_code", "100-001", "＊郵便番号は7桁の数字で入力してください。"),
         ("address", "", "＊所在地を入力してください。"),
     ],
 )
-def test_account_request_field_errors(client, field: str, value: str, message: str) -> None:  # noqa: ANN001
+def test_account_request_field_errors(client, field: str, value: str, message: str) -> None:
     response = post_input(client, account_request_input(**{field: value}))
     assert response.status_code == 422
     assert field_error(response.text, field) == message
 
 
-def test_account_request_fields_are_not_required_for_other_categories(client) -> None:  # noqa: ANN001
+def test_account_request_fields_are_not_required_for_other_categories(client) -> None:
     assert post_input(client, general_input()).status_code == 302
 
 
-def test_email_confirmation_must_match(client) -> None:  # noqa: ANN001
+def test_email_confirmation_must_match(client) -> None:
     response = post_input(client, general_input(email_confirm="yamada@himawari.example.com"))
     assert field_error(response.text, "email_confirm") == (
         "＊メールアドレス（確認）には、メールアドレスと同じものを入力してください。"
     )
 
 
-def test_email_confirmation_matches_after_normalising(client) -> None:  # noqa: ANN001
-    data = general_input(email="ｙａｍａｄａ＠ＨＩＭＡＷＡＲＩ.example.jp", email_confirm="yamada@himawari.EXAMPLE.jp")
+def test_email_confirmation_matches_after_normalising(client) -> None:
+    data = general_input(
+        email="ｙａｍａｄａ＠ＨＩＭＡＷＡＲＩ.example.jp",
+        email_confirm="yamada@himawari.EXAMPLE.jp",
+    )
     assert post_input(client, data).status_code == 302
 
 
-def test_typed_values_are_kept_exactly_on_error(client) -> None:  # noqa: ANN001
+def test_typed_values_are_kept_exactly_on_error(client) -> None:
     typed = general_input(name="山田　太郎", phone="０３－１２３４－５６７８", email="bad")
     response = post_input(client, typed)
     assert field_value(response.text, "name") == "山田　太郎"
@@ -168,12 +203,21 @@ def test_typed_values_are_kept_exactly_on_error(client) -> None:  # noqa: ANN001
     assert re.search(rf'<option[^>]* selected value="{typed["category"]}"', response.text)
 
 
-def test_full_and_half_width_input_is_stored_canonically(client, db) -> None:  # noqa: ANN001
-    send(client, account_request_input(
-        name="佐藤　花子", name_kana="ｻﾄｳ ﾊﾅｺ", phone="０３（１２３４）５６７８", email="ＳＡＴＯ＠Sakura-Clinic.example.jp",
-        email_confirm="SATO@sakura-clinic.example.jp", medical_code="０１１０１１３７１９", postal_code="〒１００－０００１",
-        institution_kana="さくらざいたくクリニック", address="東京都千代田区千代田１－１",
-    ))
+def test_full_and_half_width_input_is_stored_canonically(client, db) -> None:
+    send(
+        client,
+        account_request_input(
+            name="佐藤　花子",
+            name_kana="ｻﾄｳ ﾊﾅｺ",
+            phone="０３（１２３４）５６７８",
+            email="ＳＡＴＯ＠Sakura-Clinic.example.jp",
+            email_confirm="SATO@sakura-clinic.example.jp",
+            medical_code="０１１０１１３７１９",
+            postal_code="〒１００－０００１",
+            institution_kana="さくらざいたくクリニック",
+            address="東京都千代田区千代田１－１",
+        ),
+    )
     inquiry = db.session.scalars(sa.select(Inquiry)).one()
     assert inquiry.requester_name == "佐藤 花子"
     assert inquiry.requester_kana == "サトウ ハナコ"
@@ -192,7 +236,9 @@ def test_full_and_half_width_input_is_stored_canonically(client, db) -> None:  #
     ("code", "check_ok"),
     [("0110113719", True), ("0110112489", True), ("1310110049", True), ("0110113710", False)],
 )
-def test_failing_check_digit_is_accepted_with_a_warning(client, db, code: str, check_ok: bool) -> None:  # noqa: ANN001
+def test_failing_check_digit_is_accepted_with_a_warning(
+    client, db, code: str, check_ok: bool
+) -> None:
     page = confirm_page(client, account_request_input(medical_code=code))
     assert ("検証番号（末尾の1桁）が計算と一致しません" in page.text) is not check_ok
     send(client, account_request_input(medical_code=code))
@@ -201,7 +247,7 @@ def test_failing_check_digit_is_accepted_with_a_warning(client, db, code: str, c
     assert details.medical_code_check_ok is check_ok
 
 
-def test_typed_text_is_shown_escaped(client) -> None:  # noqa: ANN001
+def test_typed_text_is_shown_escaped(client) -> None:
     attack = '<script>alert("x")</script>'
     page = confirm_page(client, general_input(name=attack, body=attack, organization=attack))
     assert attack not in page.text
@@ -210,13 +256,13 @@ def test_typed_text_is_shown_escaped(client) -> None:  # noqa: ANN001
     assert attack not in error_page.text
 
 
-def test_changing_an_answer_refills_the_form_with_what_was_typed(client) -> None:  # noqa: ANN001
+def test_changing_an_answer_refills_the_form_with_what_was_typed(client) -> None:
     confirm_page(client, general_input(phone="０３－１２３４－５６７８"))
     again = client.get("/inquiry")
     assert field_value(again.text, "phone") == "０３－１２３４－５６７８"
 
 
-def test_honeypot_makes_no_inquiry(client, db) -> None:  # noqa: ANN001
+def test_honeypot_makes_no_inquiry(client, db) -> None:
     response = post_input(client, general_input(contact_time="http://spam.example"))
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/inquiry/complete")
@@ -227,14 +273,15 @@ def test_honeypot_makes_no_inquiry(client, db) -> None:  # noqa: ANN001
     assert db.session.scalar(sa.select(sa.func.count()).select_from(InquiryDraft)) == 0
 
 
-def test_category_closed_between_input_and_send_is_explained(client, db) -> None:  # noqa: ANN001
+def test_category_closed_between_input_and_send_is_explained(client, db) -> None:
     page = confirm_page(client, general_input())
     cat = db.session.get(InquiryCategory, int(general_input()["category"]))
     cat.is_active = False
     db.session.commit()
-    from tests.factories import confirm_fields
-
     response = client.post("/inquiry/confirm", data=confirm_fields(page.text))
     assert response.status_code == 422
-    assert field_error(response.text, "category") == "＊お問い合わせ区分（中カテゴリー）を選択してください。"
+    assert (
+        field_error(response.text, "category")
+        == "＊お問い合わせ区分（中カテゴリー）を選択してください。"
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 0

@@ -1,0 +1,231 @@
+"""Delivery through the outbox to a real SMTP server (aiosmtpd on loopback), with `flask mail deliver`."""
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice.db import utcnow
+from backoffice.mail import outbox
+from backoffice.mail.models import EmailStatus, OutboundEmail
+from backoffice.paths import ROOT
+from tests import postgres
+from tests.factories import general_input, seed_tree, send
+
+DEAD_PORT = postgres.free_port()  # nothing listens here: connection refused, like an SMTP outage
+
+
+def smtp_config(port: int, **extra: object) -> dict[str, object]:
+    return {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": port,
+        "MAIL_SUPPRESS_SEND": False,
+        "MAIL_RETRY_BASE_SECONDS": 0,
+        **extra,
+    }
+
+
+def run_worker(database_url: str, port: int, *args: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "worker-test-key",
+        "FLASK_MAIL_SERVER": "127.0.0.1",
+        "FLASK_MAIL_PORT": str(port),
+    }
+    env.pop("FLASK_DEVELOPMENT", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "deliver", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return out
+
+
+def queue(db, n: int, *, secret: bool = False) -> list[int]:
+    emails = []
+    for i in range(n):
+        emails.append(
+            outbox.enqueue(
+                "inquiry_received_test", f"user{i}@example.jp", {"n": i}, contains_secret=secret
+            )
+        )
+    db.session.commit()
+    return [e.id for e in emails]
+
+
+@pytest.fixture
+def test_templates(app, tmp_path):
+    """A minimal mail template pair, so that these tests depend on the outbox only."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    app.jinja_loader  # noqa: B018 (create the default loader first)
+    app.jinja_env.loader = ChoiceLoader(
+        [
+            DictLoader(
+                {
+                    "mail/inquiry_received_test.txt": "{% set subject %}テスト {{ n }}{% endset %}本文 {{ n }}",
+                    "mail/inquiry_received_test.html": "<p>本文 {{ n }}</p>",
+                }
+            ),
+            app.jinja_env.loader,
+        ]
+    )
+
+
+@pytest.mark.parametrize("app_overrides", [smtp_config(DEAD_PORT)])
+def test_smtp_down_keeps_inquiry_and_mail_then_worker_delivers(
+    client,
+    db,
+    database_url,
+    smtp_server,
+) -> None:
+    seed_tree()
+    response = send(client, general_input())
+    response.close()  # the app tries delivery once the response is out; the server is down
+    assert response.status_code == 302
+    email = db.session.scalars(sa.select(OutboundEmail)).one()
+    assert email.status is EmailStatus.QUEUED
+    assert email.attempts == 1
+    assert "ConnectionRefusedError" in email.last_error
+    assert smtp_server.messages == []
+
+    out = finish(run_worker(database_url, smtp_server.port))
+    assert "sent 1, failed 0" in out
+    [message] = smtp_server.messages
+    db.session.expire_all()
+    email = db.session.get(OutboundEmail, email.id)
+    assert email.status is EmailStatus.SENT
+    assert message["To"] == "yamada@himawari.example.jp"
+    assert message["Subject"] == email.subject
+    text = smtp_server.text_of(message)
+    assert "受付番号：" in text
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "<table" in html
+    # The body carried the status-page token: scrubbed from the database once delivered.
+    assert "/inquiry/status/" not in email.body_text + email.body_html
+    assert email.scrubbed_at is not None
+
+
+@pytest.fixture
+def app_overrides(request, smtp_server):
+    """Tests marked live_smtp get an app that delivers to the test SMTP server."""
+    return smtp_config(smtp_server.port) if request.node.get_closest_marker("live_smtp") else {}
+
+
+@pytest.mark.live_smtp
+def test_mail_is_delivered_right_after_the_response(client, db, smtp_server) -> None:
+    seed_tree()
+    response = send(client, general_input())
+    assert smtp_server.messages == []  # not while the request is being answered
+    response.close()
+    assert len(smtp_server.messages) == 1
+    assert db.session.scalars(sa.select(OutboundEmail.status)).one() is EmailStatus.SENT
+
+
+def test_two_workers_deliver_each_mail_once(db, database_url, smtp_server, test_templates) -> None:
+    ids = queue(db, 40)
+    workers = [run_worker(database_url, smtp_server.port, "--batch", "5") for _ in range(2)]
+    outputs = [finish(w) for w in workers]
+    # Each worker makes one pass; whatever is left (if one was slow to start) a third pass sends.
+    outputs.append(finish(run_worker(database_url, smtp_server.port)))
+    subjects = sorted(m["Subject"] for m in smtp_server.messages)
+    assert subjects == sorted(f"テスト {i}" for i in range(40)), outputs
+    db.session.expire_all()
+    statuses = db.session.scalars(sa.select(OutboundEmail.status).where(OutboundEmail.id.in_(ids)))
+    assert set(statuses) == {EmailStatus.SENT}
+
+
+@pytest.mark.live_smtp
+def test_claimed_mail_is_left_to_its_worker_until_the_lease_runs_out(
+    db, smtp_server, test_templates
+) -> None:
+    [email_id] = queue(db, 1)
+    db.session.execute(
+        sa.update(OutboundEmail).values(
+            claimed_until=utcnow() + timedelta(minutes=5), claim_token="other"
+        )
+    )
+    db.session.commit()
+    assert outbox.deliver_due().sent == 0
+    db.session.execute(
+        sa.update(OutboundEmail).values(claimed_until=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+    assert outbox.deliver_due().sent == 1
+    assert len(smtp_server.messages) == 1
+    assert outbox.deliver_due().sent == 0  # sent once, never again
+    assert len(smtp_server.messages) == 1
+    assert db.session.get(OutboundEmail, email_id).status is EmailStatus.SENT
+
+
+@pytest.mark.parametrize(
+    "app_overrides", [smtp_config(DEAD_PORT, MAIL_MAX_ATTEMPTS=3, MAIL_RETRY_BASE_SECONDS=60)]
+)
+def test_failures_back_off_and_give_up_after_the_last_attempt(db, test_templates) -> None:
+    [email_id] = queue(db, 1)
+    assert outbox.deliver_due().failed == 1
+    email = db.session.get(OutboundEmail, email_id)
+    first_delay = email.next_attempt_at - utcnow()
+    assert timedelta(seconds=55) < first_delay <= timedelta(seconds=60)
+    assert outbox.deliver_due().failed == 0  # not due yet
+
+    for expected_delay in (120, 240):
+        db.session.execute(sa.update(OutboundEmail).values(next_attempt_at=utcnow()))
+        db.session.commit()
+        assert outbox.deliver_due().failed == 1
+        db.session.expire_all()
+        email = db.session.get(OutboundEmail, email_id)
+        assert email.next_attempt_at - utcnow() <= timedelta(seconds=expected_delay)
+    assert email.status is EmailStatus.FAILED
+    assert email.attempts == 3
+
+
+@pytest.mark.live_smtp
+def test_mail_without_a_secret_keeps_its_body(db, smtp_server, test_templates) -> None:
+    [plain] = queue(db, 1)
+    [secret] = queue(db, 1, secret=True)
+    outbox.deliver_due()
+    assert db.session.get(OutboundEmail, plain).body_text == "本文 0\n"
+    assert db.session.get(OutboundEmail, secret).body_text == outbox.SCRUBBED_NOTICE
+
+
+def test_worker_refuses_to_run_without_a_mail_server(runner) -> None:
+    result = runner.invoke(args=["mail", "deliver"])
+    assert result.exit_code != 0
+    assert "No mail server is configured" in result.output
+
+
+def test_development_mailbox_shows_what_would_have_been_sent(client, db) -> None:
+    seed_tree()
+    send(client, general_input())
+    email = db.session.scalars(sa.select(OutboundEmail)).one()
+    listing = client.get("/dev/mailbox/")
+    assert email.subject in listing.text
+    message = client.get(f"/dev/mailbox/{email.id}")
+    assert "受付番号：" in message.text
+    html = client.get(f"/dev/mailbox/{email.id}/html")
+    assert "sandbox" in html.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    "app_overrides", [{"DEVELOPMENT": False, "TESTING": False, "MAIL_SERVER": "127.0.0.1"}]
+)
+def test_development_mailbox_does_not_exist_outside_development(client) -> None:
+    assert client.get("/dev/mailbox/").status_code == 404
+
+
+@pytest.mark.live_smtp
+def test_development_mailbox_does_not_exist_with_a_mail_server(client) -> None:
+    assert client.get("/dev/mailbox/").status_code == 404

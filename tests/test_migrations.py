@@ -1,0 +1,34 @@
+"""Migrations upgrade an empty database on both engines and leave no drift from the models."""
+
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from backoffice import create_app
+from backoffice.extensions import db
+from backoffice.paths import MIGRATIONS
+from tests.conftest import app_config
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+    cluster = request.getfixturevalue("postgres_cluster")
+    return cluster.create_database(f"migrations_{uuid.uuid4().hex[:8]}")
+
+
+def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_database_url: str) -> None:
+    app = create_app(app_config(empty_database_url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+        downgrade(directory=str(MIGRATIONS), revision="base")
+        with db.engine.connect() as connection:
+            assert db.inspect(connection).get_table_names() == ["alembic_version"]
+        db.engine.dispose()

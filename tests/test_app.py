@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from backoffice import create_app
 from backoffice.config import ConfigError
 from backoffice.inquiries.models import Inquiry, InquiryCategory
+from tests.conftest import app_config
 
 
 def test_outside_development_a_missing_secret_key_or_mail_server_stops_start_up(
@@ -90,7 +91,6 @@ def test_japanese_error_pages(client, method: str, url: str, status: int, title:
 
 
 def test_unexpected_error_gets_the_japanese_500_page_and_rolls_back(database_url, db) -> None:
-    from tests.conftest import app_config
 
     app = create_app(app_config(database_url, PROPAGATE_EXCEPTIONS=False))
 
@@ -121,7 +121,6 @@ def test_healthz_checks_the_database(client) -> None:
 
 
 def test_healthz_reports_an_unreachable_database(tmp_path) -> None:
-    from tests.conftest import app_config
 
     app = create_app(app_config(f"sqlite:///{tmp_path}/missing-dir/none.sqlite3"))
     response = app.test_client().get("/healthz")
@@ -162,3 +161,25 @@ def test_categories_seed_keeps_operator_changes(runner, db) -> None:
     other = next(c for c in tree if c.name == "その他")
     [request] = [c for c in other.children if c.is_account_request]
     assert request.name == "介護情報基盤ポータルのID発行申請"
+
+
+@pytest.mark.parametrize(
+    ("code", "title"),
+    [
+        (400, "リクエストを処理できませんでした"),
+        (403, "このページを表示する権限がありません"),
+        (413, "送信内容が大きすぎます"),
+        (429, "短時間に多くの操作が行われました"),
+    ],
+)
+def test_every_error_a_user_can_meet_has_a_japanese_page(
+    database_url, code: int, title: str
+) -> None:
+    from flask import abort
+
+    app = create_app(app_config(database_url))
+    app.add_url_rule("/fail", "fail", lambda: abort(code))
+    response = app.test_client().get("/fail")
+    assert response.status_code == code
+    assert f"<h1>{title}</h1>" in response.text
+    assert "お問い合わせ窓口" in response.text

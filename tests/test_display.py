@@ -1,0 +1,26 @@
+"""Dates as people read them: Japan time, weekday, 令和."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from backoffice.display import format_date, format_datetime, format_wareki_date
+
+
+def test_datetime_is_shown_in_japan_time_with_weekday() -> None:
+    # 2026-03-31 15:35 UTC is 2026-04-01 00:35 in Japan (a Wednesday).
+    assert format_datetime(datetime(2026, 3, 31, 15, 35, tzinfo=UTC)) == "2026年4月1日（水）0時35分"
+    assert format_date(date(2026, 4, 1)) == "2026年4月1日（水）"
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2026, 1, 20), "令和8年1月20日"),
+        (date(2019, 5, 1), "令和元年5月1日"),
+        (date(2020, 1, 1), "令和2年1月1日"),
+        (date(2019, 4, 30), "2019年4月30日"),
+    ],
+)
+def test_wareki_dates(day: date, expected: str) -> None:
+    assert format_wareki_date(day) == expected

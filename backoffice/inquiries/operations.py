@@ -8,7 +8,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -202,15 +202,7 @@ def _build_inquiry(
         body=data.body,
     )
     if (details := data.account_request) is not None:
-        inquiry.account_request = AccountRequestDetails(
-            medical_code=details.medical_code,
-            medical_code_check_ok=details.medical_code_check_ok,
-            institution_name=details.institution_name,
-            institution_kana=details.institution_kana,
-            postal_code=details.postal_code,
-            address=details.address,
-            department=details.department,
-        )
+        inquiry.account_request = AccountRequestDetails(**asdict(details))
     inquiry.events.append(
         InquiryEvent(kind=EventKind.CREATED, actor=REQUESTER, new_value=InquiryStatus.NEW.value)
     )

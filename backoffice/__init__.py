@@ -1,6 +1,7 @@
 """The application factory: configuration, extensions, blueprints, error pages, CLI."""
 
 import logging
+from email.utils import parseaddr
 from typing import Any
 
 from flask import Flask
@@ -70,6 +71,9 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters.update(display.FILTERS)
 
+    sender_domain = parseaddr(app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
+
     @app.context_processor
     def inject() -> dict[str, Any]:
-        return {"devmail_enabled": "devmail" in app.blueprints}
+        # The domain people must allow in carrier mail filters (said on the completion page).
+        return {"devmail_enabled": "devmail" in app.blueprints, "sender_domain": sender_domain}

@@ -46,6 +46,7 @@ def test_sending_creates_ticket_history_and_acknowledgement_in_one_go(client, db
     assert REFERENCE_RE.match(inquiry.reference_number)
     assert f'<strong class="reference-number">{inquiry.reference_number}</strong>' in complete.text
     assert '<h1 class="panel__title">送信が完了しました</h1>' in complete.text
+    assert "「kaigo-portal.example.jp」からのメールを受信できるよう" in complete.text
     assert inquiry.status is InquiryStatus.NEW
     assert inquiry.category.name == "介護情報基盤ポータルのID発行申請"
     [event] = inquiry.events

@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backoffice import cli, config, errors, security
+from backoffice.admin import setup as admin_setup
 from backoffice.extensions import csrf, db, limiter, mail, migrate
 from backoffice.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
 
@@ -27,6 +28,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
+    admin_setup.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)

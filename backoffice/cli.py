@@ -1,6 +1,9 @@
 """Command-line groups: `flask categories seed`, `flask demo seed` (and `mail`, from its package)."""
 
+import sys
+
 import click
+import pyotp
 import sqlalchemy as sa
 import sqlalchemy.orm
 from flask import Flask, current_app
@@ -9,11 +12,16 @@ from flask.cli import AppGroup
 from backoffice.extensions import db
 from backoffice.inquiries import operations
 from backoffice.inquiries.categories import ACCOUNT_REQUEST, seed_categories
-from backoffice.inquiries.models import InquiryCategory
+from backoffice.inquiries.models import CannedReply, InquiryCategory
 from backoffice.mail.cli import mail_cli
+from backoffice.normalize import InvalidInput
+from backoffice.operators import operations as operator_ops
+from backoffice.operators.models import Operator, Role
+from backoffice.passwords import PasswordRejected
 from backoffice.urls import external_url
 
 categories_cli = AppGroup("categories", help="The inquiry category tree.")
+operators_cli = AppGroup("operators", help="Back-office operators.")
 demo_cli = AppGroup("demo", help="Demonstration data for a local run.")
 
 
@@ -21,6 +29,30 @@ demo_cli = AppGroup("demo", help="Demonstration data for a local run.")
 def categories_seed() -> None:
     """Add the standard 大/中カテゴリー that are missing (idempotent)."""
     click.echo(f"categories added: {seed_categories()}")
+
+
+@operators_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", default="", help="Display name (defaults to the email address).")
+def operators_create(email: str, role: str, name: str) -> None:
+    """Create an operator. The password is asked for (read from standard input when piped); the
+    otpauth:// URI to enrol the authenticator app is printed."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        operator = operator_ops.create_operator(email, name, Role(role), password)
+    except (InvalidInput, PasswordRejected) as error:
+        raise click.ClickException(str(error).lstrip("＊")) from error
+    except operator_ops.OperatorExists as error:
+        raise click.ClickException(
+            f"An operator with this email already exists: {error}"
+        ) from error
+    click.echo(f"operator created: {operator.email} ({operator.role.value})")
+    click.echo("Enrol the authenticator app with this URI (or from the QR code on /admin/enrol):")
+    click.echo(operator_ops.provisioning_uri(operator.totp_secret, operator.email))
 
 
 # Demo inquiries: fixed submission keys make seeding idempotent (a second run finds them).
@@ -94,6 +126,68 @@ def demo_seed() -> None:
             )
             created += result.created
     click.echo(f"demo inquiries added: {created}")
+    click.echo(f"canned replies added: {_demo_canned_replies()}")
+    _demo_operator()
+
+
+DEMO_CANNED_REPLIES = [
+    (
+        "セキュリティ用メールアドレスの登録方法",
+        "電子請求受付システムにログインし、「セキュリティ用メールアドレス」を登録してください。"
+        "登録が完了しましたら、あらためて介護情報基盤ポータルの初回利用登録を行ってください。",
+    ),
+    (
+        "ワンタイムパスワードが届かない場合",
+        "迷惑メールフォルダをご確認ください。携帯電話のメールアドレスをお使いの場合は、"
+        "ドメイン指定受信の設定で当窓口からのメールを受信できるようにしてください。",
+    ),
+    (
+        "ID発行済み（登録者がいる場合）",
+        "お問い合わせの医療機関コードでは、すでに介護情報基盤ポータルのアカウントが発行されています。"
+        "追加のユーザは、登録者の方がマイページの「ユーザ新規登録」から追加できます（最大4名）。",
+    ),
+]
+
+
+def _demo_canned_replies() -> int:
+    existing = set(db.session.scalars(sa.select(CannedReply.title)))
+    added = 0
+    for position, (title, body) in enumerate(DEMO_CANNED_REPLIES, start=1):
+        if title not in existing:
+            db.session.add(CannedReply(title=title, body=body, position=position * 10))
+            added += 1
+    db.session.commit()
+    return added
+
+
+# Printed on the console in development only: a demo that nobody can sign in to shows nothing.
+DEMO_OPERATOR = ("demo-admin@kaigo-portal.example.jp", "デモ管理者", "hanami-tsukimi-2026")
+
+
+def _demo_operator() -> None:
+    email, name, password = DEMO_OPERATOR
+    operator = db.session.scalar(sa.select(Operator).where(Operator.email == email))
+    if operator is None:
+        operator = operator_ops.create_operator(email, name, Role.ADMIN, password)
+        click.echo("demo operator added")
+    if not current_app.config["DEVELOPMENT"]:
+        return
+    click.echo(f"  back office: /admin/  email: {email}  password: {password}")
+    click.echo(f"  authenticator URI: {operator_ops.provisioning_uri(operator.totp_secret, email)}")
+    click.echo(
+        "  no authenticator app at hand? `flask --app wsgi demo code` prints the current code"
+    )
+
+
+@demo_cli.command("code")
+def demo_code() -> None:
+    """Print the demo operator's current authenticator code (development only)."""
+    if not current_app.config["DEVELOPMENT"]:
+        raise click.ClickException("Only in development (FLASK_DEVELOPMENT=true).")
+    operator = db.session.scalar(sa.select(Operator).where(Operator.email == DEMO_OPERATOR[0]))
+    if operator is None:
+        raise click.ClickException("No demo operator: run `flask --app wsgi demo seed` first.")
+    click.echo(pyotp.TOTP(operator.totp_secret).now())
 
 
 def _category(major_name: str, minor_name: str) -> InquiryCategory:
@@ -106,5 +200,5 @@ def _category(major_name: str, minor_name: str) -> InquiryCategory:
 
 
 def init_app(app: Flask) -> None:
-    for group in (categories_cli, demo_cli, mail_cli):
+    for group in (categories_cli, demo_cli, mail_cli, operators_cli):
         app.cli.add_command(group)

@@ -55,6 +55,11 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "INQUIRY_SEND_LIMIT": "5 per 10 minutes;20 per day",
     "INQUIRY_FORM_LIMIT": "60 per 10 minutes",
+    # Back office: sessions end after this long idle or in all; lockout from this many failures on.
+    "OPERATOR_IDLE_MINUTES": 30,
+    "OPERATOR_ABSOLUTE_HOURS": 12,
+    "OPERATOR_LOCKOUT_THRESHOLD": 5,
+    "OPERATOR_LOGIN_LIMIT": "10 per minute;60 per hour",
     # Inquiry form.
     "INQUIRY_BODY_MAX_LENGTH": 2000,
     "INQUIRY_DRAFT_TTL_HOURS": 24,

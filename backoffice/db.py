@@ -52,7 +52,7 @@ class Base(DeclarativeBase):
 def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None:
     """SQLite: enforce foreign keys like PostgreSQL, and let the web app and a mail worker share the file
     (write-ahead log, wait for a lock instead of failing at once)."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):  # pragma: no branch
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -1,5 +1,6 @@
 """Every Flask extension, created unbound; the app factory binds them with `init_app`."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
@@ -14,3 +15,4 @@ migrate = Migrate()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
+babel = Babel()

@@ -10,6 +10,8 @@ from backoffice.extensions import db
 from backoffice.inquiries.models import CategoryKind, InquiryCategory
 
 ACCOUNT_REQUEST = "介護情報基盤ポータルのID発行申請"
+# Business days to answer; an account should be issued within 3, everything else within 5.
+TARGET_DAYS = {CategoryKind.ACCOUNT_REQUEST: 3, CategoryKind.GENERAL: 5}
 
 STANDARD_TREE: list[tuple[str, list[str]]] = [
     (
@@ -75,7 +77,12 @@ def seed_categories() -> int:
                 else CategoryKind.GENERAL
             )
             major.children.append(
-                InquiryCategory(name=minor_name, position=minor_position * 10, kind=kind)
+                InquiryCategory(
+                    name=minor_name,
+                    position=minor_position * 10,
+                    kind=kind,
+                    target_business_days=TARGET_DAYS.get(kind, 5),
+                )
             )
             added += 1
     db.session.commit()

@@ -1,14 +1,17 @@
 """Inquiry tickets, their category tree, category-specific details, history and form drafts."""
 
 import enum
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.db import enum_column, utcnow
 from backoffice.extensions import db
+
+if TYPE_CHECKING:
+    from backoffice.operators.models import Operator
 
 
 class CategoryKind(enum.Enum):
@@ -45,6 +48,17 @@ _STATUS_LABELS = {
 }
 
 
+class Priority(enum.Enum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def label(self) -> str:
+        return {"low": "低", "normal": "通常", "high": "高", "urgent": "緊急"}[self.value]
+
+
 class EventKind(enum.Enum):
     """One entry of a ticket's history; only PUBLIC_REPLY is ever shown to the requester."""
 
@@ -74,6 +88,8 @@ class InquiryCategory(db.Model):
     kind: Mapped[CategoryKind] = mapped_column(
         enum_column(CategoryKind, "category_kind"), default=CategoryKind.GENERAL
     )
+    # Business days (weekends, public holidays and 12/29–1/3 excluded) to answer a new ticket.
+    target_business_days: Mapped[int] = mapped_column(default=5, server_default="5")
 
     parent: Mapped["InquiryCategory | None"] = relationship(
         remote_side=[id], back_populates="children"
@@ -85,6 +101,9 @@ class InquiryCategory(db.Model):
     @property
     def is_account_request(self) -> bool:
         return self.kind is CategoryKind.ACCOUNT_REQUEST
+
+    def __str__(self) -> str:
+        return self.path
 
     @property
     def path(self) -> str:
@@ -112,10 +131,23 @@ class Inquiry(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), index=True)
     phone: Mapped[str] = mapped_column(sa.String(11))
     body: Mapped[str] = mapped_column(sa.Text, default="")
+    priority: Mapped[Priority] = mapped_column(
+        enum_column(Priority, "inquiry_priority"), default=Priority.NORMAL, server_default="normal"
+    )
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"), index=True)
+    # The answer is due by the end of this day (Japan time).
+    due_on: Mapped[date | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    # Optimistic locking: a save based on an older version is refused instead of overwriting.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's declarative hook)
 
     category: Mapped[InquiryCategory] = relationship()
+    assignee: Mapped["Operator | None"] = relationship()
     account_request: Mapped["AccountRequestDetails | None"] = relationship(
         back_populates="inquiry", cascade="all, delete-orphan"
     )
@@ -151,6 +183,7 @@ class InquiryEvent(db.Model):
     inquiry_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)
     kind: Mapped[EventKind] = mapped_column(enum_column(EventKind, "event_kind"))
     actor: Mapped[str] = mapped_column(sa.String(200))
+    operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
     old_value: Mapped[str | None] = mapped_column(sa.String(200))
     new_value: Mapped[str | None] = mapped_column(sa.String(200))
     body: Mapped[str | None] = mapped_column(sa.Text)
@@ -170,3 +203,18 @@ class InquiryDraft(db.Model):
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CannedReply(db.Model):
+    """定型文: text an operator can insert into a reply; kept by admins."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    body: Mapped[str] = mapped_column(sa.Text)
+    position: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    def __str__(self) -> str:
+        return self.title

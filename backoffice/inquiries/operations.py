@@ -17,7 +17,9 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from backoffice.business_days import due_date
 from backoffice.db import utcnow
+from backoffice.display import to_jst
 from backoffice.extensions import db
 from backoffice.inquiries import notifications
 from backoffice.inquiries.models import (
@@ -189,6 +191,7 @@ def _build_inquiry(
     data: InquiryInput, category: InquiryCategory, submission_key: str, token: str
 ) -> Inquiry:
     inquiry = Inquiry(
+        due_on=due_date(to_jst(utcnow()).date(), category.target_business_days),
         reference_number=new_reference_number(),
         submission_key=submission_key,
         status_token_hash=hash_token(token),

@@ -1,0 +1,176 @@
+"""List filters for the ticket list. Each has a `key`, so dashboard links can find it by name."""
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import has_request_context
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+
+from backoffice.display import JST
+from backoffice.extensions import db
+from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatus
+from backoffice.inquiries.triage import OPEN_STATUSES, overdue_clause
+from backoffice.operators.models import Operator
+
+UNASSIGNED = "none"
+
+
+class _Filter(BaseSQLAFilter):
+    key = ""
+
+    def operation(self) -> str:
+        return ""
+
+    def get_options(self, view: Any) -> Any:
+        # Options from the database are read per request (TicketView.index_view), never at start-up.
+        if callable(self.options) and not has_request_context():
+            return None
+        return super().get_options(view)
+
+
+class StatusFilter(_Filter):
+    key = "status"
+
+    def __init__(self) -> None:
+        super().__init__(Inquiry.status, "ステータス", [(s.value, s.label) for s in InquiryStatus])
+
+    def clean(self, value: str) -> InquiryStatus:
+        return InquiryStatus(value)
+
+    def apply(self, query: Any, value: InquiryStatus, alias: Any = None) -> Any:
+        return query.filter(Inquiry.status == value)
+
+
+class MajorCategoryFilter(_Filter):
+    key = "major"
+
+    def __init__(self) -> None:
+        super().__init__(Inquiry.category_id, "大カテゴリー", self._options)
+
+    @staticmethod
+    def _options() -> list[tuple[str, str]]:
+        majors = db.session.scalars(
+            sa.select(InquiryCategory)
+            .where(InquiryCategory.parent_id.is_(None))
+            .order_by(InquiryCategory.position, InquiryCategory.id)
+        )
+        return [(str(m.id), m.name) for m in majors]
+
+    def clean(self, value: str) -> int:
+        return int(value)
+
+    def apply(self, query: Any, value: int, alias: Any = None) -> Any:
+        children = sa.select(InquiryCategory.id).where(InquiryCategory.parent_id == value)
+        return query.filter(Inquiry.category_id.in_(children))
+
+
+class MinorCategoryFilter(_Filter):
+    key = "category"
+
+    def __init__(self) -> None:
+        super().__init__(Inquiry.category_id, "中カテゴリー", self._options)
+
+    @staticmethod
+    def _options() -> list[tuple[str, str]]:
+        parent = sa.orm.aliased(InquiryCategory)
+        rows = db.session.execute(
+            sa.select(InquiryCategory.id, parent.name, InquiryCategory.name)
+            .join(parent, InquiryCategory.parent)
+            .order_by(parent.position, parent.id, InquiryCategory.position, InquiryCategory.id)
+        )
+        return [(str(i), f"{major} ＞ {minor}") for i, major, minor in rows]
+
+    def clean(self, value: str) -> int:
+        return int(value)
+
+    def apply(self, query: Any, value: int, alias: Any = None) -> Any:
+        return query.filter(Inquiry.category_id == value)
+
+
+class AssigneeFilter(_Filter):
+    key = "assignee"
+
+    def __init__(self) -> None:
+        super().__init__(Inquiry.assignee_id, "担当者", self._options)
+
+    @staticmethod
+    def _options() -> list[tuple[str, str]]:
+        operators = db.session.scalars(sa.select(Operator).order_by(Operator.name))
+        return [(UNASSIGNED, "（未割り当て）")] + [(str(o.id), o.name) for o in operators]
+
+    def clean(self, value: str) -> int | None:
+        return None if value == UNASSIGNED else int(value)
+
+    def apply(self, query: Any, value: int | None, alias: Any = None) -> Any:
+        if value is None:
+            return query.filter(Inquiry.assignee_id.is_(None))
+        return query.filter(Inquiry.assignee_id == value)
+
+
+class OverdueFilter(_Filter):
+    key = "overdue"
+
+    def __init__(self) -> None:
+        super().__init__(Inquiry.due_on, "期限切れ", [("1", "期限切れのみ")])
+
+    def clean(self, value: str) -> bool:
+        if value != "1":
+            raise ValueError(value)
+        return True
+
+    def apply(self, query: Any, value: bool, alias: Any = None) -> Any:
+        return query.filter(overdue_clause())
+
+
+class UnansweredFilter(_Filter):
+    key = "unanswered"
+
+    def __init__(self) -> None:
+        super().__init__(Inquiry.first_response_at, "未回答", [("1", "未回答のみ")])
+
+    def clean(self, value: str) -> bool:
+        if value != "1":
+            raise ValueError(value)
+        return True
+
+    def apply(self, query: Any, value: bool, alias: Any = None) -> Any:
+        return query.filter(Inquiry.first_response_at.is_(None), Inquiry.status.in_(OPEN_STATUSES))
+
+
+def _jst_day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=JST)
+
+
+class DayFromFilter(_Filter):
+    """On or after a day (Japan time) of a timestamp column."""
+
+    def __init__(self, column: Any, name: str, key: str) -> None:
+        super().__init__(column, name, data_type="datepicker")
+        self.key = key
+
+    def clean(self, value: str) -> date:
+        return date.fromisoformat(value.strip())
+
+    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
+        return query.filter(self.column >= _jst_day_start(value))
+
+
+class DayUntilFilter(DayFromFilter):
+    """On or before a day (Japan time) of a timestamp column."""
+
+    def apply(self, query: Any, value: date, alias: Any = None) -> Any:
+        return query.filter(self.column < _jst_day_start(value + timedelta(days=1)))
+
+
+def ticket_filters() -> list[_Filter]:
+    return [
+        StatusFilter(),
+        MajorCategoryFilter(),
+        MinorCategoryFilter(),
+        AssigneeFilter(),
+        OverdueFilter(),
+        UnansweredFilter(),
+        DayFromFilter(Inquiry.created_at, "受付日（から）", "from"),
+        DayUntilFilter(Inquiry.created_at, "受付日（まで）", "until"),
+    ]

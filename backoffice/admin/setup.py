@@ -1,0 +1,40 @@
+"""Builds the Flask-Admin back office for one app (never at import time: test apps come and go)."""
+
+from flask import Flask, has_request_context, request
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from backoffice.admin import auth
+from backoffice.admin.access import current_operator
+from backoffice.admin.views import DashboardView, TicketView, views
+from backoffice.extensions import babel
+from backoffice.inquiries.models import InquiryStatus
+from backoffice.security import csp_nonce
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=lambda: "ja", timezone_selector=lambda: "Asia/Tokyo")
+    app.register_blueprint(auth.bp)
+    dashboard = DashboardView(name="ダッシュボード", url="/admin", endpoint="admin")
+    admin = Admin(
+        app,
+        name="運営管理画面",
+        index_view=dashboard,
+        theme=Bootstrap4Theme(base_template="admin/base_ja.html", fluid=True),
+        csp_nonce_generator=csp_nonce,
+    )
+    all_views = views()
+    admin.add_views(*all_views)
+    dashboard.tickets = next(v for v in all_views if isinstance(v, TicketView))
+
+    app.jinja_env.globals["status_label"] = lambda value: (
+        InquiryStatus(value).label if value else ""
+    )
+
+    @app.context_processor
+    def inject_operator() -> dict[str, object]:
+        return {"current_operator": current_operator() if _is_admin_request() else None}
+
+
+def _is_admin_request() -> bool:
+    return has_request_context() and request.path.startswith("/admin")

@@ -1,0 +1,670 @@
+"""The Flask-Admin views: dashboard, tickets, and the admins' management screens.
+
+Access is checked in one place (`SecuredMixin`): every view and the index answer 403 to a signed-in
+operator without the role and send anyone else to sign-in. Changes go through services, never through
+editable columns, and every change made here writes an audit event.
+"""
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
+
+from backoffice.admin.access import MANAGE, READ, WORK, current_operator, refuse
+from backoffice.admin.filters import DayFromFilter, DayUntilFilter, ticket_filters
+from backoffice.audit.models import AuditEvent
+from backoffice.audit.operations import record
+from backoffice.display import format_date, format_datetime
+from backoffice.extensions import db
+from backoffice.inquiries import triage
+from backoffice.inquiries.export import stream_csv
+from backoffice.inquiries.models import (
+    CannedReply,
+    CategoryKind,
+    Inquiry,
+    InquiryCategory,
+    InquiryStatus,
+    Priority,
+)
+from backoffice.mail.outbox import deliver_after_response
+from backoffice.operators import operations as operator_ops
+from backoffice.operators.models import Operator, Role
+from backoffice.operators.operations import OperatorActor
+from forms.tickets import UNASSIGN, BulkForm, NoteForm, ReplyForm, TicketForm
+
+
+class SecuredMixin:
+    """Who may open the view (`roles`) and who may change anything in it (`write_roles`)."""
+
+    roles: tuple[Role, ...] = READ
+    write_roles: tuple[Role, ...] = MANAGE
+
+    def is_accessible(self) -> bool:
+        operator = current_operator()
+        return operator is not None and operator.can(*self.roles)
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        return refuse(self.roles)
+
+    def can_write(self) -> bool:
+        operator = current_operator()
+        return operator is not None and operator.can(*self.write_roles)
+
+    def actor(self) -> OperatorActor:
+        operator = current_operator()
+        if operator is None:  # is_accessible() ran first; this only guards misuse
+            abort(403)
+        return OperatorActor.of(operator)
+
+
+class SecuredModelView(SecuredMixin, ModelView):
+    form_base_class = FlaskForm  # Flask-WTF: every form carries the CSRF token
+    can_view_details = False
+    page_size = 50
+    can_set_page_size = True
+
+    # Create/edit/delete follow the operator's role on every request.
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return self.allow_create and self.can_write()
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return self.allow_edit and self.can_write()
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return self.allow_delete and self.can_write()
+
+    allow_create = True
+    allow_edit = True
+    allow_delete = False
+
+    def is_action_allowed(self, name: str) -> bool:
+        return self.can_write() and super().is_action_allowed(name)
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        changed = {
+            f.name: _plain(f.data)
+            for f in form
+            if f.name != "csrf_token" and f.object_data != f.data
+        }
+        record(
+            f"{self.endpoint}.{'created' if is_created else 'updated'}",
+            **self.actor().audit(),
+            target_type=self.endpoint,
+            target_id=getattr(model, "id", None),
+            detail={"fields": changed} if changed else None,
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str | int | bool | float) or value is None:
+        return value
+    return str(value)
+
+
+# --- dashboard ------------------------------------------------------------------------------------
+
+
+class DashboardView(SecuredMixin, AdminIndexView):
+    """The admin index: counts that link to the filtered list, and the oldest unanswered tickets."""
+
+    tickets: "TicketView"  # set by backoffice.admin.setup
+
+    @expose("/")
+    def index(self) -> Any:
+        status_counts = dict(
+            db.session.execute(
+                sa.select(Inquiry.status, sa.func.count()).group_by(Inquiry.status)
+            ).all()
+        )
+        category_counts = db.session.execute(
+            sa.select(InquiryCategory, sa.func.count(Inquiry.id))
+            .join(Inquiry, Inquiry.category_id == InquiryCategory.id)
+            .where(Inquiry.status.in_(triage.OPEN_STATUSES))
+            .group_by(InquiryCategory.id)
+            .order_by(sa.func.count(Inquiry.id).desc())
+        ).all()
+        requests = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Inquiry)
+            .join(InquiryCategory, Inquiry.category_id == InquiryCategory.id)
+            .where(
+                InquiryCategory.kind == CategoryKind.ACCOUNT_REQUEST,
+                Inquiry.status.in_(triage.OPEN_STATUSES),
+            )
+        )
+        request_category = db.session.scalar(
+            sa.select(InquiryCategory.id)
+            .where(InquiryCategory.kind == CategoryKind.ACCOUNT_REQUEST)
+            .order_by(InquiryCategory.id)
+            .limit(1)
+        )
+        overdue = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Inquiry).where(triage.overdue_clause())
+        )
+        oldest = db.session.scalars(
+            sa.select(Inquiry)
+            .where(Inquiry.first_response_at.is_(None), Inquiry.status.in_(triage.OPEN_STATUSES))
+            .order_by(Inquiry.created_at)
+            .limit(10)
+        ).all()
+        return self.render(
+            "admin/dashboard.html",
+            statuses=[(s, status_counts.get(s, 0)) for s in InquiryStatus],
+            category_counts=category_counts,
+            requests=requests,
+            requests_url=self.tickets.filter_url(category=str(request_category))
+            if request_category
+            else None,
+            overdue=overdue,
+            oldest=oldest,
+            tickets=self.tickets,
+        )
+
+
+# --- tickets --------------------------------------------------------------------------------------
+
+
+def _reference_link(view: "TicketView", context: Any, model: Inquiry, name: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(
+        url_for(".ticket", inquiry_id=model.id), model.reference_number
+    )
+
+
+def _summary(view: Any, context: Any, model: Inquiry, name: str) -> str:
+    text = " ".join((model.body or "").split())
+    if model.account_request:
+        text = f"【ID発行申請】{model.account_request.institution_name} {text}"
+    return text[:40] + ("…" if len(text) > 40 else "")
+
+
+def _requester(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
+    org = model.organization_name
+    return Markup("{}<br><small>{}</small>").format(model.requester_name, org or "")
+
+
+def _due(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
+    if model.due_on is None:
+        return Markup("")
+    text = format_date(model.due_on)
+    if triage.is_overdue(model):
+        return Markup('<span class="overdue">{}（期限切れ）</span>').format(text)
+    return Markup("{}").format(text)
+
+
+class TicketView(SecuredModelView):
+    """お問い合わせ一覧 and each ticket's page."""
+
+    roles = READ
+    write_roles = WORK
+    allow_create = False
+    allow_edit = False
+    list_template = "admin/tickets/list.html"
+    column_auto_select_related = False  # get_query() loads the relations, in batches
+
+    column_list = [
+        "reference_number",
+        "created_at",
+        "category",
+        "body",
+        "requester_name",
+        "status",
+        "assignee",
+        "due_on",
+    ]
+    column_labels = {
+        "reference_number": "受付番号",
+        "created_at": "受付日時",
+        "category": "区分",
+        "body": "要約",
+        "requester_name": "依頼者",
+        "status": "ステータス",
+        "assignee": "担当者",
+        "due_on": "期限",
+        "priority": "優先度",
+    }
+    column_sortable_list = [
+        "reference_number",
+        "created_at",
+        "status",
+        "due_on",
+        ("assignee", "assignee.name"),
+        ("category", "category.position"),
+    ]
+    column_default_sort = ("created_at", True)
+    column_searchable_list = [
+        "reference_number",
+        "requester_name",
+        "email",
+        "account_request.medical_code",
+        "account_request.institution_name",
+    ]
+    column_formatters = {
+        "reference_number": _reference_link,
+        "created_at": lambda v, c, m, n: format_datetime(m.created_at),
+        "category": lambda v, c, m, n: m.category.path,
+        "body": _summary,
+        "requester_name": _requester,
+        "status": lambda v, c, m, n: m.status.label,
+        "assignee": lambda v, c, m, n: m.assignee.name if m.assignee else "（未割り当て）",
+        "due_on": _due,
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.column_filters = ticket_filters()
+        super().__init__(*args, **kwargs)
+
+    @expose("/")
+    def index_view(self) -> Any:
+        self._refresh_filters_cache()  # category and operator options change while the app runs
+        return super().index_view()
+
+    def search_placeholder(self) -> str:
+        return "受付番号・氏名・メール・医療機関コード・医療機関名"
+
+    def get_query(self) -> Any:
+        return (
+            super()
+            .get_query()
+            .options(
+                sa.orm.selectinload(Inquiry.category).selectinload(InquiryCategory.parent),
+                sa.orm.selectinload(Inquiry.assignee),
+                sa.orm.selectinload(Inquiry.account_request),
+            )
+        )
+
+    def filter_url(self, **values: str | None) -> str:
+        """The list filtered by the named filters (`key` of backoffice.admin.filters), e.g.
+        `filter_url(status="new")`; None values are left out."""
+        args = {}
+        position = 0
+        for index, flt in enumerate(self._filters or []):
+            value = values.get(getattr(flt, "key", ""))
+            if value is not None:
+                args[f"flt{position}_{self.get_filter_arg(index, flt)}"] = value
+                position += 1
+        return url_for(f"{self.endpoint}.index_view", **args)
+
+    # Bulk actions: each goes through the same service rules as the ticket page.
+
+    @action("assign_me", "自分を担当者にする")
+    def assign_me(self, ids: list[str]) -> Any:
+        actor = self.actor()
+        result = triage.bulk_update(
+            map(int, ids), triage.TicketChanges(assignee_id=actor.id), actor
+        )
+        self._report(result)
+
+    @action("mark_spam", "スパムにする", "選択したお問い合わせをスパムにします。よろしいですか？")
+    def mark_spam(self, ids: list[str]) -> Any:
+        result = triage.bulk_update(
+            map(int, ids), triage.TicketChanges(status=InquiryStatus.SPAM), self.actor()
+        )
+        self._report(result)
+
+    @action("assign_to", "担当者を割り当てる…")
+    def assign_to(self, ids: list[str]) -> Any:
+        return redirect(url_for(".bulk", kind="assign", ids=",".join(ids)))
+
+    @action("change_status", "ステータスを変更する…")
+    def change_status(self, ids: list[str]) -> Any:
+        return redirect(url_for(".bulk", kind="status", ids=",".join(ids)))
+
+    def _report(self, result: triage.BulkResult) -> None:
+        if result.changed:
+            flash(f"{result.changed}件のお問い合わせを更新しました。", "success")
+        for line in result.refused or []:
+            flash(f"更新できませんでした：{line}", "error")
+
+    @expose("/bulk/", methods=("GET", "POST"))
+    def bulk(self) -> Any:
+        """The second step of 「担当者を割り当てる…」 and 「ステータスを変更する…」: choose the value."""
+        if not self.can_write():
+            abort(403)
+        kind = request.values.get("kind")
+        if kind not in ("assign", "status"):
+            abort(404)
+        form = BulkForm()
+        if kind == "assign":
+            form.target.label.text = "担当者"
+            form.target.choices = [(UNASSIGN, "（未割り当て）")] + [
+                (str(o.id), o.name) for o in _active_operators() if o.role is not Role.VIEWER
+            ]
+        else:
+            form.target.label.text = "ステータス"
+            form.target.choices = [(s.value, s.label) for s in InquiryStatus]
+        if request.method == "GET":
+            form.ids.data = request.args.get("ids", "")
+        ids = [int(i) for i in (form.ids.data or "").split(",") if i.isdigit()]
+        if form.validate_on_submit() and ids:
+            if kind == "assign":
+                changes = (
+                    triage.TicketChanges(unassign=True)
+                    if form.target.data == UNASSIGN
+                    else triage.TicketChanges(assignee_id=int(form.target.data))
+                )
+            else:
+                changes = triage.TicketChanges(status=InquiryStatus(form.target.data))
+            self._report(triage.bulk_update(ids, changes, self.actor()))
+            return redirect(url_for(".index_view"))
+        numbers = db.session.scalars(
+            sa.select(Inquiry.reference_number).where(Inquiry.id.in_(ids)).order_by(Inquiry.id)
+        ).all()
+        return self.render("admin/tickets/bulk.html", form=form, kind=kind, numbers=numbers)
+
+    @expose("/<int:inquiry_id>/", methods=("GET", "POST"))
+    def ticket(self, inquiry_id: int) -> Any:
+        """A ticket with every field, its history, and the forms to act on it."""
+        inquiry = db.session.get(Inquiry, inquiry_id) or abort(404)
+        operators = [o for o in _active_operators() if o.role is not Role.VIEWER]
+        statuses = [inquiry.status, *triage.allowed_transitions(inquiry.status)]
+        reply_form = ReplyForm(prefix="reply")
+        note_form = NoteForm(prefix="note")
+        ticket_form = TicketForm(statuses, operators, prefix="ticket")
+        status = 200
+        if request.method == "POST":
+            if not self.can_write():
+                abort(403)
+            handled = self._act(inquiry, reply_form, note_form, ticket_form)
+            if handled is not None:
+                return handled
+            status = 409 if ticket_form.errors or reply_form.errors or note_form.errors else 422
+        if request.method == "GET" or not ticket_form.is_submitted():
+            ticket_form.status.data = inquiry.status.value
+            ticket_form.assignee.data = (
+                str(inquiry.assignee_id) if inquiry.assignee_id else UNASSIGN
+            )
+            ticket_form.priority.data = inquiry.priority.value
+            ticket_form.due_on.data = inquiry.due_on
+        ticket_form.version.data = inquiry.version
+        reply_form.version.data = inquiry.version
+        return self.render(
+            "admin/tickets/ticket.html",
+            inquiry=inquiry,
+            reply_form=reply_form,
+            note_form=note_form,
+            ticket_form=ticket_form,
+            canned=triage.canned_replies(),
+            overdue=triage.is_overdue(inquiry),
+            writable=self.can_write(),
+        ), status
+
+    def _act(
+        self, inquiry: Inquiry, reply_form: ReplyForm, note_form: NoteForm, ticket_form: TicketForm
+    ) -> Any:
+        """Run the submitted form's service; a redirect on success, None (errors on the form) otherwise."""
+        actor = self.actor()
+        back = redirect(url_for(".ticket", inquiry_id=inquiry.id))
+        try:
+            if "reply-body" in request.form and reply_form.validate_on_submit():
+                email_ids = triage.reply(
+                    inquiry.id,
+                    reply_form.body.data or "",
+                    actor,
+                    expected_version=reply_form.version.data,
+                )
+                deliver_after_response(email_ids)
+                flash("回答を送信しました（依頼者にメールでお知らせします）。", "success")
+                return back
+            if "note-body" in request.form and note_form.validate_on_submit():
+                triage.add_note(inquiry.id, note_form.body.data or "", actor)
+                flash("内部メモを追加しました。", "success")
+                return back
+            if "ticket-status" in request.form and ticket_form.validate_on_submit():
+                assignee = ticket_form.assignee.data
+                triage.update_ticket(
+                    inquiry.id,
+                    triage.TicketChanges(
+                        status=InquiryStatus(ticket_form.status.data),
+                        assignee_id=int(assignee) if assignee and assignee != UNASSIGN else None,
+                        unassign=assignee == UNASSIGN,
+                        priority=Priority(ticket_form.priority.data),
+                        due_on=ticket_form.due_on.data,
+                    ),
+                    actor,
+                    expected_version=ticket_form.version.data,
+                )
+                flash("お問い合わせを更新しました。", "success")
+                return back
+        except triage.TriageError as error:
+            target = (
+                reply_form.body
+                if "reply-body" in request.form
+                else note_form.body
+                if "note-body" in request.form
+                else ticket_form.status
+            )
+            target.errors = [*target.errors, str(error)]
+            db.session.rollback()
+            db.session.refresh(inquiry)
+        return None
+
+    @expose("/export.csv")
+    def export(self) -> Response:
+        """The current filtered, searched and sorted list as CSV, streamed."""
+        view_args = self._get_list_extra_args()
+        sort_column = self._get_column_by_idx(view_args.sort)
+        if sort_column is not None:
+            sort_column = sort_column[0]
+        _count, query = self.get_list(
+            0,
+            sort_column,
+            view_args.sort_desc,
+            view_args.search,
+            view_args.filters,
+            execute=False,
+            page_size=False,
+        )
+        record(
+            "ticket.exported",
+            **self.actor().audit(),
+            target_type="inquiry",
+            detail={
+                "search": view_args.search,
+                "filters": [str(f) for f in view_args.filters or []],
+            },
+        )
+        db.session.commit()
+        filename = f"tickets-{date.today().isoformat()}.csv"
+        return Response(
+            stream_with_context(stream_csv(query)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+
+def _active_operators() -> list[Operator]:
+    return list(
+        db.session.scalars(sa.select(Operator).where(Operator.is_active).order_by(Operator.name))
+    )
+
+
+# --- management (admins) --------------------------------------------------------------------------
+
+
+class OperatorView(SecuredModelView):
+    """運営担当者: roles and who is active. New operators are created with `flask operators create`."""
+
+    roles = MANAGE
+    allow_create = False
+    column_list = ["email", "name", "role", "is_active", "last_login_at", "locked_until"]
+    column_labels = {
+        "email": "メールアドレス",
+        "name": "氏名",
+        "role": "権限",
+        "is_active": "有効",
+        "last_login_at": "最終ログイン",
+        "locked_until": "ロック解除予定",
+    }
+    column_formatters = {
+        "role": lambda v, c, m, n: m.role.label,
+        "last_login_at": lambda v, c, m, n: format_datetime(m.last_login_at),
+        "locked_until": lambda v, c, m, n: format_datetime(m.locked_until),
+    }
+    column_searchable_list = ["email", "name"]
+    form_columns = ["name", "role", "is_active"]
+    form_args = {
+        "name": {"label": "氏名"},
+        "role": {"label": "権限"},
+        "is_active": {"label": "有効"},
+    }
+
+    def on_model_change(self, form: Any, model: Operator, is_created: bool) -> None:
+        if not model.is_active:
+            operator_ops.revoke_sessions(model)
+        super().on_model_change(form, model, is_created)
+
+    @action("unlock", "ロックを解除する")
+    def unlock(self, ids: list[str]) -> None:
+        for operator in db.session.scalars(
+            sa.select(Operator).where(Operator.id.in_(map(int, ids)))
+        ):
+            operator.failed_attempts = 0
+            operator.locked_until = None
+            record(
+                "operators.unlocked",
+                **self.actor().audit(),
+                target_type="operators",
+                target_id=operator.id,
+            )
+        db.session.commit()
+        flash("ロックを解除しました。", "success")
+
+    @action(
+        "reset_authenticator",
+        "認証アプリをリセットする",
+        "認証アプリの登録をリセットします。本人がログイン画面の「認証アプリを登録する」から登録し直すまでログインできません。よろしいですか？",
+    )
+    def reset_authenticator(self, ids: list[str]) -> None:
+        for operator in db.session.scalars(
+            sa.select(Operator).where(Operator.id.in_(map(int, ids)))
+        ):
+            operator_ops.reset_authenticator(operator)
+            record(
+                "operators.authenticator_reset",
+                **self.actor().audit(),
+                target_type="operators",
+                target_id=operator.id,
+            )
+        db.session.commit()
+        flash("認証アプリの登録をリセットしました。", "success")
+
+
+class CategoryView(SecuredModelView):
+    """お問い合わせ区分: the 大/中カテゴリー tree. Categories are closed (有効 off), never deleted."""
+
+    roles = MANAGE
+    column_list = ["parent", "name", "position", "is_active", "kind", "target_business_days"]
+    column_labels = {
+        "parent": "大カテゴリー",
+        "name": "名称",
+        "position": "表示順",
+        "is_active": "有効",
+        "kind": "種類",
+        "target_business_days": "回答目標（営業日）",
+    }
+    column_formatters = {
+        "parent": lambda v, c, m, n: m.parent.name if m.parent else "（大カテゴリー）",
+        "kind": lambda v, c, m, n: "ID発行申請" if m.is_account_request else "一般",
+    }
+    column_default_sort = [("parent_id", False), ("position", False)]
+    form_columns = ["parent", "name", "position", "is_active", "kind", "target_business_days"]
+    form_args = {
+        "parent": {
+            "label": "大カテゴリー（空欄なら大カテゴリー）",
+            "query_factory": lambda: db.session.scalars(
+                sa.select(InquiryCategory).where(InquiryCategory.parent_id.is_(None))
+            ).all(),
+        },
+        "name": {"label": "名称"},
+        "position": {"label": "表示順"},
+        "is_active": {"label": "有効"},
+        "kind": {"label": "種類"},
+        "target_business_days": {"label": "回答目標（営業日）"},
+    }
+
+
+class CannedReplyView(SecuredModelView):
+    """定型文."""
+
+    roles = MANAGE
+    column_list = ["title", "position", "is_active"]
+    column_labels = {"title": "件名", "body": "本文", "position": "表示順", "is_active": "有効"}
+    form_columns = ["title", "body", "position", "is_active"]
+    form_args = {
+        "title": {"label": "件名"},
+        "body": {"label": "本文"},
+        "position": {"label": "表示順"},
+        "is_active": {"label": "有効"},
+    }
+
+
+class AuditView(SecuredModelView):
+    """監査ログ: read only."""
+
+    roles = MANAGE
+    allow_create = False
+    allow_edit = False
+    column_list = [
+        "occurred_at",
+        "actor_label",
+        "ip_address",
+        "action",
+        "target_type",
+        "target_id",
+        "outcome",
+        "detail",
+    ]
+    column_labels = {
+        "occurred_at": "日時",
+        "actor_label": "操作者",
+        "ip_address": "IPアドレス",
+        "action": "操作",
+        "target_type": "対象",
+        "target_id": "対象ID",
+        "outcome": "結果",
+        "detail": "詳細",
+    }
+    column_formatters = {
+        "occurred_at": lambda v, c, m, n: format_datetime(m.occurred_at),
+        "outcome": lambda v, c, m, n: "成功" if m.outcome.value == "success" else "失敗",
+        "detail": lambda v, c, m, n: escape(m.detail) if m.detail else "",
+    }
+    column_default_sort = ("occurred_at", True)
+    column_searchable_list = ["action", "actor_label", "target_id"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.column_filters = [
+            "action",
+            "actor_label",
+            "target_type",
+            "target_id",
+            DayFromFilter(AuditEvent.occurred_at, "日付（から）", "from"),
+            DayUntilFilter(AuditEvent.occurred_at, "日付（まで）", "until"),
+        ]
+        super().__init__(*args, **kwargs)
+
+
+def views() -> list[BaseView]:
+    """The admin's views in menu order."""
+    return [
+        TicketView(Inquiry, db, name="お問い合わせ", endpoint="tickets", url="tickets"),
+        CategoryView(
+            InquiryCategory,
+            db,
+            name="お問い合わせ区分",
+            endpoint="categories",
+            category="設定",
+        ),
+        CannedReplyView(CannedReply, db, name="定型文", endpoint="canned", category="設定"),
+        OperatorView(Operator, db, name="運営担当者", endpoint="operators", category="設定"),
+        AuditView(AuditEvent, db, name="監査ログ", endpoint="audit", category="設定"),
+    ]

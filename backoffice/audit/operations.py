@@ -1,0 +1,43 @@
+"""Writing audit events inside the caller's transaction (so they share its fate)."""
+
+from typing import Any
+
+from flask import has_request_context, request
+
+from backoffice.audit.models import AuditEvent, Outcome
+from backoffice.extensions import db
+
+# Keys that must never reach the log, whatever a caller passes in `detail`.
+_FORBIDDEN = ("password", "token", "secret", "otp")
+
+
+def record(
+    action: str,
+    *,
+    outcome: Outcome = Outcome.SUCCESS,
+    actor_type: str = "anonymous",
+    actor_id: int | None = None,
+    actor_label: str | None = None,
+    target_type: str | None = None,
+    target_id: str | int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction; the caller commits.
+
+    Raises ValueError when `detail` carries a key that looks like a secret.
+    """
+    if detail and any(part in key.lower() for key in detail for part in _FORBIDDEN):
+        raise ValueError("audit details never carry secrets")
+    event = AuditEvent(
+        action=action,
+        outcome=outcome,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        ip_address=request.remote_addr if has_request_context() else None,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        detail=detail,
+    )
+    db.session.add(event)
+    return event

@@ -1,0 +1,34 @@
+"""Business days of the help desk: no weekends, no Japanese public holidays, no 年末年始 (12/29–1/3)."""
+
+from datetime import date, timedelta
+
+import jpholiday
+
+
+def is_business_day(day: date) -> bool:
+    if day.weekday() >= 5 or jpholiday.is_holiday(day):
+        return False
+    return not ((day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3))
+
+
+def add_business_days(start: date, days: int) -> date:
+    """The day `days` business days after `start`."""
+    day = start
+    remaining = days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if is_business_day(day):
+            remaining -= 1
+    return day
+
+
+def due_date(arrival: date, target_days: int) -> date:
+    """Due date for a ticket arriving on `arrival` (Japan date) with a target of `target_days`.
+
+    A ticket arriving on a non-business day counts from the next business day: arriving on Saturday with
+    a target of 1 day, it is due on Tuesday.
+    """
+    start = arrival
+    while not is_business_day(start):
+        start += timedelta(days=1)
+    return add_business_days(start, target_days)

@@ -1,0 +1,70 @@
+"""Back-office staff (運営主体の operators), separate from portal users, and their server-side sessions."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.db import enum_column, utcnow
+from backoffice.extensions import db
+
+
+class Role(enum.Enum):
+    ADMIN = "admin"  # everything, including operators, categories, terms and canned replies
+    AGENT = "agent"  # triage, reply, issue accounts
+    VIEWER = "viewer"  # read only
+
+    @property
+    def label(self) -> str:
+        return {"admin": "管理者", "agent": "担当者", "viewer": "閲覧者"}[self.value]
+
+
+class Operator(db.Model):
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased: sign-in is case-insensitive.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "operator_role"))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    # The authenticator's shared secret (base32). It has to be readable to check codes.
+    totp_secret: Mapped[str] = mapped_column(sa.String(64))
+    # The last 30-second step whose code was accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Set when a code from the current secret was first accepted. Until then the operator may enrol
+    # (see the QR code) with the password alone; afterwards only from inside the back office.
+    totp_confirmed_at: Mapped[datetime | None]
+    # A new secret being enrolled from inside the back office; it replaces the old one once confirmed.
+    totp_pending_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    sessions: Mapped[list["OperatorSession"]] = relationship(back_populates="operator")
+
+    def can(self, *roles: Role) -> bool:
+        return self.is_active and self.role in roles
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OperatorSession(db.Model):
+    """A signed-in browser. The cookie holds a random key; only its hash is stored, and revoking the row
+    ends the session at once (logout, disabling the operator)."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(sa.ForeignKey("operators.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+
+    operator: Mapped[Operator] = relationship(back_populates="sessions")

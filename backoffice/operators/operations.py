@@ -1,0 +1,319 @@
+"""Operators: creation, sign-in with password + authenticator code, sessions, (re-)enrolment.
+
+Every function that writes commits its own transaction, audit event included.
+"""
+
+import base64
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+import qrcode
+import qrcode.image.svg
+import sqlalchemy as sa
+from flask import current_app
+
+from backoffice.audit.models import Outcome
+from backoffice.audit.operations import record
+from backoffice.db import utcnow
+from backoffice.extensions import db
+from backoffice.normalize import InvalidInput, check_email, normalize_email
+from backoffice.operators.models import Operator, OperatorSession, Role
+from backoffice.passwords import check_policy, hash_password, verify_password
+
+ISSUER = "介護情報基盤ポータル 運営"
+
+
+class OperatorExists(Exception):
+    """An operator with this email address already exists."""
+
+
+class SignInFailed(Exception):
+    """Wrong email, password or code, a locked or disabled operator: one answer for all of them."""
+
+
+@dataclass(frozen=True)
+class OperatorActor:
+    """Who did something, for audit events written by operator actions."""
+
+    id: int
+    label: str
+
+    @classmethod
+    def of(cls, operator: Operator) -> "OperatorActor":
+        return cls(operator.id, operator.email)
+
+    def audit(self) -> dict[str, object]:
+        return {"actor_type": "operator", "actor_id": self.id, "actor_label": self.label}
+
+
+def create_operator(email: str, name: str, role: Role, password: str) -> Operator:
+    """Create an operator with a new authenticator secret.
+
+    Raises InvalidInput (bad email), PasswordRejected (policy) or OperatorExists.
+    """
+    address = normalize_email(email).lower()
+    check_email(address)
+    check_policy(password, context=(address, name))
+    if db.session.scalar(sa.select(Operator.id).where(Operator.email == address)) is not None:
+        raise OperatorExists(address)
+    operator = Operator(
+        email=address,
+        name=name.strip() or address,
+        role=role,
+        password_hash=hash_password(password),
+        totp_secret=pyotp.random_base32(),
+    )
+    db.session.add(operator)
+    db.session.flush()
+    record(
+        "operator.created",
+        actor_type="system",
+        target_type="operator",
+        target_id=operator.id,
+        detail={"role": role.value},
+    )
+    db.session.commit()
+    return operator
+
+
+def provisioning_uri(secret: str, email: str) -> str:
+    """The otpauth:// URI an authenticator app reads (typed, or from the QR code)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
+
+
+def qr_code_data_uri(uri: str) -> str:
+    """The URI as an SVG QR code in a data: URI (allowed by the page's CSP)."""
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The 30-second step (window ±1) whose code this is, or None."""
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _lock_delay(failed_attempts: int) -> timedelta | None:
+    """Growing waits: none for the first few failures, then 1, 2, 4 … minutes, at most a day."""
+    threshold = current_app.config["OPERATOR_LOCKOUT_THRESHOLD"]
+    if failed_attempts < threshold:
+        return None
+    return timedelta(minutes=min(2 ** (failed_attempts - threshold), 24 * 60))
+
+
+def sign_in(email: str, password: str, code: str, *, now: datetime | None = None) -> Operator:
+    """Check email, password and authenticator code together; each code is accepted once.
+
+    Raises SignInFailed for every kind of failure, after recording it (and a lockout) in the audit log.
+    """
+    now = now or utcnow()
+    address = normalize_email(email).lower()
+    operator = db.session.scalar(sa.select(Operator).where(Operator.email == address))
+    password_ok = verify_password(operator.password_hash if operator else None, password)
+    if operator is None or not operator.is_active:
+        record(
+            "operator.login",
+            outcome=Outcome.FAILURE,
+            actor_label=address[:254],
+            detail={"reason": "unknown_or_disabled"},
+        )
+        db.session.commit()
+        raise SignInFailed
+    if operator.locked_until and operator.locked_until > now:
+        record(
+            "operator.login",
+            outcome=Outcome.FAILURE,
+            **OperatorActor.of(operator).audit(),
+            detail={"reason": "locked"},
+        )
+        db.session.commit()
+        raise SignInFailed
+    step = _matching_step(operator.totp_secret, code, now) if password_ok else None
+    # The conditional UPDATE makes "each code once" hold even for two sign-ins in the same instant.
+    accepted = (
+        step is not None
+        and db.session.execute(
+            sa.update(Operator)
+            .where(Operator.id == operator.id, Operator.totp_last_step < step)
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+    if not accepted:
+        _record_failure(operator, now, "wrong_password" if not password_ok else "wrong_code")
+        raise SignInFailed
+    operator.failed_attempts = 0
+    operator.locked_until = None
+    operator.last_login_at = now
+    operator.totp_confirmed_at = operator.totp_confirmed_at or now
+    record("operator.login", **OperatorActor.of(operator).audit())
+    db.session.commit()
+    return operator
+
+
+def _record_failure(operator: Operator, now: datetime, reason: str) -> None:
+    db.session.execute(
+        sa.update(Operator)
+        .where(Operator.id == operator.id)
+        .values(failed_attempts=Operator.failed_attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(operator)
+    actor = OperatorActor.of(operator).audit()
+    record("operator.login", outcome=Outcome.FAILURE, **actor, detail={"reason": reason})
+    if delay := _lock_delay(operator.failed_attempts):
+        operator.locked_until = now + delay
+        record(
+            "operator.locked",
+            outcome=Outcome.FAILURE,
+            **actor,
+            detail={"minutes": int(delay.total_seconds() // 60)},
+        )
+    db.session.commit()
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start_session(operator: Operator, ip_address: str | None) -> str:
+    """A new server-side session; returns the key for the cookie."""
+    key = secrets.token_urlsafe(32)
+    db.session.add(
+        OperatorSession(key_hash=_hash_key(key), operator=operator, ip_address=ip_address)
+    )
+    db.session.commit()
+    return key
+
+
+def load_session(key: str | None, *, now: datetime | None = None) -> Operator | None:
+    """The signed-in operator for this key, or None when the session is unknown, revoked, idle for too
+    long, past its absolute limit, or its operator is disabled. Keeps an active session alive."""
+    if not key:
+        return None
+    now = now or utcnow()
+    config = current_app.config
+    session = db.session.scalar(
+        sa.select(OperatorSession).where(OperatorSession.key_hash == _hash_key(key))
+    )
+    if session is None or session.revoked_at is not None:
+        return None
+    idle = now - session.last_seen_at > timedelta(minutes=config["OPERATOR_IDLE_MINUTES"])
+    expired = now - session.created_at > timedelta(hours=config["OPERATOR_ABSOLUTE_HOURS"])
+    if idle or expired or not session.operator.is_active:
+        session.revoked_at = now
+        db.session.commit()
+        return None
+    if now - session.last_seen_at > timedelta(seconds=60):  # one write a minute is enough
+        session.last_seen_at = now
+        db.session.commit()
+    return session.operator
+
+
+def end_session(key: str | None) -> None:
+    """Logout: the session stops working on the server, so a copied cookie is useless afterwards."""
+    if not key:
+        return
+    session = db.session.scalar(
+        sa.select(OperatorSession).where(OperatorSession.key_hash == _hash_key(key))
+    )
+    if session is not None and session.revoked_at is None:
+        session.revoked_at = utcnow()
+        record("operator.logout", **OperatorActor.of(session.operator).audit())
+        db.session.commit()
+
+
+def revoke_sessions(operator: Operator) -> None:
+    """End every session of the operator (in the caller's transaction)."""
+    db.session.execute(
+        sa.update(OperatorSession)
+        .where(OperatorSession.operator_id == operator.id, OperatorSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- enrolment ------------------------------------------------------------------------------------
+
+
+def first_enrolment(email: str, password: str) -> Operator:
+    """An operator who has never used a code may see the QR code after a password check.
+
+    Raises SignInFailed otherwise (also when the authenticator is already confirmed: re-enrolment then
+    happens inside the back office, behind password + code).
+    """
+    address = normalize_email(email).lower()
+    operator = db.session.scalar(sa.select(Operator).where(Operator.email == address))
+    password_ok = verify_password(operator.password_hash if operator else None, password)
+    locked = (
+        operator is not None
+        and operator.locked_until is not None
+        and operator.locked_until > utcnow()
+    )
+    if operator is None or not operator.is_active or locked or not password_ok:
+        if operator is not None and operator.is_active and not password_ok:
+            _record_failure(operator, utcnow(), "wrong_password")
+        raise SignInFailed
+    if operator.totp_confirmed_at is not None:
+        raise SignInFailed
+    record("operator.enrolment_shown", **OperatorActor.of(operator).audit())
+    db.session.commit()
+    return operator
+
+
+def begin_reenrolment(operator: Operator, password: str) -> str:
+    """Start replacing the authenticator: check the password again, keep a new secret pending.
+
+    Returns the new secret. Raises SignInFailed for a wrong password.
+    """
+    if not verify_password(operator.password_hash, password):
+        _record_failure(operator, utcnow(), "wrong_password")
+        raise SignInFailed
+    operator.totp_pending_secret = pyotp.random_base32()
+    record("operator.reenrolment_started", **OperatorActor.of(operator).audit())
+    db.session.commit()
+    return operator.totp_pending_secret
+
+
+def confirm_reenrolment(operator: Operator, code: str, *, now: datetime | None = None) -> None:
+    """Switch to the pending secret once a code from it is right. Raises InvalidInput otherwise."""
+    now = now or utcnow()
+    secret = operator.totp_pending_secret
+    step = _matching_step(secret, code, now) if secret else None
+    if step is None:
+        raise InvalidInput(
+            "＊確認コードが正しくありません。認証アプリに表示されている6桁の数字を入力してください。"
+        )
+    operator.totp_secret = secret
+    operator.totp_pending_secret = None
+    operator.totp_last_step = step
+    operator.totp_confirmed_at = now
+    record("operator.reenrolled", **OperatorActor.of(operator).audit())
+    db.session.commit()
+
+
+def reset_authenticator(operator: Operator) -> None:
+    """Forget the operator's authenticator (lost phone): a new secret to enrol on the sign-in page's
+    「認証アプリを登録する」, and every session ends. In the caller's transaction."""
+    operator.totp_secret = pyotp.random_base32()
+    operator.totp_pending_secret = None
+    operator.totp_confirmed_at = None
+    operator.totp_last_step = 0
+    revoke_sessions(operator)

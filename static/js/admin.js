@@ -1,0 +1,22 @@
+// Back office enhancements, loaded as a file (the CSP refuses inline event handlers).
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var item = event.target.closest("[data-model-action]");
+    if (item && window.modelActions) {
+      event.preventDefault();
+      window.modelActions.execute(item.getAttribute("data-model-action"));
+    }
+  });
+  // 定型文: insert the chosen canned reply into the reply text, after what is already typed.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-insert-into]") || !select.value) return;
+    var area = document.getElementById(select.getAttribute("data-insert-into"));
+    if (area) {
+      area.value = area.value ? area.value.replace(/\s*$/, "") + "\n\n" + select.value : select.value;
+      area.focus();
+    }
+    select.value = "";
+  });
+})();

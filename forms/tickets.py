@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from backoffice.inquiries.models import InquiryStatus, Priority
@@ -27,7 +28,7 @@ class TicketForm(FlaskForm):
 
     status = SelectField("ステータス")
     assignee = SelectField("担当者")
-    priority = SelectField("優先度", choices=[(p.value, p.label) for p in Priority])
+    priority = SelectField("優先度", choices=[SelectChoice(p.value, p.label) for p in Priority])
     due_on = DateField("期限", validators=[Optional()])
     version = IntegerField(widget=HiddenField.widget)
 
@@ -35,10 +36,14 @@ class TicketForm(FlaskForm):
         self, statuses: list[InquiryStatus], operators: list[Operator], **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.status.choices = [(s.value, s.label) for s in statuses]
-        self.assignee.choices = [(UNASSIGN, "（未割り当て）")] + [
-            (str(o.id), o.name) for o in operators
-        ]
+        self.status.choices = [SelectChoice(s.value, s.label) for s in statuses]
+        self.assignee.choices = assignee_choices(operators)
+
+
+def assignee_choices(operators: list[Operator]) -> list[SelectChoice]:
+    return [SelectChoice(UNASSIGN, "（未割り当て）")] + [
+        SelectChoice(str(o.id), o.name) for o in operators
+    ]
 
 
 class BulkForm(FlaskForm):

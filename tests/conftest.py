@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 
 from backoffice import create_app
@@ -78,6 +78,10 @@ def app_overrides() -> dict[str, Any]:
 @pytest.fixture
 def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(app_config(database_url, **app_overrides))
+    # The test keeps an app context open for its database work, and Flask reuses it for every request
+    # of the test client; a real server gives each request a fresh one. Start each request with an
+    # empty `g`, as in production (first, before the extensions' own hooks fill it).
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
     with app.app_context():
         _db.create_all()
         if app.config["RATELIMIT_ENABLED"]:
@@ -89,6 +93,11 @@ def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
             with _db.engine.begin() as conn:
                 conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         _db.engine.dispose()
+
+
+def _fresh_g() -> None:
+    for name in list(g):
+        g.pop(name)
 
 
 @pytest.fixture
@@ -113,7 +122,7 @@ def smtp_server() -> Iterator[SMTPServer]:
     server.stop()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(html: str) -> str:

@@ -15,6 +15,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
+from wtforms.fields.choices import SelectChoice
 
 from backoffice.admin.access import MANAGE, READ, WORK, current_operator, refuse
 from backoffice.admin.filters import DayFromFilter, DayUntilFilter, ticket_filters
@@ -36,7 +37,14 @@ from backoffice.mail.outbox import deliver_after_response
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
-from forms.tickets import UNASSIGN, BulkForm, NoteForm, ReplyForm, TicketForm
+from forms.tickets import (
+    UNASSIGN,
+    BulkForm,
+    NoteForm,
+    ReplyForm,
+    TicketForm,
+    assignee_choices,
+)
 
 
 class SecuredMixin:
@@ -88,6 +96,13 @@ class SecuredModelView(SecuredMixin, ModelView):
 
     def is_action_allowed(self, name: str) -> bool:
         return self.can_write() and super().is_action_allowed(name)
+
+    @expose("/action/", methods=("POST",))
+    def action_view(self) -> Any:
+        # Refuse outright rather than redirecting back silently, as Flask-Admin would.
+        if not self.can_write():
+            abort(403)
+        return super().action_view()
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         changed = {
@@ -335,12 +350,12 @@ class TicketView(SecuredModelView):
         form = BulkForm()
         if kind == "assign":
             form.target.label.text = "担当者"
-            form.target.choices = [(UNASSIGN, "（未割り当て）")] + [
-                (str(o.id), o.name) for o in _active_operators() if o.role is not Role.VIEWER
-            ]
+            form.target.choices = assignee_choices(
+                [o for o in _active_operators() if o.role is not Role.VIEWER]
+            )
         else:
             form.target.label.text = "ステータス"
-            form.target.choices = [(s.value, s.label) for s in InquiryStatus]
+            form.target.choices = [SelectChoice(s.value, s.label) for s in InquiryStatus]
         if request.method == "GET":
             form.ids.data = request.args.get("ids", "")
         ids = [int(i) for i in (form.ids.data or "").split(",") if i.isdigit()]

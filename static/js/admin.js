@@ -6,7 +6,12 @@
     if (item && window.modelActions) {
       event.preventDefault();
       window.modelActions.execute(item.getAttribute("data-model-action"));
+      return;
     }
+    // Flask-Admin's menus use href="javascript:void(0)", which the CSP refuses to run: their own
+    // handlers have already done the work, so just stop the navigation.
+    var pseudo = event.target.closest('a[href^="javascript:"]');
+    if (pseudo) event.preventDefault();
   });
   // 定型文: insert the chosen canned reply into the reply text, after what is already typed.
   document.addEventListener("change", function (event) {

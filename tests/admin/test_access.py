@@ -21,7 +21,7 @@ MANAGE_PAGES = [
 WORK_PAGES = ["/admin/tickets/bulk/?kind=assign&ids={id}"]
 
 
-def admin_get_urls(app, ticket_id: int) -> list[str]:  # noqa: ANN001
+def admin_get_urls(app, ticket_id: int) -> list[str]:
     """Every GET route of the back office, with sample arguments."""
     urls = []
     for rule in app.url_map.iter_rules():
@@ -33,7 +33,7 @@ def admin_get_urls(app, ticket_id: int) -> list[str]:  # noqa: ANN001
     return urls
 
 
-def test_every_admin_page_sends_anonymous_visitors_to_sign_in(app, client, ticket) -> None:  # noqa: ANN001
+def test_every_admin_page_sends_anonymous_visitors_to_sign_in(app, client, ticket) -> None:
     urls = admin_get_urls(app, ticket.id)
     assert len(urls) > 20
     for url in urls:
@@ -42,7 +42,7 @@ def test_every_admin_page_sends_anonymous_visitors_to_sign_in(app, client, ticke
         assert response.headers["Location"].startswith("/admin/login?next="), url
 
 
-def test_posts_from_anonymous_visitors_change_nothing(client, ticket, db) -> None:  # noqa: ANN001
+def test_posts_from_anonymous_visitors_change_nothing(client, ticket, db) -> None:
     page = client.get("/inquiry")
     token = csrf_token(page.text)
     response = client.post(
@@ -59,7 +59,7 @@ def test_posts_from_anonymous_visitors_change_nothing(client, ticket, db) -> Non
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_each_role_against_each_page(signed_in, ticket, role: Role) -> None:  # noqa: ANN001
+def test_each_role_against_each_page(signed_in, ticket, role: Role) -> None:
     client = signed_in(role)
     for url in READ_PAGES:
         assert client.get(url.format(id=ticket.id)).status_code == 200, url
@@ -71,13 +71,13 @@ def test_each_role_against_each_page(signed_in, ticket, role: Role) -> None:  # 
         assert client.get(url.format(id=ticket.id)).status_code == expected, (url, role)
 
 
-def test_forbidden_page_answers_in_japanese(signed_in) -> None:  # noqa: ANN001
+def test_forbidden_page_answers_in_japanese(signed_in) -> None:
     response = signed_in(Role.AGENT).get("/admin/operators/")
     assert response.status_code == 403
     assert "このページを表示する権限がありません" in response.text
 
 
-def test_viewer_sees_tickets_but_cannot_change_anything(signed_in, ticket, db) -> None:  # noqa: ANN001
+def test_viewer_sees_tickets_but_cannot_change_anything(signed_in, ticket, db) -> None:
     client = signed_in(Role.VIEWER)
     page = client.get(f"/admin/tickets/{ticket.id}/")
     assert "閲覧権限のため、このお問い合わせを変更できません。" in page.text
@@ -108,7 +108,7 @@ def test_viewer_sees_tickets_but_cannot_change_anything(signed_in, ticket, db) -
     assert "スパムにする" not in list_page.text
 
 
-def test_agent_cannot_manage_but_admin_can(signed_in, db) -> None:  # noqa: ANN001
+def test_agent_cannot_manage_but_admin_can(signed_in, db) -> None:
     agent = signed_in(Role.AGENT)
     token = csrf_token(agent.get("/admin/").text)
     data = {
@@ -138,21 +138,21 @@ def test_agent_cannot_manage_but_admin_can(signed_in, db) -> None:  # noqa: ANN0
         ("/admin/logout", {}),
     ],
 )
-def test_csrf_is_required_on_every_change(signed_in, ticket, url: str, data: dict) -> None:  # noqa: ANN001
+def test_csrf_is_required_on_every_change(signed_in, ticket, url: str, data: dict) -> None:
     client = signed_in(Role.ADMIN)
     response = client.post(url, data=data)
     assert response.status_code == 400, url
     assert "送信を受け付けられませんでした" in response.text
 
 
-def test_ticket_numbers_link_to_the_ticket_page(signed_in, ticket) -> None:  # noqa: ANN001
+def test_ticket_numbers_link_to_the_ticket_page(signed_in, ticket) -> None:
     client = signed_in(Role.VIEWER)
     link = f'<a href="/admin/tickets/{ticket.id}/">{ticket.reference_number}</a>'
     assert link in client.get("/admin/tickets/").text
     assert link in client.get("/admin/").text
 
 
-def test_admin_pages_carry_a_strict_csp_with_a_nonce(signed_in) -> None:  # noqa: ANN001
+def test_admin_pages_carry_a_strict_csp_with_a_nonce(signed_in) -> None:
     response = signed_in(Role.AGENT).get("/admin/tickets/")
     policy = response.headers["Content-Security-Policy"]
     nonce = re.search(r"'nonce-([^']+)'", policy).group(1)

@@ -17,7 +17,7 @@ from tests.conftest import csrf_token
 FAILED = "メールアドレス、パスワードまたは確認コードが正しくありません。"
 
 
-def login(client, email: str, password: str, code: str):  # noqa: ANN001, ANN201
+def login(client, email: str, password: str, code: str):
     page = client.get("/admin/login")
     return client.post(
         "/admin/login",
@@ -30,7 +30,7 @@ def login(client, email: str, password: str, code: str):  # noqa: ANN001, ANN201
     )
 
 
-def test_operator_signs_in_with_password_and_code(client, db) -> None:  # noqa: ANN001
+def test_operator_signs_in_with_password_and_code(client, db) -> None:
     operator = make_operator(Role.AGENT)
     response = login(client, "AGENT@ops.example.jp", PASSWORD, current_code(operator))
     assert response.status_code == 302
@@ -45,7 +45,7 @@ def test_operator_signs_in_with_password_and_code(client, db) -> None:  # noqa: 
     assert [(e.outcome, e.actor_id) for e in events] == [(Outcome.SUCCESS, operator.id)]
 
 
-def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(client, db) -> None:  # noqa: ANN001
+def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(client, db) -> None:
     operator = make_operator(Role.AGENT)
     first = client.get("/admin/tickets/")
     assert first.headers["Location"] == "/admin/login?next=/admin/tickets/"
@@ -63,7 +63,7 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(client, db) ->
 
 
 @pytest.mark.parametrize("case", ["unknown", "password", "code", "disabled"])
-def test_every_failure_gets_the_same_answer(client, db, case: str) -> None:  # noqa: ANN001
+def test_every_failure_gets_the_same_answer(client, db, case: str) -> None:
     operator = make_operator(Role.AGENT)
     email, password, code = operator.email, PASSWORD, current_code(operator)
     if case == "unknown":
@@ -81,7 +81,7 @@ def test_every_failure_gets_the_same_answer(client, db, case: str) -> None:  # n
     assert client.get("/admin/").status_code == 302
 
 
-def test_a_code_is_accepted_only_once(client, db) -> None:  # noqa: ANN001
+def test_a_code_is_accepted_only_once(client, db) -> None:
     operator = make_operator(Role.AGENT)
     code = current_code(operator)
     assert login(client, operator.email, PASSWORD, code).status_code == 302
@@ -91,7 +91,7 @@ def test_a_code_is_accepted_only_once(client, db) -> None:  # noqa: ANN001
     assert FAILED in again.text
 
 
-def test_codes_from_the_neighbouring_steps_only(db, app) -> None:  # noqa: ANN001
+def test_codes_from_the_neighbouring_steps_only(db, app) -> None:
     operator = make_operator(Role.AGENT)
     now = utcnow()
     totp = pyotp.TOTP(operator.totp_secret)
@@ -107,7 +107,7 @@ def test_codes_from_the_neighbouring_steps_only(db, app) -> None:  # noqa: ANN00
     )
 
 
-def test_lockout_grows_and_answers_like_a_wrong_password(client, db, app) -> None:  # noqa: ANN001
+def test_lockout_grows_and_answers_like_a_wrong_password(client, db, app) -> None:
     operator = make_operator(Role.AGENT)
     threshold = app.config["OPERATOR_LOCKOUT_THRESHOLD"]
     for _ in range(threshold):
@@ -134,7 +134,7 @@ def test_lockout_grows_and_answers_like_a_wrong_password(client, db, app) -> Non
 @pytest.mark.parametrize(
     "app_overrides", [{"RATELIMIT_ENABLED": True, "OPERATOR_LOGIN_LIMIT": "3 per minute"}]
 )
-def test_sign_in_is_limited_per_ip(client, db) -> None:  # noqa: ANN001
+def test_sign_in_is_limited_per_ip(client, db) -> None:
     statuses = [
         login(client, "x@ops.example.jp", "whatever password", "123456").status_code
         for _ in range(4)
@@ -142,7 +142,7 @@ def test_sign_in_is_limited_per_ip(client, db) -> None:  # noqa: ANN001
     assert statuses == [422, 422, 422, 429]
 
 
-def test_sign_in_starts_a_fresh_session_and_logout_ends_it_on_the_server(client, app, db) -> None:  # noqa: ANN001
+def test_sign_in_starts_a_fresh_session_and_logout_ends_it_on_the_server(client, app, db) -> None:
     operator = make_operator(Role.AGENT)
     with client.session_transaction() as session:
         session["planted"] = "before sign-in"
@@ -165,7 +165,7 @@ def test_sign_in_starts_a_fresh_session_and_logout_ends_it_on_the_server(client,
     assert db.session.scalars(sa.select(OperatorSession.revoked_at)).one() is not None
 
 
-def test_idle_and_absolute_timeouts(signed_in, db, app) -> None:  # noqa: ANN001
+def test_idle_and_absolute_timeouts(signed_in, db, app) -> None:
     client = signed_in(Role.AGENT)
     session_row = db.session.scalars(sa.select(OperatorSession)).one()
     session_row.last_seen_at = utcnow() - timedelta(minutes=29)
@@ -185,7 +185,7 @@ def test_idle_and_absolute_timeouts(signed_in, db, app) -> None:  # noqa: ANN001
     assert client.get("/admin/").status_code == 302
 
 
-def test_disabling_an_operator_ends_their_sessions(signed_in, db) -> None:  # noqa: ANN001
+def test_disabling_an_operator_ends_their_sessions(signed_in, db) -> None:
     client = signed_in(Role.AGENT)
     assert client.get("/admin/").status_code == 200
     operator = db.session.get(Operator, client.operator.id)
@@ -194,7 +194,7 @@ def test_disabling_an_operator_ends_their_sessions(signed_in, db) -> None:  # no
     assert client.get("/admin/").status_code == 302
 
 
-def test_first_enrolment_shows_the_qr_code_after_a_password_check(client, db) -> None:  # noqa: ANN001
+def test_first_enrolment_shows_the_qr_code_after_a_password_check(client, db) -> None:
     operator = make_operator(Role.AGENT)
     page = client.get("/admin/enrol")
     wrong = client.post(
@@ -227,7 +227,7 @@ def test_first_enrolment_shows_the_qr_code_after_a_password_check(client, db) ->
     assert operator.totp_secret not in again.text
 
 
-def test_reenrolment_needs_the_password_and_a_code_from_the_new_secret(signed_in, db) -> None:  # noqa: ANN001
+def test_reenrolment_needs_the_password_and_a_code_from_the_new_secret(signed_in, db) -> None:
     client = signed_in(Role.VIEWER)
     old_secret = client.operator.totp_secret
     page = client.get("/admin/account/authenticator")
@@ -271,7 +271,7 @@ def test_reenrolment_needs_the_password_and_a_code_from_the_new_secret(signed_in
     assert operator.totp_pending_secret is None
 
 
-def test_cli_creates_an_operator_from_piped_password_and_prints_the_uri(runner, db) -> None:  # noqa: ANN001
+def test_cli_creates_an_operator_from_piped_password_and_prints_the_uri(runner, db) -> None:
     result = runner.invoke(
         args=["operators", "create", "Tanaka@Ops.example.jp", "--role", "viewer", "--name", "田中"],
         input="a long enough passphrase\n",

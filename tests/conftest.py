@@ -69,9 +69,23 @@ def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def smtp_config(port: int, **extra: object) -> dict[str, object]:
+    """Config for an app that delivers to the SMTP server on `port` (retries due at once)."""
+    return {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": port,
+        "MAIL_SUPPRESS_SEND": False,
+        "MAIL_RETRY_BASE_SECONDS": 0,
+        **extra,
+    }
+
+
 @pytest.fixture
-def app_overrides() -> dict[str, Any]:
-    """Override in a test module (or with `@pytest.mark.parametrize`) to change the app's config."""
+def app_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The app's config overrides: `@pytest.mark.parametrize("app_overrides", …)` replaces them; tests
+    marked live_smtp get an app that delivers to the test SMTP server."""
+    if request.node.get_closest_marker("live_smtp"):
+        return smtp_config(request.getfixturevalue("smtp_server").port)
     return {}
 
 

@@ -389,9 +389,9 @@ class TicketView(SecuredModelView):
             if not self.can_write():
                 abort(403)
             handled = self._act(inquiry, reply_form, note_form, ticket_form)
-            if handled is not None:
+            if not isinstance(handled, int):
                 return handled
-            status = 409 if ticket_form.errors or reply_form.errors or note_form.errors else 422
+            status = handled
         if request.method == "GET" or not ticket_form.is_submitted():
             ticket_form.status.data = inquiry.status.value
             ticket_form.assignee.data = (
@@ -415,25 +415,34 @@ class TicketView(SecuredModelView):
     def _act(
         self, inquiry: Inquiry, reply_form: ReplyForm, note_form: NoteForm, ticket_form: TicketForm
     ) -> Any:
-        """Run the submitted form's service; a redirect on success, None (errors on the form) otherwise."""
+        """Run the submitted form's service. Returns a redirect on success, else the status code for
+        the page showing the errors: 409 when someone else changed the ticket meanwhile, 422 else."""
         actor = self.actor()
         back = redirect(url_for(".ticket", inquiry_id=inquiry.id))
+        if "reply-body" in request.form:
+            form, field = reply_form, reply_form.body
+        elif "note-body" in request.form:
+            form, field = note_form, note_form.body
+        else:
+            form, field = ticket_form, ticket_form.status
+        version = getattr(form, "version", None)
+        if version is not None and version.data != inquiry.version:
+            # Checked before the fields: the page's choices may no longer fit the ticket.
+            field.errors = [triage.StaleTicket().args[0]]
+            return 409
+        if not form.validate_on_submit():
+            return 422
         try:
-            if "reply-body" in request.form and reply_form.validate_on_submit():
+            if form is reply_form:
                 email_ids = triage.reply(
-                    inquiry.id,
-                    reply_form.body.data or "",
-                    actor,
-                    expected_version=reply_form.version.data,
+                    inquiry.id, reply_form.body.data or "", actor, expected_version=inquiry.version
                 )
                 deliver_after_response(email_ids)
                 flash("回答を送信しました（依頼者にメールでお知らせします）。", "success")
-                return back
-            if "note-body" in request.form and note_form.validate_on_submit():
+            elif form is note_form:
                 triage.add_note(inquiry.id, note_form.body.data or "", actor)
                 flash("内部メモを追加しました。", "success")
-                return back
-            if "ticket-status" in request.form and ticket_form.validate_on_submit():
+            else:
                 assignee = ticket_form.assignee.data
                 triage.update_ticket(
                     inquiry.id,
@@ -448,19 +457,12 @@ class TicketView(SecuredModelView):
                     expected_version=ticket_form.version.data,
                 )
                 flash("お問い合わせを更新しました。", "success")
-                return back
         except triage.TriageError as error:
-            target = (
-                reply_form.body
-                if "reply-body" in request.form
-                else note_form.body
-                if "note-body" in request.form
-                else ticket_form.status
-            )
-            target.errors = [*target.errors, str(error)]
+            field.errors = [*field.errors, str(error)]
             db.session.rollback()
             db.session.refresh(inquiry)
-        return None
+            return 409 if isinstance(error, triage.StaleTicket) else 422
+        return back
 
     @expose("/export.csv")
     def export(self) -> Response:

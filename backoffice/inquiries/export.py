@@ -79,7 +79,6 @@ def stream_csv(query: Query, batch: int = 1000) -> Iterator[bytes]:
         writer.writerow(_row(inquiry))
         if count % batch == 0:
             yield _drain(buffer)
-            session.expunge_all()  # keep the identity map from growing with the export
     yield _drain(buffer)
 
 

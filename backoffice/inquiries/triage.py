@@ -32,7 +32,7 @@ S = InquiryStatus
 TRANSITIONS: dict[InquiryStatus, frozenset[InquiryStatus]] = {
     S.NEW: frozenset({S.IN_PROGRESS, S.ON_HOLD, S.ANSWERED, S.RESOLVED, S.REJECTED, S.SPAM}),
     S.IN_PROGRESS: frozenset({S.ON_HOLD, S.ANSWERED, S.RESOLVED, S.REJECTED, S.SPAM}),
-    S.ON_HOLD: frozenset({S.IN_PROGRESS, S.ANSWERED, S.RESOLVED, S.REJECTED}),
+    S.ON_HOLD: frozenset({S.IN_PROGRESS, S.ANSWERED, S.RESOLVED, S.REJECTED, S.SPAM}),
     S.ANSWERED: frozenset({S.IN_PROGRESS, S.RESOLVED, S.CLOSED}),
     S.RESOLVED: frozenset({S.CLOSED, S.IN_PROGRESS}),
     S.CLOSED: frozenset({S.IN_PROGRESS}),

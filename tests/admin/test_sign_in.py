@@ -247,7 +247,8 @@ def test_reenrolment_needs_the_password_and_a_code_from_the_new_secret(signed_in
     operator = db.session.get(Operator, client.operator.id)
     db.session.refresh(operator)
     new_secret = operator.totp_pending_secret
-    assert new_secret and new_secret in shown.text
+    assert new_secret
+    assert new_secret in shown.text
     bad = client.post(
         "/admin/account/authenticator",
         data={

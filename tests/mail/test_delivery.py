@@ -13,19 +13,10 @@ from backoffice.mail import outbox
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.paths import ROOT
 from tests import postgres
+from tests.conftest import smtp_config
 from tests.factories import general_input, seed_tree, send
 
 DEAD_PORT = postgres.free_port()  # nothing listens here: connection refused, like an SMTP outage
-
-
-def smtp_config(port: int, **extra: object) -> dict[str, object]:
-    return {
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": port,
-        "MAIL_SUPPRESS_SEND": False,
-        "MAIL_RETRY_BASE_SECONDS": 0,
-        **extra,
-    }
 
 
 def run_worker(database_url: str, port: int, *args: str) -> subprocess.Popen:
@@ -116,12 +107,6 @@ def test_smtp_down_keeps_inquiry_and_mail_then_worker_delivers(
     # The body carried the status-page token: scrubbed from the database once delivered.
     assert "/inquiry/status/" not in email.body_text + email.body_html
     assert email.scrubbed_at is not None
-
-
-@pytest.fixture
-def app_overrides(request, smtp_server):
-    """Tests marked live_smtp get an app that delivers to the test SMTP server."""
-    return smtp_config(smtp_server.port) if request.node.get_closest_marker("live_smtp") else {}
 
 
 @pytest.mark.live_smtp

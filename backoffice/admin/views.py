@@ -528,11 +528,6 @@ class OperatorView(SecuredModelView):
     }
     column_searchable_list = ["email", "name"]
     form_columns = ["name", "role", "is_active"]
-    form_args = {
-        "name": {"label": "氏名"},
-        "role": {"label": "権限"},
-        "is_active": {"label": "有効"},
-    }
 
     def on_model_change(self, form: Any, model: Operator, is_created: bool) -> None:
         if not model.is_active:
@@ -601,11 +596,6 @@ class CategoryView(SecuredModelView):
                 sa.select(InquiryCategory).where(InquiryCategory.parent_id.is_(None))
             ).all(),
         },
-        "name": {"label": "名称"},
-        "position": {"label": "表示順"},
-        "is_active": {"label": "有効"},
-        "kind": {"label": "種類"},
-        "target_business_days": {"label": "回答目標（営業日）"},
     }
 
 
@@ -616,12 +606,6 @@ class CannedReplyView(SecuredModelView):
     column_list = ["title", "position", "is_active"]
     column_labels = {"title": "件名", "body": "本文", "position": "表示順", "is_active": "有効"}
     form_columns = ["title", "body", "position", "is_active"]
-    form_args = {
-        "title": {"label": "件名"},
-        "body": {"label": "本文"},
-        "position": {"label": "表示順"},
-        "is_active": {"label": "有効"},
-    }
 
 
 class AuditView(SecuredModelView):

@@ -124,13 +124,7 @@ def _set_status(inquiry: Inquiry, new: InquiryStatus, actor: OperatorActor) -> N
     elif new not in DONE_STATUSES:
         inquiry.resolved_at = None
     _event(inquiry, actor, EventKind.STATUS_CHANGED, old_value=old.value, new_value=new.value)
-    record(
-        "ticket.status_changed",
-        **actor.audit(),
-        target_type="inquiry",
-        target_id=inquiry.id,
-        detail={"old": old.value, "new": new.value},
-    )
+    _audit_change(inquiry, actor, "ticket.status_changed", old.value, new.value)
 
 
 def _set_assignee(inquiry: Inquiry, assignee: Operator | None, actor: OperatorActor) -> None:
@@ -140,8 +134,14 @@ def _set_assignee(inquiry: Inquiry, assignee: Operator | None, actor: OperatorAc
     inquiry.assignee = assignee
     new = assignee.name if assignee else None
     _event(inquiry, actor, EventKind.ASSIGNED, old_value=old, new_value=new)
+    _audit_change(inquiry, actor, "ticket.assigned", old, new)
+
+
+def _audit_change(
+    inquiry: Inquiry, actor: OperatorActor, action: str, old: str | None, new: str | None
+) -> None:
     record(
-        "ticket.assigned",
+        action,
         **actor.audit(),
         target_type="inquiry",
         target_id=inquiry.id,
@@ -172,28 +172,18 @@ def update_ticket(
         elif changes.assignee_id is not None:
             _set_assignee(inquiry, _assignee(changes.assignee_id), actor)
         if changes.priority is not None and changes.priority != inquiry.priority:
-            old = inquiry.priority
-            inquiry.priority = changes.priority
-            record(
+            _audit_change(
+                inquiry,
+                actor,
                 "ticket.priority_changed",
-                **actor.audit(),
-                target_type="inquiry",
-                target_id=inquiry.id,
-                detail={"old": old.value, "new": changes.priority.value},
+                inquiry.priority.value,
+                changes.priority.value,
             )
+            inquiry.priority = changes.priority
         if changes.due_on is not None and changes.due_on != inquiry.due_on:
-            old_due = inquiry.due_on
+            old_due = inquiry.due_on.isoformat() if inquiry.due_on else None
+            _audit_change(inquiry, actor, "ticket.due_changed", old_due, changes.due_on.isoformat())
             inquiry.due_on = changes.due_on
-            record(
-                "ticket.due_changed",
-                **actor.audit(),
-                target_type="inquiry",
-                target_id=inquiry.id,
-                detail={
-                    "old": old_due.isoformat() if old_due else None,
-                    "new": changes.due_on.isoformat(),
-                },
-            )
     except TriageError:
         db.session.rollback()
         raise

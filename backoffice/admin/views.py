@@ -336,7 +336,7 @@ class TicketView(SecuredModelView):
     def _report(self, result: triage.BulkResult) -> None:
         if result.changed:
             flash(f"{result.changed}件のお問い合わせを更新しました。", "success")
-        for line in result.refused or []:
+        for line in result.refused:
             flash(f"更新できませんでした：{line}", "error")
 
     @expose("/bulk/", methods=("GET", "POST"))

@@ -6,7 +6,7 @@ version of the ticket is refused (StaleTicket) instead of overwriting someone el
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
@@ -240,7 +240,7 @@ def add_note(inquiry_id: int, body: str, actor: OperatorActor) -> Inquiry:
 @dataclass
 class BulkResult:
     changed: int = 0
-    refused: list[str] | None = None
+    refused: list[str] = field(default_factory=list)
 
 
 def bulk_update(
@@ -248,7 +248,7 @@ def bulk_update(
 ) -> BulkResult:
     """The same changes on many tickets, each under the same rules; refused tickets are listed by 受付番号
     with the reason, the others are changed."""
-    result = BulkResult(refused=[])
+    result = BulkResult()
     for inquiry_id in inquiry_ids:
         inquiry = db.session.get(Inquiry, inquiry_id)
         if inquiry is None:

@@ -196,6 +196,10 @@ def _hash_key(key: str) -> str:
 def start_session(operator: Operator, ip_address: str | None) -> str:
     """A new server-side session; returns the key for the cookie."""
     key = secrets.token_urlsafe(32)
+    # Sessions past their absolute limit are useless; drop those from a month ago and older.
+    db.session.execute(
+        sa.delete(OperatorSession).where(OperatorSession.created_at < utcnow() - timedelta(days=30))
+    )
     db.session.add(
         OperatorSession(key_hash=_hash_key(key), operator=operator, ip_address=ip_address)
     )

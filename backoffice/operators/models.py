@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.db import enum_column, utcnow
 from backoffice.extensions import db
+from backoffice.sessions import SessionColumns
 
 
 class Role(enum.Enum):
@@ -44,7 +45,7 @@ class Operator(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
-    sessions: Mapped[list["OperatorSession"]] = relationship(back_populates="operator")
+    sessions: Mapped[list["OperatorSession"]] = relationship(back_populates="owner")
 
     def can(self, *roles: Role) -> bool:
         return self.is_active and self.role in roles
@@ -53,18 +54,11 @@ class Operator(db.Model):
         return self.name
 
 
-class OperatorSession(db.Model):
-    """A signed-in browser. The cookie holds a random key; only its hash is stored, and revoking the row
-    ends the session at once (logout, disabling the operator)."""
+class OperatorSession(SessionColumns, db.Model):
+    """A signed-in browser of an operator (see backoffice.sessions)."""
 
     __tablename__ = "operator_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     operator_id: Mapped[int] = mapped_column(sa.ForeignKey("operators.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[datetime | None]
-    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
 
-    operator: Mapped[Operator] = relationship(back_populates="sessions")
+    owner: Mapped[Operator] = relationship(back_populates="sessions")

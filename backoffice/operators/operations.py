@@ -4,7 +4,6 @@ Every function that writes commits its own transaction, audit event included.
 """
 
 import base64
-import hashlib
 import io
 import secrets
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from backoffice.extensions import db
 from backoffice.normalize import InvalidInput, check_email, normalize_email
 from backoffice.operators.models import Operator, OperatorSession, Role
 from backoffice.passwords import check_policy, hash_password, verify_password
+from backoffice.sessions import SessionStore
 
 ISSUER = "介護情報基盤ポータル 運営"
 
@@ -189,69 +189,35 @@ def _record_failure(operator: Operator, now: datetime, reason: str) -> None:
 # --- sessions -------------------------------------------------------------------------------------
 
 
-def _hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+SESSIONS = SessionStore(
+    model=OperatorSession,
+    owner_column="operator_id",
+    idle_minutes_key="OPERATOR_IDLE_MINUTES",
+    absolute_hours_key="OPERATOR_ABSOLUTE_HOURS",
+    is_usable=lambda operator: operator.is_active,
+)
 
 
 def start_session(operator: Operator, ip_address: str | None) -> str:
     """A new server-side session; returns the key for the cookie."""
-    key = secrets.token_urlsafe(32)
-    # Sessions past their absolute limit are useless; drop those from a month ago and older.
-    db.session.execute(
-        sa.delete(OperatorSession).where(OperatorSession.created_at < utcnow() - timedelta(days=30))
-    )
-    db.session.add(
-        OperatorSession(key_hash=_hash_key(key), operator=operator, ip_address=ip_address)
-    )
-    db.session.commit()
-    return key
+    return SESSIONS.start(operator, ip_address)
 
 
 def load_session(key: str | None, *, now: datetime | None = None) -> Operator | None:
-    """The signed-in operator for this key, or None when the session is unknown, revoked, idle for too
-    long, past its absolute limit, or its operator is disabled. Keeps an active session alive."""
-    if not key:
-        return None
-    now = now or utcnow()
-    config = current_app.config
-    session = db.session.scalar(
-        sa.select(OperatorSession).where(OperatorSession.key_hash == _hash_key(key))
-    )
-    if session is None or session.revoked_at is not None:
-        return None
-    idle = now - session.last_seen_at > timedelta(minutes=config["OPERATOR_IDLE_MINUTES"])
-    expired = now - session.created_at > timedelta(hours=config["OPERATOR_ABSOLUTE_HOURS"])
-    if idle or expired or not session.operator.is_active:
-        session.revoked_at = now
-        db.session.commit()
-        return None
-    if now - session.last_seen_at > timedelta(seconds=60):  # one write a minute is enough
-        session.last_seen_at = now
-        db.session.commit()
-    return session.operator
+    """The signed-in operator for this key, or None (see SessionStore.load)."""
+    return SESSIONS.load(key, now=now)
 
 
 def end_session(key: str | None) -> None:
     """Logout: the session stops working on the server, so a copied cookie is useless afterwards."""
-    if not key:
-        return
-    session = db.session.scalar(
-        sa.select(OperatorSession).where(OperatorSession.key_hash == _hash_key(key))
-    )
-    if session is not None and session.revoked_at is None:
-        session.revoked_at = utcnow()
-        record("operator.logout", **OperatorActor.of(session.operator).audit())
-        db.session.commit()
+    if (operator := SESSIONS.end(key)) is not None:
+        record("operator.logout", **OperatorActor.of(operator).audit())
+    db.session.commit()
 
 
 def revoke_sessions(operator: Operator) -> None:
     """End every session of the operator (in the caller's transaction)."""
-    db.session.execute(
-        sa.update(OperatorSession)
-        .where(OperatorSession.operator_id == operator.id, OperatorSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    SESSIONS.revoke_all(operator)
 
 
 # --- enrolment ------------------------------------------------------------------------------------

@@ -60,6 +60,19 @@ DEFAULTS: dict[str, Any] = {
     "OPERATOR_ABSOLUTE_HOURS": 12,
     "OPERATOR_LOCKOUT_THRESHOLD": 5,
     "OPERATOR_LOGIN_LIMIT": "10 per minute;60 per hour",
+    # Portal users: sessions, lockout, initial passwords, user limit (DESIGN §6; [U] values are settings).
+    "PORTAL_IDLE_MINUTES": 30,
+    "PORTAL_ABSOLUTE_HOURS": 12,
+    "PORTAL_LOCKOUT_THRESHOLD": 5,
+    "PORTAL_LOGIN_LIMIT": "20 per 10 minutes;100 per hour",
+    "INITIAL_PASSWORD_HOURS": 72,
+    "MAX_ADDED_USERS": 4,
+    # One-time passwords by email.
+    "OTP_DIGITS": 6,
+    "OTP_TTL_MINUTES": 10,
+    "OTP_MAX_ATTEMPTS": 5,
+    "OTP_RESEND_SECONDS": 60,
+    "OTP_HOURLY_CAP": 5,
     # Inquiry form.
     "INQUIRY_BODY_MAX_LENGTH": 2000,
     "INQUIRY_DRAFT_TTL_HOURS": 24,

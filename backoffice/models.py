@@ -1,8 +1,17 @@
 """Imports every model module, so that the metadata (and so migrations) know every table."""
 
+from backoffice.accounts import models as accounts_models
 from backoffice.audit import models as audit_models
 from backoffice.inquiries import models as inquiries_models
 from backoffice.mail import models as mail_models
 from backoffice.operators import models as operators_models
+from backoffice.otp import models as otp_models
 
-__all__ = ["audit_models", "inquiries_models", "mail_models", "operators_models"]
+__all__ = [
+    "accounts_models",
+    "audit_models",
+    "inquiries_models",
+    "mail_models",
+    "operators_models",
+    "otp_models",
+]

@@ -7,7 +7,7 @@ import base64
 import io
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pyotp
 import qrcode
@@ -19,6 +19,7 @@ from backoffice.audit.models import Outcome
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.extensions import db
+from backoffice.lockout import lock_delay
 from backoffice.normalize import InvalidInput, check_email, normalize_email
 from backoffice.operators.models import Operator, OperatorSession, Role
 from backoffice.passwords import check_policy, hash_password, verify_password
@@ -106,14 +107,6 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def _lock_delay(failed_attempts: int) -> timedelta | None:
-    """Growing waits: none for the first few failures, then 1, 2, 4 … minutes, at most a day."""
-    threshold = current_app.config["OPERATOR_LOCKOUT_THRESHOLD"]
-    if failed_attempts < threshold:
-        return None
-    return timedelta(minutes=min(2 ** (failed_attempts - threshold), 24 * 60))
-
-
 def sign_in(email: str, password: str, code: str, *, now: datetime | None = None) -> Operator:
     """Check email, password and authenticator code together; each code is accepted once.
 
@@ -175,7 +168,8 @@ def _record_failure(operator: Operator, now: datetime, reason: str) -> None:
     db.session.refresh(operator)
     actor = OperatorActor.of(operator).audit()
     record("operator.login", outcome=Outcome.FAILURE, **actor, detail={"reason": reason})
-    if delay := _lock_delay(operator.failed_attempts):
+    threshold = current_app.config["OPERATOR_LOCKOUT_THRESHOLD"]
+    if delay := lock_delay(operator.failed_attempts, threshold):
         operator.locked_until = now + delay
         record(
             "operator.locked",

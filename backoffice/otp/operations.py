@@ -1,0 +1,192 @@
+"""Email one-time passwords: issue, verify, resend (DESIGN §6).
+
+A code is 6 random digits (from `secrets`), stored only as an HMAC, valid 10 minutes, single use, bound to
+the purpose and to the browser session that asked for it (the caller keeps the binding in the session), and
+void after 5 wrong tries. Resending waits 60 seconds and stops at a cap per hour. Email OTP proves control
+of the mailbox; it is not a possession factor.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from backoffice.db import utcnow
+from backoffice.display import to_jst
+from backoffice.extensions import db
+from backoffice.mail import outbox
+from backoffice.otp.models import OtpChallenge, Purpose
+from backoffice.sessions import hash_key
+
+
+class OtpError(Exception):
+    """`str(error)` is the Japanese message for the ワンタイムパスワード field."""
+
+
+class OtpWrong(OtpError):
+    def __init__(self, remaining: int) -> None:
+        super().__init__(
+            f"＊ワンタイムパスワードが正しくありません。あと{remaining}回間違えると、このワンタイムパスワードは使えなくなります。"
+        )
+        self.remaining = remaining
+
+
+class OtpExpired(OtpError):
+    def __init__(self) -> None:
+        super().__init__(
+            "＊ワンタイムパスワードの有効期限が切れています。「ワンタイムパスワードを再送する」を押してください。"
+        )
+
+
+class OtpExhausted(OtpError):
+    def __init__(self) -> None:
+        super().__init__(
+            "＊間違いが続いたため、このワンタイムパスワードは使えなくなりました。"
+            "「ワンタイムパスワードを再送する」を押して、新しいワンタイムパスワードを受け取ってください。"
+        )
+
+
+class OtpUnavailable(OtpError):
+    """No challenge for this browser and purpose (never asked, already used, or another browser)."""
+
+    def __init__(self) -> None:
+        super().__init__("＊はじめからやり直してください。")
+
+
+class ResendRefused(OtpError):
+    pass
+
+
+@dataclass(frozen=True)
+class Issued:
+    challenge: OtpChallenge
+    binding: str  # for the browser's session only
+    email_id: int
+
+
+def _code_hash(code: str, binding_hash: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{binding_hash}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _new_code() -> str:
+    digits = current_app.config["OTP_DIGITS"]
+    return f"{secrets.randbelow(10**digits):0{digits}d}"
+
+
+def _queue_mail(challenge: OtpChallenge, code: str) -> int:
+    email = outbox.enqueue(
+        "otp",
+        challenge.sent_to,
+        {
+            "code": code,
+            "minutes": current_app.config["OTP_TTL_MINUTES"],
+            "expires_at": to_jst(challenge.expires_at),
+            "purpose": challenge.purpose,
+        },
+        contains_secret=True,
+    )
+    db.session.flush()
+    return email.id
+
+
+def issue(purpose: Purpose, sent_to: str, *, portal_user_id: int | None = None) -> Issued:
+    """A new challenge and its email, in the caller's transaction (the caller commits)."""
+    binding = secrets.token_urlsafe(32)
+    binding_hash = hash_key(binding)
+    code = _new_code()
+    now = utcnow()
+    challenge = OtpChallenge(
+        purpose=purpose,
+        portal_user_id=portal_user_id,
+        sent_to=sent_to,
+        code_hash=_code_hash(code, binding_hash),
+        binding_hash=binding_hash,
+        expires_at=now + timedelta(minutes=current_app.config["OTP_TTL_MINUTES"]),
+        last_sent_at=now,
+    )
+    db.session.add(challenge)
+    db.session.flush()
+    return Issued(challenge, binding, _queue_mail(challenge, code))
+
+
+def find(binding: str | None, purpose: Purpose) -> OtpChallenge | None:
+    """The open challenge of this browser for this purpose."""
+    if not binding:
+        return None
+    return db.session.scalar(
+        sa.select(OtpChallenge).where(
+            OtpChallenge.binding_hash == hash_key(binding),
+            OtpChallenge.purpose == purpose,
+            OtpChallenge.consumed_at.is_(None),
+        )
+    )
+
+
+def verify(
+    binding: str | None, purpose: Purpose, code: str, *, now: datetime | None = None
+) -> OtpChallenge:
+    """Consume the challenge when `code` is right (caller commits). A wrong code is counted and
+    committed at once. Raises OtpUnavailable, OtpExpired, OtpExhausted or OtpWrong."""
+    now = now or utcnow()
+    challenge = find(binding, purpose)
+    if challenge is None:
+        raise OtpUnavailable
+    max_attempts = current_app.config["OTP_MAX_ATTEMPTS"]
+    if challenge.attempts >= max_attempts:
+        raise OtpExhausted
+    if challenge.expires_at <= now:
+        raise OtpExpired
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(code, challenge.binding_hash)):
+        challenge.attempts += 1
+        db.session.commit()
+        if challenge.attempts >= max_attempts:
+            raise OtpExhausted
+        raise OtpWrong(max_attempts - challenge.attempts)
+    # Single use even against two requests at once: only one UPDATE finds it unconsumed.
+    consumed = db.session.execute(
+        sa.update(OtpChallenge)
+        .where(OtpChallenge.id == challenge.id, OtpChallenge.consumed_at.is_(None))
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if consumed != 1:
+        raise OtpUnavailable
+    db.session.refresh(challenge)
+    return challenge
+
+
+def resend(binding: str | None, purpose: Purpose, *, now: datetime | None = None) -> Issued:
+    """A new code for the same challenge (the old one stops working), after the cooldown and within the
+    hourly cap. Commits. Raises OtpUnavailable or ResendRefused."""
+    now = now or utcnow()
+    challenge = find(binding, purpose)
+    if challenge is None or binding is None:
+        raise OtpUnavailable
+    config = current_app.config
+    wait = config["OTP_RESEND_SECONDS"] - (now - challenge.last_sent_at).total_seconds()
+    if wait > 0:
+        raise ResendRefused(f"＊ワンタイムパスワードの再送は、{int(wait) + 1}秒後からできます。")
+    recent = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(OtpChallenge.sends), 0)).where(
+            OtpChallenge.sent_to == challenge.sent_to,
+            OtpChallenge.last_sent_at > now - timedelta(hours=1),
+        )
+    )
+    if recent >= config["OTP_HOURLY_CAP"]:
+        raise ResendRefused(
+            "＊短時間に何度も再送されたため、しばらく再送できません。1時間ほどたってからお試しください。"
+        )
+    code = _new_code()
+    challenge.code_hash = _code_hash(code, challenge.binding_hash)
+    challenge.expires_at = now + timedelta(minutes=config["OTP_TTL_MINUTES"])
+    challenge.attempts = 0
+    challenge.last_sent_at = now
+    challenge.sends += 1
+    email_id = _queue_mail(challenge, code)
+    db.session.commit()
+    return Issued(challenge, binding, email_id)

@@ -9,6 +9,9 @@ import sqlalchemy.orm
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from backoffice.accounts import operations as accounts
+from backoffice.accounts.models import Organization, OrganizationKind, PortalUser, TermsVersion
+from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.inquiries import operations
 from backoffice.inquiries.categories import ACCOUNT_REQUEST, seed_categories
@@ -125,9 +128,11 @@ def demo_seed() -> None:
                 status_url_for=lambda token: external_url("inquiries.status", token=token),
             )
             created += result.created
-    click.echo(f"demo inquiries added: {created}")
-    click.echo(f"canned replies added: {_demo_canned_replies()}")
-    _demo_operator()
+        click.echo(f"demo inquiries added: {created}")
+        click.echo(f"canned replies added: {_demo_canned_replies()}")
+        _demo_terms()
+        _demo_operator()
+        _demo_portal_users()
 
 
 DEMO_CANNED_REPLIES = [
@@ -158,6 +163,98 @@ def _demo_canned_replies() -> int:
             added += 1
     db.session.commit()
     return added
+
+
+DEMO_TERMS_BODY = """第1条（目的）
+この規約は、介護情報基盤ポータル（以下「本ポータル」といいます。）の利用条件を定めるものです。
+
+第2条（利用者）
+本ポータルを利用できるのは、運営主体が認めた介護事業所、みなし介護事業所および医療機関の職員です。
+
+第3条（ID・パスワードの管理）
+利用者は、ID（メールアドレス）およびパスワードを自らの責任で管理し、第三者に知らせてはなりません。
+
+第4条（禁止事項）
+利用者は、本ポータルで得た情報を業務以外の目的で利用してはなりません。
+
+第5条（規約の変更）
+運営主体は、この規約を変更することがあります。変更後は、改めて同意いただいたうえで利用できます。
+"""
+
+
+def _demo_terms() -> None:
+    if db.session.scalar(sa.select(TermsVersion.id).limit(1)) is None:
+        db.session.add(
+            TermsVersion(
+                version="2026-04",
+                title="介護情報基盤ポータル利用規約",
+                body=DEMO_TERMS_BODY,
+                published_at=utcnow(),
+            )
+        )
+        db.session.commit()
+        click.echo("terms of use published: 2026-04")
+
+
+# Organizations with a registrant each, ready for the first login (seed: 医療機関 and 介護事業所).
+DEMO_ORGANIZATIONS = [
+    (
+        {
+            "kind": OrganizationKind.MEDICAL,
+            "name": "さくら在宅クリニック",
+            "name_kana": "サクラザイタククリニック",
+            "office_number": "1310110049",
+            "postal_code": "100-0001",
+            "address": "東京都千代田区千代田1-1",
+        },
+        accounts.UserDetails(
+            name="佐藤 花子",
+            name_kana="サトウ ハナコ",
+            email="registrant@sakura-clinic-demo.example.jp",
+            phone="0312345678",
+            department="事務部",
+        ),
+    ),
+    (
+        {
+            "kind": OrganizationKind.CARE,
+            "name": "ひまわりデイサービス",
+            "name_kana": "ヒマワリデイサービス",
+            "office_number": "04A0700017",
+            "eclaims_id": "KJ123456789012",
+        },
+        accounts.UserDetails(
+            name="鈴木 一郎",
+            name_kana="スズキ イチロウ",
+            email="registrant@himawari-demo.example.jp",
+            phone="0451234567",
+            department="管理者",
+        ),
+    ),
+]
+
+
+def _demo_portal_users() -> None:
+    """Create the demo organizations once; in development, give each registrant who has not chosen a
+    password yet a fresh initial password and print it (initial passwords exist only in the mail)."""
+    for org_fields, registrant in DEMO_ORGANIZATIONS:
+        organization = db.session.scalar(
+            sa.select(Organization).where(Organization.office_number == org_fields["office_number"])
+        )
+        if organization is None:
+            organization = Organization(**org_fields)
+            db.session.add(organization)
+            accounts.create_user(organization, registrant, is_registrant=True)
+            db.session.commit()
+            click.echo(f"demo organization added: {organization.name}")
+        if not current_app.config["DEVELOPMENT"]:
+            continue
+        user = db.session.scalar(sa.select(PortalUser).where(PortalUser.email == registrant.email))
+        if user is not None and user.must_change_password:
+            password = accounts.reissue_initial_password(user, reveal=True)
+            click.echo(
+                f"  portal: /login  ID: {user.email}  初期パスワード: {password}  ({organization.kind.label})"
+            )
 
 
 # Printed on the console in development only: a demo that nobody can sign in to shows nothing.

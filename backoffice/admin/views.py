@@ -16,11 +16,14 @@ from flask_admin.contrib.sqla import ModelView
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
 
+from backoffice.accounts.models import TermsVersion
 from backoffice.admin.access import MANAGE, READ, WORK, current_operator, refuse
 from backoffice.admin.filters import DayFromFilter, DayUntilFilter, ticket_filters
 from backoffice.audit.models import AuditEvent
 from backoffice.audit.operations import record
+from backoffice.db import utcnow
 from backoffice.display import format_date, format_datetime
 from backoffice.extensions import db
 from backoffice.inquiries import triage
@@ -654,6 +657,56 @@ class AuditView(SecuredModelView):
         super().__init__(*args, **kwargs)
 
 
+class TermsView(SecuredModelView):
+    """利用規約: drafts are edited freely; 公開する makes a version current, and every user consents again."""
+
+    roles = MANAGE
+    column_list = ["version", "title", "published_at", "created_at"]
+    column_labels = {
+        "version": "版",
+        "title": "表題",
+        "body": "本文",
+        "published_at": "公開日時",
+        "created_at": "作成日時",
+    }
+    column_formatters = {
+        "published_at": lambda v, c, m, n: (
+            format_datetime(m.published_at) if m.published_at else "（下書き）"
+        ),
+        "created_at": lambda v, c, m, n: format_datetime(m.created_at),
+    }
+    column_default_sort = ("created_at", True)
+    form_columns = ["version", "title", "body"]
+
+    def on_model_change(self, form: Any, model: TermsVersion, is_created: bool) -> None:
+        if not is_created and model.published_at is not None:
+            raise ValidationError(
+                "公開済みの利用規約は変更できません。新しい版を作成してください。"
+            )
+        super().on_model_change(form, model, is_created)
+
+    @action(
+        "publish",
+        "公開する",
+        "選択した版を公開します。すべてのユーザに、次の操作で同意を求めます。よろしいですか？",
+    )
+    def publish(self, ids: list[str]) -> None:
+        for terms in db.session.scalars(
+            sa.select(TermsVersion).where(TermsVersion.id.in_(map(int, ids)))
+        ):
+            if terms.published_at is None:
+                terms.published_at = utcnow()
+                record(
+                    "terms.published",
+                    **self.actor().audit(),
+                    target_type="terms",
+                    target_id=terms.id,
+                    detail={"version": terms.version},
+                )
+        db.session.commit()
+        flash("利用規約を公開しました。", "success")
+
+
 def views() -> list[BaseView]:
     """The admin's views in menu order."""
     return [
@@ -667,5 +720,6 @@ def views() -> list[BaseView]:
         ),
         CannedReplyView(CannedReply, db, name="定型文", endpoint="canned", category="設定"),
         OperatorView(Operator, db, name="運営担当者", endpoint="operators", category="設定"),
+        TermsView(TermsVersion, db, name="利用規約", endpoint="terms", category="設定"),
         AuditView(AuditEvent, db, name="監査ログ", endpoint="audit", category="設定"),
     ]

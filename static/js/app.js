@@ -76,11 +76,31 @@
     });
   }
 
+  // 「表示する」 next to password fields, so people can check what they typed.
+  function passwordReveal() {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-reveal]"), function (input) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button button--secondary reveal";
+      button.textContent = "パスワードを表示する";
+      button.setAttribute("aria-controls", input.id);
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () {
+        var shown = input.type === "text";
+        input.type = shown ? "password" : "text";
+        button.textContent = shown ? "パスワードを表示する" : "パスワードを隠す";
+        button.setAttribute("aria-pressed", shown ? "false" : "true");
+      });
+      input.insertAdjacentElement("afterend", button);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
     var inquiry = document.querySelector("[data-inquiry-form]");
     if (inquiry) dependentCategories(inquiry);
     counters();
     preventDoubleSubmit();
+    passwordReveal();
   });
 })();

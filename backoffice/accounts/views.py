@@ -1,0 +1,263 @@
+"""The portal's login and first-login steps, and マイページ.
+
+Login is a server-side state machine: ID and password → ワンタイムパスワード (bound to this browser) → a new
+session; then, only while needed and in this order, the password change and the 利用規約. Until a step is
+done every other portal page sends the user back to it, so nothing is reachable by skipping ahead.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from backoffice.accounts import operations as accounts
+from backoffice.accounts.models import PortalUser
+from backoffice.extensions import limiter
+from backoffice.mail.outbox import deliver_after_response
+from backoffice.otp import operations as otp
+from backoffice.otp.models import Purpose
+from backoffice.passwords import PasswordRejected
+from forms.accounts import LoginForm, OtpForm, PasswordChangeForm, TermsForm, UserForm
+
+bp = Blueprint("portal", __name__)
+
+SESSION_KEY = "portal_session"
+OTP_KEY = "portal_login_otp"
+
+
+def _login_limit() -> str:
+    return current_app.config["PORTAL_LOGIN_LIMIT"]
+
+
+def current_user() -> PortalUser | None:
+    if "portal_user" not in g:
+        g.portal_user = accounts.load_session(session.get(SESSION_KEY))
+        if g.portal_user is None:
+            session.pop(SESSION_KEY, None)
+    return g.portal_user
+
+
+def pending_step(user: PortalUser) -> str | None:
+    """The first-login step still to do, as an endpoint, or None."""
+    if user.must_change_password:
+        return "portal.change_password"
+    if accounts.needs_consent(user):
+        return "portal.terms"
+    return None
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view needs a signed-in user who has done every first-login step before it."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = current_user()
+        if user is None:
+            return redirect(url_for("portal.login"))
+        step = pending_step(user)
+        if step is not None and step != request.endpoint:
+            return redirect(url_for(step))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> ResponseReturnValue:
+    """ログイン: ID（メールアドレス）とパスワード; then a one-time password goes to that address."""
+    if current_user() is not None:
+        return redirect(url_for(".mypage"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            issued = accounts.begin_login(form.email.data, form.password.data or "")
+        except accounts.AccountError as failure:
+            error = str(failure)
+        else:
+            session[OTP_KEY] = issued.binding
+            deliver_after_response([issued.email_id])
+            return redirect(url_for(".login_otp"))
+    status = 422 if (error or form.errors) else 200
+    return render_template("portal/login.html", form=form, error=error), status
+
+
+@bp.route("/login/otp", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login_otp() -> ResponseReturnValue:
+    """ワンタイムパスワード: the code mailed at the previous step, in this browser only."""
+    challenge = otp.find(session.get(OTP_KEY), Purpose.LOGIN)
+    if challenge is None:
+        flash("はじめからログインしてください。", "warning")
+        return redirect(url_for(".login"))
+    form = OtpForm()
+    if form.validate_on_submit():
+        try:
+            user, key = accounts.finish_login(
+                session.get(OTP_KEY), form.code.data, request.remote_addr
+            )
+        except otp.OtpError as failure:
+            form.code.errors.append(str(failure))
+        else:
+            session.clear()  # a new cookie session for the signed-in user
+            session[SESSION_KEY] = key
+            return redirect(url_for(pending_step(user) or ".mypage"))
+    status = 422 if form.errors else 200
+    return render_template("portal/otp.html", form=form, challenge=challenge), status
+
+
+@bp.post("/login/otp/resend")
+@limiter.limit(_login_limit)
+def login_otp_resend() -> ResponseReturnValue:
+    """ワンタイムパスワードを再送する (after a cooldown, within an hourly cap)."""
+    try:
+        issued = otp.resend(session.get(OTP_KEY), Purpose.LOGIN)
+    except otp.ResendRefused as refused:
+        flash(str(refused).lstrip("＊"), "warning")
+    except otp.OtpUnavailable:
+        return redirect(url_for(".login"))
+    else:
+        deliver_after_response([issued.email_id])
+        flash(
+            "ワンタイムパスワードを再送しました。前に届いたワンタイムパスワードは使えません。",
+            "info",
+        )
+    return redirect(url_for(".login_otp"))
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """ログアウト: the session ends on the server (a copied cookie stops working)."""
+    accounts.logout(session.get(SESSION_KEY))
+    session.clear()
+    flash("ログアウトしました。", "info")
+    return redirect(url_for(".login"))
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@signed_in
+def change_password() -> ResponseReturnValue:
+    """パスワード変更 (required at the first login: an initial password can't be kept)."""
+    user = current_user()
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                user,
+                form.current.data or "",
+                form.new.data or "",
+                keep_session=session.get(SESSION_KEY),
+            )
+        except PasswordRejected as rejected:
+            form.new.errors.append(str(rejected))
+        except accounts.AccountError as failure:
+            target = form.current if "現在のパスワード" in str(failure) else form.new
+            target.errors.append(str(failure))
+        else:
+            flash("パスワードを変更しました。", "info")
+            return redirect(url_for(pending_step(user) or ".mypage"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "portal/password_change.html", form=form, first=user.must_change_password
+    ), status
+
+
+@bp.route("/terms", methods=["GET", "POST"])
+@signed_in
+def terms() -> ResponseReturnValue:
+    """利用規約: consent to the current version; declining signs out."""
+    user = current_user()
+    current = accounts.current_terms()
+    if current is None:
+        return redirect(url_for(".mypage"))
+    form = TermsForm()
+    if form.validate_on_submit():
+        if request.form.get("decision") == "decline":
+            accounts.logout(session.get(SESSION_KEY))
+            session.clear()
+            flash(
+                "利用規約に同意いただけない場合は、介護情報基盤ポータルを利用できません。ログアウトしました。",
+                "info",
+            )
+            return redirect(url_for(".login"))
+        if form.agree.data:
+            accounts.accept_terms(user, current)
+            return redirect(url_for(".mypage"))
+        form.agree.errors.append(
+            "＊利用規約を確認し、「利用規約に同意する」にチェックを入れてください。"
+        )
+    status = 422 if form.errors else 200
+    return render_template(
+        "portal/terms.html", form=form, terms=current, again=user.terms_version_id is not None
+    ), status
+
+
+@bp.get("/mypage")
+@signed_in
+def mypage() -> ResponseReturnValue:
+    """マイページ: the organization, the user, the organization's users."""
+    user = current_user()
+    organization = user.organization
+    return render_template(
+        "portal/mypage.html",
+        user=user,
+        organization=organization,
+        users=[u for u in organization.users if u.is_active],
+        places_left=accounts.places_left(organization),
+        max_added=current_app.config["MAX_ADDED_USERS"],
+    )
+
+
+@bp.route("/mypage/users/new", methods=["GET", "POST"])
+@signed_in
+def add_user() -> ResponseReturnValue:
+    """ユーザ新規登録 (the registrant only): the new user gets an initial password by email."""
+    user = current_user()
+    if not user.is_registrant:
+        return render_template(
+            "errors/error.html",
+            code=403,
+            title="ユーザを追加できません",
+            message="ユーザを追加できるのは、登録者の方だけです。",
+        ), 403
+    form = UserForm()
+    places = accounts.places_left(user.organization)
+    if form.validate_on_submit():
+        try:
+            added, email_id = accounts.add_user(
+                user,
+                accounts.UserDetails(
+                    name=form.name.data,
+                    name_kana=form.name_kana.data,
+                    email=form.email.data,
+                    phone=form.phone.data,
+                    department=form.department.data or None,
+                ),
+            )
+        except accounts.EmailTaken as taken:
+            form.email.errors.append(str(taken))
+        except accounts.UserLimitReached as full:
+            flash(str(full), "warning")
+            return redirect(url_for(".mypage"))
+        else:
+            deliver_after_response([email_id])
+            flash(
+                f"{added.name}さんを追加しました。{added.email} に初期パスワードをお送りしました。",
+                "info",
+            )
+            return redirect(url_for(".mypage"))
+    status = 422 if form.errors else 200
+    return render_template("portal/user_new.html", form=form, places_left=places), status

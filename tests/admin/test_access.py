@@ -162,3 +162,23 @@ def test_admin_pages_carry_a_strict_csp_with_a_nonce(signed_in) -> None:
     assert 'data-model-action="assign_me"' in response.text
     assert "modelActions.execute(" not in response.text
     assert '/static/js/admin.js"' in response.text
+
+
+def test_portal_users_are_strangers_to_the_back_office(app, ticket, db) -> None:
+    """A signed-in portal user has no operator session: every admin page sends them to sign-in."""
+    from tests.accounts.conftest import make_registrant, signed_in_as
+
+    user, _ = make_registrant()
+    portal_client = signed_in_as(app, user)
+    assert portal_client.get("/password/change").status_code == 200  # signed in to the portal
+    for url in admin_get_urls(app, ticket.id):
+        response = portal_client.get(url)
+        assert response.status_code == 302, url
+        assert response.headers["Location"].startswith("/admin/login"), url
+    token = csrf_token(portal_client.get("/password/change").text)
+    response = portal_client.post(
+        "/admin/tickets/action/", data={"csrf_token": token, "action": "mark_spam", "rowid": ticket.id}
+    )
+    assert response.status_code == 302
+    db.session.refresh(ticket)
+    assert ticket.status is InquiryStatus.NEW

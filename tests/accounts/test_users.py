@@ -1,0 +1,184 @@
+"""マイページ「ユーザ新規登録」: at most 4 users besides the registrant, also under concurrent adds."""
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice.accounts import operations as accounts
+from backoffice.accounts.models import PortalUser
+from backoffice.audit.models import AuditEvent
+from tests.accounts.conftest import (
+    full_first_login,
+    initial_password_of,
+    last_mail_to,
+    make_registrant,
+    submit,
+)
+
+
+def user_input(n: int, **overrides: str) -> dict[str, str]:
+    data = {
+        "name": f"職員 {n}",
+        "name_kana": "しょくいん",
+        "email": f"staff{n}@clinic.example.jp",
+        "email_confirm": f"staff{n}@clinic.example.jp",
+        "phone": "03-1234-5678",
+        "department": "看護部",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def ready_registrant(app, registrant, db):
+    """A registrant who has finished the first login (password, terms)."""
+    user, password = registrant
+    client = app.test_client()
+    full_first_login(client, user, password)
+    return user, client
+
+
+def test_registrant_adds_four_users_and_the_fifth_is_refused(ready_registrant, db) -> None:
+    _user, client = ready_registrant
+    assert "ユーザはあと4名追加できます（最大で4名）。" in client.get("/mypage").text
+    for n in range(1, 5):
+        page = client.get("/mypage/users/new")
+        assert f"あと{5 - n}名追加できます" in page.text
+        response = submit(client, "/mypage/users/new", user_input(n))
+        assert response.status_code == 302, response.text
+    mypage = client.get("/mypage").text
+    assert "すでに4名が登録されています" in mypage
+    assert "ユーザ新規登録</a>" not in mypage
+    fifth = submit(client, "/mypage/users/new", user_input(5))
+    assert fifth.status_code == 302
+    assert "追加できるユーザは最大4名です" in client.get("/mypage").text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PortalUser)) == 5
+    added = [
+        e for e in db.session.scalars(sa.select(AuditEvent.action)) if e == "portal.user_added"
+    ]
+    assert len(added) == 4
+
+
+def test_new_user_gets_their_own_initial_password_never_shown_to_the_registrant(
+    ready_registrant, db
+) -> None:
+    user, client = ready_registrant
+    response = submit(client, "/mypage/users/new", user_input(1))
+    page = client.get(response.headers["Location"])
+    new_user = db.session.scalars(
+        sa.select(PortalUser).where(PortalUser.email == "staff1@clinic.example.jp")
+    ).one()
+    password = initial_password_of(new_user)
+    assert password not in page.text
+    assert "staff1@clinic.example.jp に初期パスワードをお送りしました" in page.text
+    mail = last_mail_to(new_user.email)
+    assert "初期パスワードの有効期限" in mail.body_text
+    assert "お問い合わせフォームから" not in mail.body_text  # added users ask their registrant
+    assert new_user.must_change_password
+    assert new_user.organization_id == user.organization_id
+    assert new_user.name_kana == "ショクイン"
+
+
+def test_added_user_goes_through_the_first_login_but_cannot_add_users(
+    app, ready_registrant, db
+) -> None:
+    _user, client = ready_registrant
+    submit(client, "/mypage/users/new", user_input(1))
+    new_user = db.session.scalars(
+        sa.select(PortalUser).where(PortalUser.email == "staff1@clinic.example.jp")
+    ).one()
+    other = app.test_client()
+    full_first_login(other, new_user, initial_password_of(new_user))
+    mypage = other.get("/mypage").text
+    assert "職員 1" in mypage
+    assert "ユーザ新規登録</a>" not in mypage
+    assert other.get("/mypage/users/new").status_code == 403
+
+
+def test_add_user_validation_keeps_what_was_typed(ready_registrant) -> None:
+    _, client = ready_registrant
+    response = submit(
+        client,
+        "/mypage/users/new",
+        user_input(1, email="taken@", email_confirm="other@clinic.example.jp", name_kana="山田"),
+    )
+    assert response.status_code == 422
+    assert "＊氏名（フリガナ）はカタカナで入力してください。" in response.text
+    assert "＊メールアドレスの形式が正しくありません" in response.text
+    assert 'value="taken@"' in response.text
+
+
+def test_email_in_use_is_refused(ready_registrant, db) -> None:
+    user, client = ready_registrant
+    response = submit(
+        client,
+        "/mypage/users/new",
+        user_input(1, email=user.email.upper(), email_confirm=user.email),
+    )
+    assert response.status_code == 422
+    assert "すでにほかのユーザが使っています" in response.text
+
+
+def test_organizations_see_only_their_own_users(app, ready_registrant, db) -> None:
+    user, client = ready_registrant
+    submit(client, "/mypage/users/new", user_input(1))
+    other, password = make_registrant(email="boss@care.example.jp", office_number="04A0700017")
+    other_client = app.test_client()
+    full_first_login(other_client, other, password)
+    page = other_client.get("/mypage").text
+    assert "boss@care.example.jp" in page
+    assert user.email not in page
+    assert "staff1@clinic.example.jp" not in page
+
+
+def test_ten_concurrent_adds_end_with_four_users(app, registrant, db, database_url) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip(
+            "the concurrency guarantee is PostgreSQL's row lock; SQLite serialises writers anyway"
+        )
+    user, _ = registrant
+    user.must_change_password = False
+    db.session.commit()
+    from backoffice.accounts.models import TermsVersion
+
+    terms = db.session.scalars(sa.select(TermsVersion)).one()
+    accounts.accept_terms(user, terms)
+    user_id = user.id
+    barrier = threading.Barrier(10)
+    outcomes: list[str] = []
+
+    def add(n: int) -> None:
+        with app.app_context():
+            registrant_user = db.session.get(PortalUser, user_id)
+            barrier.wait()
+            try:
+                accounts.add_user(
+                    registrant_user,
+                    accounts.UserDetails(
+                        name=f"職員{n}",
+                        name_kana="ショクイン",
+                        email=f"race{n}@clinic.example.jp",
+                        phone="0312345678",
+                        department=None,
+                    ),
+                )
+                outcomes.append("added")
+            except accounts.UserLimitReached:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["added"] * 4 + ["refused"] * 6
+    db.session.expire_all()
+    added = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PortalUser)
+        .where(PortalUser.is_registrant.is_(False))
+    )
+    assert added == 4

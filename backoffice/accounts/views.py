@@ -23,6 +23,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from backoffice.accounts import operations as accounts
+from backoffice.accounts.checklist import checklist
 from backoffice.accounts.models import PortalUser
 from backoffice.extensions import limiter
 from backoffice.mail.outbox import deliver_after_response
@@ -217,6 +218,7 @@ def mypage() -> ResponseReturnValue:
         organization=organization,
         users=[u for u in organization.users if u.is_active],
         places_left=accounts.places_left(organization),
+        checklist=checklist(organization),
         max_added=current_app.config["MAX_ADDED_USERS"],
     )
 

@@ -182,3 +182,28 @@ def test_ten_concurrent_adds_end_with_four_users(app, registrant, db, database_u
         .where(PortalUser.is_registrant.is_(False))
     )
     assert added == 4
+
+
+def test_checklist_ticks_what_is_really_done(app, registrant, db) -> None:
+    user, password = registrant
+    client = app.test_client()
+    full_first_login(client, user, password)
+    page = client.get("/mypage").text
+    assert "☑</span>\n      <span>ログイン・ワンタイムパスワード認証" in page
+    assert "☑</span>\n      <span>パスワード変更・利用規約同意" in page
+    assert "☐</span>\n      <span>ユーザ新規登録（マイページ作成）" in page
+    submit(client, "/mypage/users/new", user_input(1))
+    assert "☑</span>\n      <span>ユーザ新規登録（マイページ作成）" in client.get("/mypage").text
+
+
+def test_checklist_of_a_care_office_follows_its_flow(db) -> None:
+    from backoffice.accounts.checklist import checklist
+    from backoffice.accounts.models import OrganizationKind
+
+    user, _ = make_registrant(
+        email="boss@care.example.jp", office_number="04A0700017", kind=OrganizationKind.CARE
+    )
+    steps = checklist(user.organization)
+    assert [s.done for s in steps] == [False, False, True, False, False]
+    user.organization.eclaims_id = "KJ123456789012"
+    assert [s.done for s in checklist(user.organization)][:2] == [True, True]

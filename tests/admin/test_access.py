@@ -177,7 +177,8 @@ def test_portal_users_are_strangers_to_the_back_office(app, ticket, db) -> None:
         assert response.headers["Location"].startswith("/admin/login"), url
     token = csrf_token(portal_client.get("/password/change").text)
     response = portal_client.post(
-        "/admin/tickets/action/", data={"csrf_token": token, "action": "mark_spam", "rowid": ticket.id}
+        "/admin/tickets/action/",
+        data={"csrf_token": token, "action": "mark_spam", "rowid": ticket.id},
     )
     assert response.status_code == 302
     db.session.refresh(ticket)

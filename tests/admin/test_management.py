@@ -116,3 +116,42 @@ def test_no_secret_is_ever_in_the_audit_log(signed_in, client, db) -> None:
         assert operator.totp_secret not in text
         assert "123456" not in text
     assert db.session.get(Operator, operator.id).password_hash.startswith("$argon2id$")
+
+
+def test_admin_publishes_terms_and_a_published_version_stays_as_it_was(signed_in, db) -> None:
+    from backoffice.accounts.models import TermsVersion
+
+    admin = signed_in(Role.ADMIN)
+    page = admin.get("/admin/terms/new/")
+    created = admin.post(
+        "/admin/terms/new/",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "version": "2026-10",
+            "title": "利用規約",
+            "body": "第1条 改定",
+        },
+    )
+    assert created.status_code == 302
+    terms = db.session.scalars(sa.select(TermsVersion)).one()
+    assert terms.published_at is None
+    token = csrf_token(admin.get("/admin/terms/").text)
+    admin.post(
+        "/admin/terms/action/", data={"csrf_token": token, "action": "publish", "rowid": terms.id}
+    )
+    db.session.refresh(terms)
+    assert terms.published_at is not None
+    assert "terms.published" in set(db.session.scalars(sa.select(AuditEvent.action)))
+    edit = admin.get(f"/admin/terms/edit/?id={terms.id}")
+    admin.post(
+        f"/admin/terms/edit/?id={terms.id}",
+        data={
+            "csrf_token": csrf_token(edit.text),
+            "version": "2026-10",
+            "title": "利用規約",
+            "body": "こっそり変更",
+        },
+    )
+    db.session.refresh(terms)
+    assert terms.body == "第1条 改定"
+    assert signed_in(Role.AGENT).get("/admin/terms/").status_code == 403

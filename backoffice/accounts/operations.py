@@ -355,3 +355,53 @@ def add_user(registrant: PortalUser, details: UserDetails) -> tuple[PortalUser, 
     record("portal.user_added", **_actor(registrant), target_type="portal_user", target_id=user.id)
     db.session.commit()
     return user, email_id
+
+
+def _member(registrant: PortalUser, user_id: int) -> PortalUser:
+    """Another user of the registrant's own organization; anything else is "not found" (no hint that an
+    ID exists in another organization). Raises AccountError."""
+    if not registrant.is_registrant:
+        raise AccountError("この操作ができるのは登録者の方だけです。")
+    user = db.session.get(PortalUser, user_id)
+    if user is None or user.organization_id != registrant.organization_id or user.is_registrant:
+        raise UserNotFound
+    return user
+
+
+class UserNotFound(AccountError):
+    def __init__(self) -> None:
+        super().__init__("ユーザが見つかりません。")
+
+
+def disable_user(registrant: PortalUser, user_id: int) -> PortalUser:
+    """Disable an added user: their sessions end at once and the place is freed. Commits."""
+    user = _member(registrant, user_id)
+    if user.is_active:
+        user.is_active = False
+        SESSIONS.revoke_all(user)
+        registrant.organization.users_version += 1
+        record(
+            "portal.user_disabled",
+            **_actor(registrant),
+            target_type="portal_user",
+            target_id=user.id,
+        )
+        db.session.commit()
+    return user
+
+
+def resend_initial_password(registrant: PortalUser, user_id: int) -> tuple[PortalUser, int]:
+    """A new initial password for an added user who has not logged in yet (the old one stops working).
+    Commits. Raises AccountError when the user has already logged in."""
+    user = _member(registrant, user_id)
+    if not user.is_active or user.first_login_at is not None or not user.must_change_password:
+        raise AccountError("すでにログインしたユーザには、初期パスワードを再送できません。")
+    email_id = _set_initial_password(user)
+    record(
+        "portal.initial_password_reissued",
+        **_actor(registrant),
+        target_type="portal_user",
+        target_id=user.id,
+    )
+    db.session.commit()
+    return user, email_id

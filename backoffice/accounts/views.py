@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -263,3 +264,34 @@ def add_user() -> ResponseReturnValue:
             return redirect(url_for(".mypage"))
     status = 422 if form.errors else 200
     return render_template("portal/user_new.html", form=form, places_left=places), status
+
+
+@bp.post("/mypage/users/<int:user_id>/disable")
+@signed_in
+def disable_user(user_id: int) -> ResponseReturnValue:
+    """Disable an added user (the registrant only); their sessions end at once."""
+    try:
+        user = accounts.disable_user(current_user(), user_id)
+    except accounts.UserNotFound:
+        abort(404)
+    except accounts.AccountError as refused:
+        flash(str(refused), "warning")
+    else:
+        flash(f"{user.name}さんを無効にしました。", "info")
+    return redirect(url_for(".mypage"))
+
+
+@bp.post("/mypage/users/<int:user_id>/resend")
+@signed_in
+def resend_initial_password(user_id: int) -> ResponseReturnValue:
+    """Send a new initial password to an added user who has not logged in yet."""
+    try:
+        user, email_id = accounts.resend_initial_password(current_user(), user_id)
+    except accounts.UserNotFound:
+        abort(404)
+    except accounts.AccountError as refused:
+        flash(str(refused), "warning")
+    else:
+        deliver_after_response([email_id])
+        flash(f"{user.email} に新しい初期パスワードをお送りしました。", "info")
+    return redirect(url_for(".mypage"))

@@ -207,3 +207,71 @@ def test_checklist_of_a_care_office_follows_its_flow(db) -> None:
     assert [s.done for s in steps] == [False, False, True, False, False]
     user.organization.eclaims_id = "KJ123456789012"
     assert [s.done for s in checklist(user.organization)][:2] == [True, True]
+
+
+def test_disabling_a_user_ends_their_sessions_and_frees_the_place(
+    app, ready_registrant, db
+) -> None:
+    _user, client = ready_registrant
+    for n in range(1, 5):
+        submit(client, "/mypage/users/new", user_input(n))
+    staff = db.session.scalars(
+        sa.select(PortalUser).where(PortalUser.email == "staff1@clinic.example.jp")
+    ).one()
+    staff_client = app.test_client()
+    full_first_login(staff_client, staff, initial_password_of(staff))
+    assert staff_client.get("/mypage").status_code == 200
+    response = submit(client, f"/mypage/users/{staff.id}/disable", {}, page_url="/mypage")
+    assert response.status_code == 302
+    assert staff_client.get("/mypage").headers["Location"] == "/login"
+    assert "ユーザはあと1名追加できます" in client.get("/mypage").text
+    assert submit(client, "/mypage/users/new", user_input(9)).status_code == 302
+
+
+def test_resending_an_initial_password_replaces_the_old_one(app, ready_registrant, db) -> None:
+    _, client = ready_registrant
+    submit(client, "/mypage/users/new", user_input(1))
+    staff = db.session.scalars(
+        sa.select(PortalUser).where(PortalUser.email == "staff1@clinic.example.jp")
+    ).one()
+    old = initial_password_of(staff)
+    submit(client, f"/mypage/users/{staff.id}/resend", {}, page_url="/mypage")
+    new = initial_password_of(staff)
+    assert new != old
+    from tests.accounts.conftest import login
+
+    assert "正しくありません" in login(app.test_client(), staff.email, old).text
+    assert login(app.test_client(), staff.email, new).status_code == 302
+
+
+def test_another_organizations_users_cannot_be_reached_by_changing_ids(
+    app, ready_registrant, db
+) -> None:
+    _, client = ready_registrant
+    submit(client, "/mypage/users/new", user_input(1))
+    staff = db.session.scalars(
+        sa.select(PortalUser).where(PortalUser.email == "staff1@clinic.example.jp")
+    ).one()
+    intruder, password = make_registrant(email="boss@care.example.jp", office_number="04A0700017")
+    intruder_client = app.test_client()
+    full_first_login(intruder_client, intruder, password)
+    for action in ("disable", "resend"):
+        response = submit(
+            intruder_client, f"/mypage/users/{staff.id}/{action}", {}, page_url="/mypage"
+        )
+        assert response.status_code == 404, action
+        unknown = submit(intruder_client, f"/mypage/users/999999/{action}", {}, page_url="/mypage")
+        assert unknown.status_code == 404
+    db.session.refresh(staff)
+    assert staff.is_active
+    # Added users cannot act on their colleagues either.
+    staff_client = app.test_client()
+    full_first_login(staff_client, staff, initial_password_of(staff))
+    registrant_id = db.session.scalars(
+        sa.select(PortalUser.id).where(
+            PortalUser.is_registrant, PortalUser.organization_id == staff.organization_id
+        )
+    ).one()
+    refused = submit(staff_client, f"/mypage/users/{registrant_id}/disable", {}, page_url="/mypage")
+    assert refused.status_code == 302
+    assert "登録者の方だけです" in staff_client.get("/mypage").text

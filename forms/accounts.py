@@ -100,3 +100,29 @@ class UserForm(FlaskForm):
             raise ValidationError(
                 "＊メールアドレス（確認）には、メールアドレスと同じものを入力してください。"
             )
+
+
+class ForgotForm(FlaskForm):
+    email = TextInput(
+        "ID（メールアドレス）",
+        normalizer=normalize_email,
+        validators=[required("ID（メールアドレス）")],
+    )
+
+
+class ResetForm(FlaskForm):
+    code = TextInput(
+        "ワンタイムパスワード",
+        normalizer=normalize_digits,
+        validators=[required("ワンタイムパスワード"), _six_digits],
+    )
+    new = PasswordField("新しいパスワード", validators=[required("新しいパスワード")])
+    confirm = PasswordField(
+        "新しいパスワード（確認）", validators=[required("新しいパスワード（確認）")]
+    )
+
+    def validate_confirm(self, field: Any) -> None:
+        if self.new.data and field.data != self.new.data:
+            raise ValidationError(
+                "＊新しいパスワード（確認）には、新しいパスワードと同じものを入力してください。"
+            )

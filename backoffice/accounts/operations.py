@@ -405,3 +405,66 @@ def resend_initial_password(registrant: PortalUser, user_id: int) -> tuple[Porta
     )
     db.session.commit()
     return user, email_id
+
+
+# --- パスワードを忘れた方 ------------------------------------------------------------------------------
+
+
+def begin_password_reset(email: str) -> otp.Issued:
+    """Send a one-time password to a known, usable address; for any other address make a silent decoy,
+    so that the answer and the next page are the same. Commits."""
+    address = normalize_email(email).lower()
+    user = db.session.scalar(sa.select(PortalUser).where(PortalUser.email == address))
+    known = user is not None and user.usable
+    issued = otp.issue(
+        Purpose.PASSWORD_RESET, address, portal_user_id=user.id if known else None, send=known
+    )
+    if known:
+        record("portal.otp_sent", **_actor(user), detail={"purpose": "password_reset"})
+    else:
+        record(
+            "portal.password_reset",
+            outcome=Outcome.FAILURE,
+            actor_label=address[:254],
+            detail={"reason": "unknown_or_disabled"},
+        )
+    db.session.commit()
+    return issued
+
+
+def finish_password_reset(binding: str | None, code: str, new_password: str) -> PortalUser:
+    """Check the one-time password and set the new password (policy of DESIGN §6); the lockout is
+    cleared and every session of the user ends. Raises otp.OtpError or PasswordRejected."""
+    challenge = otp.find(binding, Purpose.PASSWORD_RESET)
+    if challenge is None:
+        raise otp.OtpUnavailable
+    user = (
+        db.session.get(PortalUser, challenge.portal_user_id) if challenge.portal_user_id else None
+    )
+    # The same check for known and unknown addresses (only the typed address as context), so that the
+    # answer never tells whether the address has an account.
+    check_policy(new_password, context=(challenge.sent_to,), label="新しいパスワード")
+    try:
+        otp.verify(binding, Purpose.PASSWORD_RESET, code)
+    except otp.OtpWrong:
+        if user is not None:
+            record(
+                "portal.otp_failed",
+                outcome=Outcome.FAILURE,
+                **_actor(user),
+                detail={"purpose": "password_reset"},
+            )
+            db.session.commit()
+        raise
+    if user is None or not user.usable:
+        raise otp.OtpUnavailable
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    user.initial_password_expires_at = None
+    user.password_changed_at = utcnow()
+    user.failed_attempts = 0
+    user.locked_until = None
+    SESSIONS.revoke_all(user)
+    record("portal.password_reset", **_actor(user))
+    db.session.commit()
+    return user

@@ -31,12 +31,21 @@ from backoffice.mail.outbox import deliver_after_response
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
 from backoffice.passwords import PasswordRejected
-from forms.accounts import LoginForm, OtpForm, PasswordChangeForm, TermsForm, UserForm
+from forms.accounts import (
+    ForgotForm,
+    LoginForm,
+    OtpForm,
+    PasswordChangeForm,
+    ResetForm,
+    TermsForm,
+    UserForm,
+)
 
 bp = Blueprint("portal", __name__)
 
 SESSION_KEY = "portal_session"
 OTP_KEY = "portal_login_otp"
+RESET_KEY = "portal_reset_otp"
 
 
 def _login_limit() -> str:
@@ -295,3 +304,45 @@ def resend_initial_password(user_id: int) -> ResponseReturnValue:
         deliver_after_response([email_id])
         flash(f"{user.email} に新しい初期パスワードをお送りしました。", "info")
     return redirect(url_for(".mypage"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password() -> ResponseReturnValue:
+    """パスワードを忘れた方: a one-time password to the registered address; the same answer for any
+    address, registered or not."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        issued = accounts.begin_password_reset(form.email.data)
+        session[RESET_KEY] = issued.binding
+        if issued.email_id:
+            deliver_after_response([issued.email_id])
+        return redirect(url_for(".reset_password"))
+    status = 422 if form.errors else 200
+    return render_template("portal/forgot.html", form=form), status
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_password() -> ResponseReturnValue:
+    """The one-time password and the new password; every session of the user ends."""
+    challenge = otp.find(session.get(RESET_KEY), Purpose.PASSWORD_RESET)
+    if challenge is None:
+        flash("はじめからやり直してください。", "warning")
+        return redirect(url_for(".forgot_password"))
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.finish_password_reset(
+                session.get(RESET_KEY), form.code.data, form.new.data or ""
+            )
+        except PasswordRejected as rejected:
+            form.new.errors.append(str(rejected))
+        except otp.OtpError as failure:
+            form.code.errors.append(str(failure))
+        else:
+            session.clear()
+            flash("パスワードを再設定しました。新しいパスワードでログインしてください。", "info")
+            return redirect(url_for(".login"))
+    status = 422 if form.errors else 200
+    return render_template("portal/reset.html", form=form), status

@@ -94,8 +94,14 @@ def _queue_mail(challenge: OtpChallenge, code: str) -> int:
     return email.id
 
 
-def issue(purpose: Purpose, sent_to: str, *, portal_user_id: int | None = None) -> Issued:
-    """A new challenge and its email, in the caller's transaction (the caller commits)."""
+def issue(
+    purpose: Purpose, sent_to: str, *, portal_user_id: int | None = None, send: bool = True
+) -> Issued:
+    """A new challenge and its email, in the caller's transaction (the caller commits).
+
+    With `send=False` no email goes out: a decoy for an unknown address, so that the next page behaves
+    exactly as for a known one (`email_id` is then 0).
+    """
     binding = secrets.token_urlsafe(32)
     binding_hash = hash_key(binding)
     code = _new_code()
@@ -111,7 +117,7 @@ def issue(purpose: Purpose, sent_to: str, *, portal_user_id: int | None = None) 
     )
     db.session.add(challenge)
     db.session.flush()
-    return Issued(challenge, binding, _queue_mail(challenge, code))
+    return Issued(challenge, binding, _queue_mail(challenge, code) if send else 0)
 
 
 def find(binding: str | None, purpose: Purpose) -> OtpChallenge | None:
@@ -187,6 +193,11 @@ def resend(binding: str | None, purpose: Purpose, *, now: datetime | None = None
     challenge.attempts = 0
     challenge.last_sent_at = now
     challenge.sends += 1
-    email_id = _queue_mail(challenge, code)
+    # A decoy (unknown address) stays silent on resend too.
+    email_id = (
+        _queue_mail(challenge, code)
+        if challenge.portal_user_id or purpose is Purpose.REGISTRATION
+        else 0
+    )
     db.session.commit()
     return Issued(challenge, binding, email_id)

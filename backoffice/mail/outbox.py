@@ -6,6 +6,8 @@ several `flask mail deliver` workers never send the same mail twice; a worker th
 lease that runs out, after which the mail is tried again.
 """
 
+import base64
+import hashlib
 import logging
 import secrets
 import smtplib
@@ -16,6 +18,7 @@ from typing import Any
 
 import flask_mail
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
 from flask import Flask, after_this_request, current_app, has_request_context
 from flask.wrappers import Response
 
@@ -26,6 +29,32 @@ from backoffice.mail.models import EmailStatus, OutboundEmail
 log = logging.getLogger(__name__)
 
 SCRUBBED_NOTICE = "（このメールは配信済みのため、本文をサーバーから削除しました。）"
+
+
+def _fernet() -> Fernet:
+    """The key that seals secret-bearing bodies while they wait in the outbox, derived from SECRET_KEY
+    (so rotating SECRET_KEY makes still-queued secret mails unreadable: deliver them first)."""
+    digest = hashlib.sha256(b"outbox-body:" + current_app.config["SECRET_KEY"].encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _unseal(email: OutboundEmail) -> tuple[str, str]:
+    """The bodies to send. Raises InvalidToken when they were sealed under another SECRET_KEY."""
+    if not email.contains_secret or email.scrubbed_at is not None:
+        return email.body_text, email.body_html
+    fernet = _fernet()
+    return (
+        fernet.decrypt(email.body_text.encode()).decode(),
+        fernet.decrypt(email.body_html.encode()).decode(),
+    )
+
+
+def readable(email: OutboundEmail) -> tuple[str, str]:
+    """The text and HTML bodies as they are (or were) sent, for people to read."""
+    try:
+        return _unseal(email)
+    except InvalidToken:
+        return ("（この本文は別の鍵で保護されているため表示できません。）",) * 2
 
 
 def render_mail(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -43,6 +72,10 @@ def enqueue(
 ) -> OutboundEmail:
     """Add a rendered email to the current transaction; it is sent only if that transaction commits."""
     subject, text, html = render_mail(name, context)
+    if contains_secret:
+        # A one-time password, initial password or bearer link never sits in the database in clear.
+        fernet = _fernet()
+        text, html = fernet.encrypt(text.encode()).decode(), fernet.encrypt(html.encode()).decode()
     email = OutboundEmail(
         to_address=to,
         subject=subject,
@@ -113,14 +146,23 @@ def deliver_one(email_id: int) -> bool | None:
     if token is None:
         return None
     email = db.session.get_one(OutboundEmail, email_id)  # the claim proves it exists
+    attempts, contains_secret = email.attempts + 1, email.contains_secret
+    try:
+        text, html = _unseal(email)
+    except InvalidToken as error:
+        # Never send a placeholder: the worker must run with the app's SECRET_KEY.
+        db.session.rollback()
+        _record_failure(
+            email_id, token, attempts, RuntimeError(f"sealed under another SECRET_KEY ({error!r})")
+        )
+        return False
     message = flask_mail.Message(
         subject=email.subject,
         recipients=[email.to_address],
-        body=email.body_text,
-        html=email.body_html,
+        body=text,
+        html=html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
-    attempts, contains_secret = email.attempts + 1, email.contains_secret
     db.session.rollback()  # hold no transaction open while talking to the SMTP server
     try:
         _send(message)

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from backoffice.extensions import db
 from backoffice.mail.models import OutboundEmail
+from backoffice.mail.outbox import readable
 
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mailbox")
 
@@ -26,7 +27,8 @@ def index() -> ResponseReturnValue:
 def show(email_id: int) -> ResponseReturnValue:
     """One email, text part as sent and the HTML part in a sandboxed frame."""
     email = db.session.get(OutboundEmail, email_id) or abort(404)
-    return render_template("dev/message.html", email=email)
+    text, _html = readable(email)
+    return render_template("dev/message.html", email=email, text=text)
 
 
 @bp.get("/<int:email_id>/html")
@@ -34,7 +36,7 @@ def html(email_id: int) -> ResponseReturnValue:
     email = db.session.get(OutboundEmail, email_id) or abort(404)
     # Served as its own sandboxed document: no scripts, and only this mailbox may frame it.
     return (
-        email.body_html,
+        readable(email)[1],
         200,
         {
             "Content-Type": "text/html; charset=utf-8",

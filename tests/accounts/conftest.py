@@ -13,6 +13,7 @@ from backoffice.accounts.views import SESSION_KEY
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.mail.models import OutboundEmail
+from backoffice.mail.outbox import readable
 from tests.conftest import csrf_token
 
 NEW_PASSWORD = "yuki-no-hi-no-sanpo-2026"
@@ -28,13 +29,13 @@ def last_mail_to(address: str) -> OutboundEmail:
 
 
 def initial_password_of(user: PortalUser) -> str:
-    match = re.search(r"^初期パスワード：(\S+)$", last_mail_to(user.email).body_text, re.M)
+    match = re.search(r"^初期パスワード：(\S+)$", readable(last_mail_to(user.email))[0], re.M)
     assert match, "no initial password mail"
     return match.group(1)
 
 
 def otp_of(address: str) -> str:
-    match = re.search(r"^(\d{6})$", last_mail_to(address).body_text, re.M)
+    match = re.search(r"^(\d{6})$", readable(last_mail_to(address))[0], re.M)
     assert match, "no one-time password mail"
     return match.group(1)
 

@@ -11,6 +11,7 @@ from backoffice.db import utcnow
 from backoffice.inquiries import triage
 from backoffice.inquiries.models import EventKind, Inquiry, InquiryStatus, Priority
 from backoffice.mail.models import OutboundEmail
+from backoffice.mail.outbox import readable
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
 from tests.admin.conftest import make_operator
@@ -195,7 +196,9 @@ def test_reply_shows_on_the_status_page_and_empty_reply_is_refused(
 ) -> None:
     link = re.search(
         r"(/inquiry/status/\S+)",
-        db.session.scalars(sa.select(OutboundEmail.body_text).order_by(OutboundEmail.id)).first(),
+        readable(db.session.scalars(sa.select(OutboundEmail).order_by(OutboundEmail.id)).first())[
+            0
+        ],
     ).group(1)
     operator_client = signed_in(Role.AGENT)
     empty = post(

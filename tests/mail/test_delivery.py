@@ -19,11 +19,15 @@ from tests.factories import general_input, seed_tree, send
 DEAD_PORT = postgres.free_port()  # nothing listens here: connection refused, like an SMTP outage
 
 
-def run_worker(database_url: str, port: int, *args: str) -> subprocess.Popen:
+def run_worker(
+    database_url: str, port: int, *args: str, secret_key: str = "test-secret-key"
+) -> subprocess.Popen:
+    """`flask mail deliver` in its own process, configured like a production worker (the app's
+    SECRET_KEY: secret-bearing bodies are sealed with it)."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "worker-test-key",
+        "SECRET_KEY": secret_key,
         "FLASK_MAIL_SERVER": "127.0.0.1",
         "FLASK_MAIL_PORT": str(port),
     }
@@ -214,3 +218,17 @@ def test_development_mailbox_does_not_exist_outside_development(client) -> None:
 @pytest.mark.live_smtp
 def test_development_mailbox_does_not_exist_with_a_mail_server(client) -> None:
     assert client.get("/dev/mailbox/").status_code == 404
+
+
+def test_worker_with_another_secret_key_sends_nothing_and_keeps_the_mail(
+    db, database_url, smtp_server, test_templates
+) -> None:
+    [email_id] = queue(db, 1, secret=True)
+    out = finish(run_worker(database_url, smtp_server.port, secret_key="not-the-app-key"))
+    assert "sent 0, failed 1" in out
+    assert smtp_server.messages == []
+    db.session.expire_all()
+    email = db.session.get(OutboundEmail, email_id)
+    assert email.status is EmailStatus.QUEUED
+    assert "another SECRET_KEY" in email.last_error
+    assert "本文 0" in outbox.readable(email)[0]  # still intact for a worker with the right key

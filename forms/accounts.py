@@ -126,3 +126,46 @@ class ResetForm(FlaskForm):
             raise ValidationError(
                 "＊新しいパスワード（確認）には、新しいパスワードと同じものを入力してください。"
             )
+
+
+class ProfileForm(FlaskForm):
+    name = TextInput("氏名", validators=[required("氏名"), max_length("氏名", 100)])
+    name_kana = TextInput(
+        "氏名（フリガナ）",
+        normalizer=normalize_kana,
+        validators=[
+            required("氏名（フリガナ）"),
+            max_length("氏名（フリガナ）", 100),
+            checked_by(check_kana, "氏名（フリガナ）"),
+        ],
+    )
+    phone = TextInput(
+        "電話番号",
+        normalizer=normalize_phone,
+        validators=[required("電話番号"), checked_by(check_phone)],
+    )
+    department = TextInput("部署名", validators=[max_length("部署名", 100)])
+
+
+class EmailChangeForm(FlaskForm):
+    email = TextInput(
+        "新しいメールアドレス",
+        normalizer=normalize_email,
+        validators=[
+            required("新しいメールアドレス"),
+            max_length("新しいメールアドレス", 254),
+            checked_by(check_email),
+        ],
+    )
+    email_confirm = TextInput(
+        "新しいメールアドレス（確認）",
+        normalizer=normalize_email,
+        validators=[required("新しいメールアドレス（確認）")],
+    )
+    password = PasswordField("現在のパスワード", validators=[required("現在のパスワード")])
+
+    def validate_email_confirm(self, field: Any) -> None:
+        if self.email.data and field.data and field.data.lower() != self.email.data.lower():
+            raise ValidationError(
+                "＊新しいメールアドレス（確認）には、新しいメールアドレスと同じものを入力してください。"
+            )

@@ -468,3 +468,63 @@ def finish_password_reset(binding: str | None, code: str, new_password: str) -> 
     record("portal.password_reset", **_actor(user))
     db.session.commit()
     return user
+
+
+# --- マイページ: own profile and email address ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileDetails:
+    name: str
+    name_kana: str
+    phone: str
+    department: str | None
+
+
+def update_profile(user: PortalUser, details: ProfileDetails) -> None:
+    """氏名, フリガナ, 電話番号, 部署名 (the email address changes through `begin_email_change`). Commits."""
+    changed = [k for k, v in vars(details).items() if getattr(user, k) != v]
+    for key, value in vars(details).items():
+        setattr(user, key, value)
+    if changed:
+        record("portal.profile_updated", **_actor(user), detail={"fields": changed})
+    db.session.commit()
+
+
+def begin_email_change(user: PortalUser, new_email: str, password: str) -> otp.Issued:
+    """Check the password again and send a one-time password to the new address. Commits.
+    Raises AccountError (wrong password, same address) or EmailTaken."""
+    if not verify_password(user.password_hash, password):
+        _count_failure(user, utcnow(), "wrong_password_email_change")
+        raise AccountError("＊現在のパスワードが正しくありません。")
+    address = normalize_email(new_email).lower()
+    if address == user.email:
+        raise AccountError(
+            "＊新しいメールアドレスには、今のメールアドレスと違うものを入力してください。"
+        )
+    if _email_taken(address):
+        raise EmailTaken
+    issued = otp.issue(Purpose.EMAIL_CHANGE, address, portal_user_id=user.id)
+    record("portal.otp_sent", **_actor(user), detail={"purpose": "email_change"})
+    db.session.commit()
+    return issued
+
+
+def finish_email_change(user: PortalUser, binding: str | None, code: str) -> list[int]:
+    """The one-time password from the new address proves it; the login ID changes and the old address
+    is told. Returns the queued email ids. Raises otp.OtpError or EmailTaken."""
+    challenge = otp.find(binding, Purpose.EMAIL_CHANGE)
+    if challenge is None or challenge.portal_user_id != user.id:
+        raise otp.OtpUnavailable
+    otp.verify(binding, Purpose.EMAIL_CHANGE, code)
+    if _email_taken(challenge.sent_to):
+        db.session.rollback()
+        raise EmailTaken
+    old = user.email
+    user.email = challenge.sent_to
+    notice = outbox.enqueue("email_changed", old, {"user": user, "new_email": user.email})
+    record("portal.email_changed", **_actor(user), detail={"old": old, "new": user.email})
+    db.session.flush()
+    email_id = notice.id
+    db.session.commit()
+    return [email_id]

@@ -32,10 +32,12 @@ from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
 from backoffice.passwords import PasswordRejected
 from forms.accounts import (
+    EmailChangeForm,
     ForgotForm,
     LoginForm,
     OtpForm,
     PasswordChangeForm,
+    ProfileForm,
     ResetForm,
     TermsForm,
     UserForm,
@@ -46,6 +48,7 @@ bp = Blueprint("portal", __name__)
 SESSION_KEY = "portal_session"
 OTP_KEY = "portal_login_otp"
 RESET_KEY = "portal_reset_otp"
+EMAIL_KEY = "portal_email_otp"
 
 
 def _login_limit() -> str:
@@ -346,3 +349,77 @@ def reset_password() -> ResponseReturnValue:
             return redirect(url_for(".login"))
     status = 422 if form.errors else 200
     return render_template("portal/reset.html", form=form), status
+
+
+@bp.route("/mypage/profile", methods=["GET", "POST"])
+@signed_in
+def profile() -> ResponseReturnValue:
+    """ユーザ情報の変更: 氏名, フリガナ, 電話番号, 部署名."""
+    user = current_user()
+    form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
+    if form.validate_on_submit():
+        accounts.update_profile(
+            user,
+            accounts.ProfileDetails(
+                name=form.name.data,
+                name_kana=form.name_kana.data,
+                phone=form.phone.data,
+                department=form.department.data or None,
+            ),
+        )
+        flash("ユーザ情報を変更しました。", "info")
+        return redirect(url_for(".mypage"))
+    status = 422 if form.errors else 200
+    return render_template("portal/profile.html", form=form), status
+
+
+@bp.route("/mypage/email", methods=["GET", "POST"])
+@signed_in
+def change_email() -> ResponseReturnValue:
+    """メールアドレス（ID）の変更: the password again, then a one-time password to the new address."""
+    user = current_user()
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            issued = accounts.begin_email_change(user, form.email.data, form.password.data or "")
+        except accounts.EmailTaken as taken:
+            form.email.errors.append(str(taken))
+        except accounts.AccountError as failure:
+            target = form.password if "パスワード" in str(failure) else form.email
+            target.errors.append(str(failure))
+        else:
+            session[EMAIL_KEY] = issued.binding
+            deliver_after_response([issued.email_id])
+            return redirect(url_for(".confirm_email"))
+    status = 422 if form.errors else 200
+    return render_template("portal/email_change.html", form=form), status
+
+
+@bp.route("/mypage/email/confirm", methods=["GET", "POST"])
+@signed_in
+def confirm_email() -> ResponseReturnValue:
+    """The one-time password sent to the new address."""
+    user = current_user()
+    challenge = otp.find(session.get(EMAIL_KEY), Purpose.EMAIL_CHANGE)
+    if challenge is None or challenge.portal_user_id != user.id:
+        return redirect(url_for(".change_email"))
+    form = OtpForm()
+    if form.validate_on_submit():
+        try:
+            email_ids = accounts.finish_email_change(user, session.get(EMAIL_KEY), form.code.data)
+        except accounts.EmailTaken as taken:
+            form.code.errors.append(str(taken))
+        except otp.OtpError as failure:
+            form.code.errors.append(str(failure))
+        else:
+            session.pop(EMAIL_KEY, None)
+            deliver_after_response(email_ids)
+            flash(
+                f"メールアドレスを {user.email} に変更しました。次回からこのメールアドレスでログインしてください。",
+                "info",
+            )
+            return redirect(url_for(".mypage"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "portal/email_confirm.html", form=form, sent_to=challenge.sent_to
+    ), status

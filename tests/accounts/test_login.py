@@ -345,3 +345,31 @@ def test_registrant_counts_as_a_user(db, registrant) -> None:
     assert user.is_registrant
     second, _ = make_registrant(email="other@care.example.jp", office_number="04A0700017")
     assert second.organization_id != user.organization_id
+
+
+@pytest.mark.parametrize(
+    "app_overrides", [{"RATELIMIT_ENABLED": True, "PORTAL_LOGIN_LIMIT": "3 per minute"}]
+)
+def test_login_is_limited_per_ip(client, registrant) -> None:
+    statuses = [
+        login(client, "x@clinic.example.jp", "whatever it is").status_code for _ in range(4)
+    ]
+    assert statuses == [422, 422, 422, 429]
+
+
+def test_resend_stops_at_the_hourly_cap(client, registrant, db, app) -> None:
+    user, password = registrant
+    login(client, user.email, password)
+    challenge = db.session.scalars(sa.select(OtpChallenge)).one()
+    for _ in range(app.config["OTP_HOURLY_CAP"] - 1):
+        challenge.last_sent_at = utcnow() - timedelta(seconds=61)
+        db.session.commit()
+        submit(client, "/login/otp/resend", {}, page_url="/login/otp")
+        db.session.refresh(challenge)
+    assert challenge.sends == app.config["OTP_HOURLY_CAP"]
+    challenge.last_sent_at = utcnow() - timedelta(seconds=61)
+    db.session.commit()
+    submit(client, "/login/otp/resend", {}, page_url="/login/otp")
+    assert "しばらく再送できません" in client.get("/login/otp").text
+    db.session.refresh(challenge)
+    assert challenge.sends == app.config["OTP_HOURLY_CAP"]

@@ -85,7 +85,9 @@ def test_email_change_needs_the_password_and_a_code_from_the_new_address(
     assert done.headers["Location"] == "/mypage"
     db.session.refresh(user)
     assert user.email == "new@clinic.example.jp"
-    assert last_mail_to(old).subject == "【介護情報基盤ポータル】メールアドレス（ID）が変更されました"
+    assert (
+        last_mail_to(old).subject == "【介護情報基盤ポータル】メールアドレス（ID）が変更されました"
+    )
     assert login(app.test_client(), "new@clinic.example.jp", NEW_PASSWORD).status_code == 302
     assert "正しくありません" in login(app.test_client(), old, NEW_PASSWORD).text
     assert "portal.email_changed" in set(db.session.scalars(sa.select(AuditEvent.action)))

@@ -36,6 +36,14 @@ def format_datetime(value: datetime | None) -> str:
     return f"{format_date(local.date())}{local.hour}時{local.minute:02d}分"
 
 
+def format_time(value: datetime | None) -> str:
+    """「14時35分」 in Japan time (for 「14時35分まで有効です」)."""
+    if value is None:
+        return ""
+    local = to_jst(value)
+    return f"{local.hour}時{local.minute:02d}分"
+
+
 def format_wareki_date(value: datetime | date | None) -> str:
     """「令和8年1月20日」 as the seed writes dates."""
     if value is None:
@@ -47,5 +55,6 @@ def format_wareki_date(value: datetime | date | None) -> str:
 FILTERS = {
     "date_ja": format_date,
     "datetime_ja": format_datetime,
+    "time_ja": format_time,
     "wareki": format_wareki_date,
 }

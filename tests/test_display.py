@@ -4,13 +4,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from backoffice.display import format_date, format_datetime, format_wareki_date
+from backoffice.display import format_date, format_datetime, format_time, format_wareki_date
 
 
 def test_datetime_is_shown_in_japan_time_with_weekday() -> None:
     # 2026-03-31 15:35 UTC is 2026-04-01 00:35 in Japan (a Wednesday).
     assert format_datetime(datetime(2026, 3, 31, 15, 35, tzinfo=UTC)) == "2026年4月1日（水）0時35分"
     assert format_date(date(2026, 4, 1)) == "2026年4月1日（水）"
+    assert format_time(datetime(2026, 3, 31, 15, 5, tzinfo=UTC)) == "0時05分"
 
 
 @pytest.mark.parametrize(

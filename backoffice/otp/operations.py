@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backoffice.db import utcnow
-from backoffice.display import to_jst
 from backoffice.extensions import db
 from backoffice.mail import outbox
 from backoffice.otp.models import OtpChallenge, Purpose
@@ -85,7 +84,7 @@ def _queue_mail(challenge: OtpChallenge, code: str) -> int:
         {
             "code": code,
             "minutes": current_app.config["OTP_TTL_MINUTES"],
-            "expires_at": to_jst(challenge.expires_at),
+            "expires_at": challenge.expires_at,
             "purpose": challenge.purpose,
         },
         contains_secret=True,

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from backoffice.accounts.models import PortalSession, PortalUser
 from backoffice.audit.models import AuditEvent
 from backoffice.db import utcnow
+from backoffice.display import format_time
 from backoffice.mail.outbox import readable
 from backoffice.otp.models import OtpChallenge
 from tests.accounts.conftest import (
@@ -60,6 +61,10 @@ def test_first_login_walks_otp_password_change_and_terms_to_mypage(client, regis
         assert expected in actions
 
 
+def mail_expiry(db):
+    return db.session.scalars(sa.select(OtpChallenge.expires_at)).one()
+
+
 def test_otp_mail_states_the_code_and_its_validity(client, registrant, db) -> None:
     user, password = registrant
     login(client, user.email, password)
@@ -68,6 +73,7 @@ def test_otp_mail_states_the_code_and_its_validity(client, registrant, db) -> No
     mail = last_mail_to(user.email)
     assert mail.subject == "【介護情報基盤ポータル】ワンタイムパスワードのお知らせ"
     assert "有効期限：10分間" in readable(mail)[0]
+    assert f"（{format_time(mail_expiry(db))}まで）" in readable(mail)[0]
     assert mail.contains_secret
 
 

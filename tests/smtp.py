@@ -37,4 +37,4 @@ class SMTPServer:
     def text_of(self, message: EmailMessage) -> str:
         part = message.get_body(preferencelist=("plain",))
         assert part is not None
-        return part.get_content()
+        return part.get_content().replace("\r\n", "\n")

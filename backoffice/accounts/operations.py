@@ -528,3 +528,71 @@ def finish_email_change(user: PortalUser, binding: str | None, code: str) -> lis
     email_id = notice.id
     db.session.commit()
     return [email_id]
+
+
+# --- back office: operators act on organizations and users ------------------------------------------
+
+# A lock set by an operator lasts until an operator lifts it.
+OPERATOR_LOCK = timedelta(days=365 * 100)
+
+
+def operator_reissue_initial_password(user: PortalUser, actor: dict[str, object]) -> int:
+    """A new initial password (72 h) for a user who has not set their own yet, e.g. after it expired.
+    Commits. Returns the email id. Raises AccountError when the user has already chosen a password."""
+    if not user.must_change_password:
+        raise AccountError(f"{user.email} はすでにパスワードを設定しています。")
+    email_id = _set_initial_password(user)
+    record(
+        "portal.initial_password_reissued", **actor, target_type="portal_user", target_id=user.id
+    )
+    db.session.commit()
+    return email_id
+
+
+def operator_set_user_state(
+    user: PortalUser,
+    actor: dict[str, object],
+    *,
+    locked: bool | None = None,
+    active: bool | None = None,
+) -> None:
+    """Lock/unlock or disable/enable a user; locking or disabling ends their sessions at once. Commits."""
+    if locked is not None:
+        user.locked_until = utcnow() + OPERATOR_LOCK if locked else None
+        user.failed_attempts = 0
+        record(
+            "portal.user_locked" if locked else "portal.user_unlocked",
+            **actor,
+            target_type="portal_user",
+            target_id=user.id,
+        )
+    if active is not None:
+        user.is_active = active
+        if not user.is_registrant:
+            user.organization.users_version += 1
+        record(
+            "portal.user_enabled" if active else "portal.user_disabled",
+            **actor,
+            target_type="portal_user",
+            target_id=user.id,
+        )
+    if locked or active is False:
+        SESSIONS.revoke_all(user)
+    db.session.commit()
+
+
+def operator_set_organization_active(
+    organization: Organization, active: bool, actor: dict[str, object]
+) -> None:
+    """Disable or enable an organization; disabling ends every session of its users. Commits."""
+    organization.is_active = active
+    if not active:
+        for user in organization.users:
+            SESSIONS.revoke_all(user)
+    record(
+        "organization.enabled" if active else "organization.disabled",
+        **actor,
+        target_type="organization",
+        target_id=organization.id,
+    )
+    db.session.commit()

@@ -13,12 +13,15 @@ from flask import Response, abort, flash, redirect, request, stream_with_context
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
-from backoffice.accounts.models import TermsVersion
+from backoffice.accounts import issuance
+from backoffice.accounts import operations as accounts
+from backoffice.accounts.models import Organization, PortalUser, TermsVersion
 from backoffice.admin.access import MANAGE, READ, WORK, current_operator, refuse
 from backoffice.admin.filters import DayFromFilter, DayUntilFilter, ticket_filters
 from backoffice.audit.models import AuditEvent
@@ -40,6 +43,7 @@ from backoffice.mail.outbox import deliver_after_response
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
+from forms.issuance import IssuanceForm, RejectForm
 from forms.tickets import (
     UNASSIGN,
     BulkForm,
@@ -467,6 +471,86 @@ class TicketView(SecuredModelView):
             return 409 if isinstance(error, triage.StaleTicket) else 422
         return back
 
+    # 「アカウント発行」 (issue 5): review, duplicates, issue; or reject, or merge a duplicate request.
+
+    def _request_ticket(self, inquiry_id: int) -> Inquiry:
+        if not self.can_write():
+            abort(403)
+        inquiry = db.session.get(Inquiry, inquiry_id) or abort(404)
+        if inquiry.account_request is None:
+            abort(404)
+        return inquiry
+
+    @expose("/<int:inquiry_id>/issue/", methods=("GET", "POST"))
+    def issue(self, inquiry_id: int) -> Any:
+        """The review form, pre-filled from the inquiry, with what already exists shown first."""
+        inquiry = self._request_ticket(inquiry_id)
+        form = IssuanceForm.from_inquiry(inquiry) if request.method == "GET" else IssuanceForm()
+        error = None
+        status = 200
+        if request.method == "POST":
+            status = 422
+            if form.validate_on_submit():
+                try:
+                    organization, email_ids = issuance.issue_account(
+                        inquiry.id,
+                        form.to_input(),
+                        self.actor(),
+                        check_digit_acknowledged=bool(form.acknowledge_check_digit.data),
+                    )
+                except issuance.NeedsAcknowledgement as missing:
+                    form.acknowledge_check_digit.errors.append(str(missing))
+                except accounts.EmailTaken as taken:
+                    form.email.errors.append(str(taken))
+                except issuance.IssuanceError as refused:
+                    error = str(refused)
+                    status = 409
+                else:
+                    deliver_after_response(email_ids)
+                    flash(
+                        f"アカウントを発行しました（{organization.name}）。登録者に初期パスワードをお送りしました。",
+                        "success",
+                    )
+                    return redirect(url_for(".ticket", inquiry_id=inquiry.id))
+        duplicates = issuance.find_duplicates(
+            inquiry, form.medical_code.data or "", form.email.data or ""
+        )
+        return self.render(
+            "admin/tickets/issue.html",
+            inquiry=inquiry,
+            form=form,
+            duplicates=duplicates,
+            error=error,
+            reject_form=RejectForm(),
+            canned=triage.canned_replies(),
+        ), status
+
+    @expose("/<int:inquiry_id>/reject/", methods=("POST",))
+    def reject(self, inquiry_id: int) -> Any:
+        """却下 with a reason, mailed to the requester."""
+        inquiry = self._request_ticket(inquiry_id)
+        form = RejectForm()
+        try:
+            email_ids = issuance.reject_request(inquiry.id, form.body.data or "", self.actor())
+        except issuance.IssuanceError as refused:
+            flash(str(refused).lstrip("＊"), "error")
+            return redirect(url_for(".issue", inquiry_id=inquiry.id))
+        deliver_after_response(email_ids)
+        flash("ID発行申請を却下し、依頼者に理由をお送りしました。", "success")
+        return redirect(url_for(".ticket", inquiry_id=inquiry.id))
+
+    @expose("/<int:inquiry_id>/merge/<int:duplicate_id>/", methods=("POST",))
+    def merge(self, inquiry_id: int, duplicate_id: int) -> Any:
+        """Merge another open request for the same code into this ticket."""
+        inquiry = self._request_ticket(inquiry_id)
+        try:
+            issuance.merge_into(duplicate_id, inquiry.id, self.actor())
+        except issuance.IssuanceError as refused:
+            flash(str(refused), "error")
+        else:
+            flash("重複したお問い合わせを統合しました。", "success")
+        return redirect(url_for(".issue", inquiry_id=inquiry.id))
+
     @expose("/export.csv")
     def export(self) -> Response:
         """The current filtered, searched and sorted list as CSV, streamed."""
@@ -657,6 +741,185 @@ class AuditView(SecuredModelView):
         super().__init__(*args, **kwargs)
 
 
+def _registrant(organization: Organization) -> PortalUser | None:
+    return next((u for u in organization.users if u.is_registrant), None)
+
+
+def _yes(value: object) -> str:
+    return "済" if value else "未"
+
+
+class FirstLoginFilter(BaseSQLAFilter):
+    """Organizations whose registrant has (not) logged in yet."""
+
+    def __init__(self) -> None:
+        super().__init__(Organization.id, "登録者の初回ログイン", [("1", "済"), ("0", "未")])
+
+    def operation(self) -> str:
+        return ""
+
+    def apply(self, query: Any, value: str, alias: Any = None) -> Any:
+        logged_in = sa.exists().where(
+            PortalUser.organization_id == Organization.id,
+            PortalUser.is_registrant,
+            PortalUser.first_login_at.is_not(None),
+        )
+        return query.filter(logged_in if value == "1" else ~logged_in)
+
+
+class OrganizationView(SecuredModelView):
+    """事業所・医療機関: onboarding state at a glance (issued, first login, consent, users n/5)."""
+
+    roles = READ
+    write_roles = WORK
+    allow_create = False
+    allow_edit = False
+    column_list = [
+        "name",
+        "kind",
+        "office_number",
+        "registrant",
+        "first_login",
+        "consented",
+        "users",
+        "is_active",
+    ]
+    column_labels = {
+        "name": "名称",
+        "kind": "種別",
+        "office_number": "事業所番号・医療機関コード",
+        "registrant": "登録者",
+        "first_login": "初回ログイン",
+        "consented": "利用規約同意",
+        "users": "ユーザ数",
+        "is_active": "有効",
+    }
+    column_formatters = {
+        "kind": lambda v, c, m, n: m.kind.label,
+        "registrant": lambda v, c, m, n: ((r := _registrant(m)) and r.email) or "",
+        "first_login": lambda v, c, m, n: _yes((r := _registrant(m)) and r.first_login_at),
+        "consented": lambda v, c, m, n: _yes((r := _registrant(m)) and r.terms_accepted_at),
+        "users": lambda v, c, m, n: f"{sum(1 for u in m.users if u.is_active)}/5",
+    }
+    column_searchable_list = ["name", "office_number"]
+    column_sortable_list = ["name", "office_number", "created_at"]
+    column_default_sort = ("created_at", True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.column_filters = [FirstLoginFilter(), "kind", "is_active"]
+        super().__init__(*args, **kwargs)
+
+    def get_query(self) -> Any:
+        return super().get_query().options(sa.orm.selectinload(Organization.users))
+
+    @action(
+        "disable",
+        "無効にする（全ユーザをログアウト）",
+        "選択した事業所・医療機関を無効にします。よろしいですか？",
+    )
+    def disable(self, ids: list[str]) -> None:
+        for organization in db.session.scalars(
+            sa.select(Organization).where(Organization.id.in_(map(int, ids)))
+        ):
+            accounts.operator_set_organization_active(organization, False, self.actor().audit())
+        flash("無効にしました。ユーザはログアウトされました。", "success")
+
+    @action("enable", "有効にする")
+    def enable(self, ids: list[str]) -> None:
+        for organization in db.session.scalars(
+            sa.select(Organization).where(Organization.id.in_(map(int, ids)))
+        ):
+            accounts.operator_set_organization_active(organization, True, self.actor().audit())
+        flash("有効にしました。", "success")
+
+
+class PortalUserView(SecuredModelView):
+    """ポータルユーザ: re-issue initial passwords, lock, unlock, disable."""
+
+    roles = READ
+    write_roles = WORK
+    allow_create = False
+    allow_edit = False
+    column_list = [
+        "organization",
+        "name",
+        "email",
+        "is_registrant",
+        "must_change_password",
+        "initial_password_expires_at",
+        "first_login_at",
+        "locked_until",
+        "is_active",
+    ]
+    column_labels = {
+        "organization": "事業所・医療機関",
+        "name": "氏名",
+        "email": "ID（メールアドレス）",
+        "is_registrant": "登録者",
+        "must_change_password": "初期パスワードのまま",
+        "initial_password_expires_at": "初期パスワード期限",
+        "first_login_at": "初回ログイン",
+        "locked_until": "ロック",
+        "is_active": "有効",
+    }
+    column_formatters = {
+        "initial_password_expires_at": lambda v, c, m, n: format_datetime(
+            m.initial_password_expires_at
+        ),
+        "first_login_at": lambda v, c, m, n: format_datetime(m.first_login_at),
+        "locked_until": lambda v, c, m, n: (
+            "ロック中" if m.locked_until and m.locked_until > utcnow() else ""
+        ),
+    }
+    column_searchable_list = ["name", "email"]
+    column_filters = ["is_registrant", "is_active", "must_change_password"]
+
+    def _users(self, ids: list[str]) -> list[PortalUser]:
+        return list(
+            db.session.scalars(sa.select(PortalUser).where(PortalUser.id.in_(map(int, ids))))
+        )
+
+    @action("reissue", "初期パスワードを再発行する")
+    def reissue(self, ids: list[str]) -> None:
+        sent = []
+        for user in self._users(ids):
+            try:
+                sent.append(accounts.operator_reissue_initial_password(user, self.actor().audit()))
+            except accounts.AccountError as refused:
+                flash(str(refused), "error")
+        deliver_after_response(sent)
+        if sent:
+            flash(f"{len(sent)}名に新しい初期パスワードをお送りしました。", "success")
+
+    @action("lock", "ロックする（ログアウトさせる）")
+    def lock(self, ids: list[str]) -> None:
+        for user in self._users(ids):
+            accounts.operator_set_user_state(user, self.actor().audit(), locked=True)
+        flash("ロックしました。", "success")
+
+    @action("unlock", "ロックを解除する")
+    def unlock(self, ids: list[str]) -> None:
+        for user in self._users(ids):
+            accounts.operator_set_user_state(user, self.actor().audit(), locked=False)
+        flash("ロックを解除しました。", "success")
+
+    @action(
+        "disable",
+        "無効にする（ログアウトさせる）",
+        "選択したユーザを無効にします。よろしいですか？",
+    )
+    def disable(self, ids: list[str]) -> None:
+        for user in self._users(ids):
+            accounts.operator_set_user_state(user, self.actor().audit(), active=False)
+        flash("無効にしました。", "success")
+
+    @action("enable", "有効にする")
+    def enable(self, ids: list[str]) -> None:
+        for user in self._users(ids):
+            accounts.operator_set_user_state(user, self.actor().audit(), active=True)
+        flash("有効にしました。", "success")
+
+
 class TermsView(SecuredModelView):
     """利用規約: drafts are edited freely; 公開する makes a version current, and every user consents again."""
 
@@ -711,6 +974,16 @@ def views() -> list[BaseView]:
     """The admin's views in menu order."""
     return [
         TicketView(Inquiry, db, name="お問い合わせ", endpoint="tickets", url="tickets"),
+        OrganizationView(
+            Organization,
+            db,
+            name="事業所・医療機関",
+            endpoint="organizations",
+            category="アカウント",
+        ),
+        PortalUserView(
+            PortalUser, db, name="ポータルユーザ", endpoint="portal_users", category="アカウント"
+        ),
         CategoryView(
             InquiryCategory,
             db,

@@ -108,7 +108,9 @@ def _commit() -> None:
         raise StaleTicket from error
 
 
-def _set_status(inquiry: Inquiry, new: InquiryStatus, actor: OperatorActor) -> None:
+def move_status(inquiry: Inquiry, new: InquiryStatus, actor: OperatorActor) -> None:
+    """Change the status along the transition map, with history and audit, in the caller's transaction.
+    Raises InvalidTransition."""
     old = inquiry.status
     if new == old:
         return
@@ -166,7 +168,7 @@ def update_ticket(
     inquiry = _load(inquiry_id, expected_version)
     try:
         if changes.status is not None:
-            _set_status(inquiry, changes.status, actor)
+            move_status(inquiry, changes.status, actor)
         if changes.unassign:
             _set_assignee(inquiry, None, actor)
         elif changes.assignee_id is not None:
@@ -205,7 +207,7 @@ def reply(inquiry_id: int, body: str, actor: OperatorActor, *, expected_version:
     if inquiry.first_response_at is None:
         inquiry.first_response_at = utcnow()
     if inquiry.status in OPEN_STATUSES:
-        _set_status(inquiry, InquiryStatus.ANSWERED, actor)
+        move_status(inquiry, InquiryStatus.ANSWERED, actor)
     email = outbox.enqueue("inquiry_reply", inquiry.email, {"inquiry": inquiry, "body": text})
     record("ticket.replied", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
     db.session.flush()

@@ -61,7 +61,7 @@ def issue_via_page(operator_client, ticket: Inquiry, **overrides: str):
     )
 
 
-def smtp_text(server, address: str, subject: str) -> str:  # noqa: ANN001
+def smtp_text(server, address: str, subject: str) -> str:
     """The text of the newest message to `address` whose subject contains `subject`."""
     message = [m for m in server.messages if m["To"] == address and subject in m["Subject"]][-1]
     return server.text_of(message)
@@ -98,7 +98,9 @@ def test_the_whole_medical_institution_flow_through_pages_and_real_mail(
     portal = app.test_client()
 
     def otp_from_smtp() -> str:
-        return re.search(r"^(\d{6})$", smtp_text(smtp_server, email, "ワンタイムパスワード"), re.M).group(1)
+        return re.search(
+            r"^(\d{6})$", smtp_text(smtp_server, email, "ワンタイムパスワード"), re.M
+        ).group(1)
 
     page = portal.get("/login")
     r = portal.post(

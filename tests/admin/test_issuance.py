@@ -158,7 +158,7 @@ def test_issuing_twice_makes_one_account(signed_in, request_ticket, db) -> None:
     again = issue_via_page(operator, request_ticket)
     assert again.status_code == 409
     assert "すでに発行されています" in again.text
-    assert "発行済み：さくら在宅クリニック" in again.text
+    assert "発行済み：<a href=\"/admin/organizations/?search=0110113719\">さくら在宅クリニック" in again.text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 1
 
 
@@ -243,7 +243,8 @@ def test_email_already_in_use_is_refused_on_the_field(signed_in, request_ticket,
     make_registrant(email="sato@sakura-clinic.example.jp", office_number="0110112489")
     operator = signed_in(Role.AGENT)
     review = operator.get(f"/admin/tickets/{request_ticket.id}/issue/").text
-    assert "このメールアドレスは、すでにほかのユーザが使っています。" in review
+    assert "このメールアドレスは、すでにほかのユーザが使っています：" in review
+    assert "/admin/portal_users/?search=sato@sakura-clinic.example.jp" in review
     response = issue_via_page(operator, request_ticket)
     assert response.status_code == 422
     assert "すでにほかのユーザが使っています" in response.text

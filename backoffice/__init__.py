@@ -61,11 +61,13 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.accounts.views import bp as portal_bp
     from backoffice.inquiries.views import bp as inquiries_bp
     from backoffice.mail.views import bp as devmail_bp
+    from backoffice.onboarding.views import bp as register_bp
     from backoffice.public.views import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(inquiries_bp)
     app.register_blueprint(portal_bp)
+    app.register_blueprint(register_bp)
     if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:
         app.register_blueprint(devmail_bp)
 

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from backoffice.accounts import operations as accounts
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser, TermsVersion
 from backoffice.db import utcnow
+from backoffice.eclaims import importer
 from backoffice.extensions import db
 from backoffice.inquiries import operations
 from backoffice.inquiries.categories import ACCOUNT_REQUEST, seed_categories
@@ -24,6 +25,7 @@ from backoffice.passwords import PasswordRejected
 from backoffice.urls import external_url
 
 categories_cli = AppGroup("categories", help="The inquiry category tree.")
+eclaims_cli = AppGroup("eclaims", help="The 電子請求受付システム directory.")
 operators_cli = AppGroup("operators", help="Back-office operators.")
 demo_cli = AppGroup("demo", help="Demonstration data for a local run.")
 
@@ -32,6 +34,29 @@ demo_cli = AppGroup("demo", help="Demonstration data for a local run.")
 def categories_seed() -> None:
     """Add the standard 大/中カテゴリー that are missing (idempotent)."""
     click.echo(f"categories added: {seed_categories()}")
+
+
+@eclaims_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows even when some are bad.")
+def eclaims_import(file: str, skip_invalid: bool) -> None:
+    """Import FILE.csv (header eclaims_id,password,security_email,security_code,office_number,office_name,kind)."""
+    with open(file, encoding="utf-8-sig", newline="") as handle:
+        text = handle.read()
+    try:
+        report = importer.import_csv(text, skip_invalid=skip_invalid)
+    except importer.HeaderError as error:
+        raise click.ClickException(str(error)) from error
+    for line in report.refused:
+        click.echo(f"refused {line}", err=True)
+    for line in report.check_digit_warnings:
+        click.echo(f"warning {line}", err=True)
+    click.echo(
+        f"added {report.added}, updated {report.updated}, refused {len(report.refused)}, "
+        f"check-digit warnings {len(report.check_digit_warnings)}"
+    )
+    if not report.imported:
+        raise click.ClickException("nothing imported: fix the refused rows or use --skip-invalid")
 
 
 @operators_cli.command("create")
@@ -297,5 +322,5 @@ def _category(major_name: str, minor_name: str) -> InquiryCategory:
 
 
 def init_app(app: Flask) -> None:
-    for group in (categories_cli, demo_cli, mail_cli, operators_cli):
+    for group in (categories_cli, demo_cli, eclaims_cli, mail_cli, operators_cli):
         app.cli.add_command(group)

@@ -67,6 +67,12 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_LOGIN_LIMIT": "20 per 10 minutes;100 per hour",
     "INITIAL_PASSWORD_HOURS": 72,
     "MAX_ADDED_USERS": 4,
+    # 電子請求受付システム: lock an ID after this many wrong passwords, for this long ([U] DOMAIN.md);
+    # 初回利用登録 must be finished within REGISTRATION_FLOW_MINUTES.
+    "ECLAIMS_LOCK_THRESHOLD": 3,
+    "ECLAIMS_LOCK_MINUTES": 30,
+    "REGISTRATION_FLOW_MINUTES": 30,
+    "REGISTRATION_LIMIT": "20 per 10 minutes;100 per hour",
     # One-time passwords by email.
     "OTP_DIGITS": 6,
     "OTP_TTL_MINUTES": 10,

@@ -2,16 +2,20 @@
 
 from backoffice.accounts import models as accounts_models
 from backoffice.audit import models as audit_models
+from backoffice.eclaims import models as eclaims_models
 from backoffice.inquiries import models as inquiries_models
 from backoffice.mail import models as mail_models
+from backoffice.onboarding import models as onboarding_models
 from backoffice.operators import models as operators_models
 from backoffice.otp import models as otp_models
 
 __all__ = [
     "accounts_models",
     "audit_models",
+    "eclaims_models",
     "inquiries_models",
     "mail_models",
+    "onboarding_models",
     "operators_models",
     "otp_models",
 ]

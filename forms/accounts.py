@@ -18,7 +18,7 @@ from backoffice.normalize import (
 from forms.fields import TextInput, checked_by, max_length, required
 
 
-def _six_digits(form: Any, field: Any) -> None:
+def six_digits(form: Any, field: Any) -> None:
     value = field.data or ""
     if not value.isdigit():
         raise ValidationError("＊ワンタイムパスワードは数字で入力してください。")
@@ -41,7 +41,7 @@ class OtpForm(FlaskForm):
     code = TextInput(
         "ワンタイムパスワード",
         normalizer=normalize_digits,
-        validators=[required("ワンタイムパスワード"), _six_digits],
+        validators=[required("ワンタイムパスワード"), six_digits],
     )
 
 
@@ -114,7 +114,7 @@ class ResetForm(FlaskForm):
     code = TextInput(
         "ワンタイムパスワード",
         normalizer=normalize_digits,
-        validators=[required("ワンタイムパスワード"), _six_digits],
+        validators=[required("ワンタイムパスワード"), six_digits],
     )
     new = PasswordField("新しいパスワード", validators=[required("新しいパスワード")])
     confirm = PasswordField(

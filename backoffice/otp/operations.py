@@ -165,6 +165,20 @@ def verify(
     return challenge
 
 
+def count_failure(binding: str | None, purpose: Purpose) -> int:
+    """Count a failed try against the challenge without checking its code (a wrong セキュリティコード entered
+    with it counts too). Commits. Returns the tries left; raises OtpUnavailable or OtpExhausted."""
+    challenge = find(binding, purpose)
+    if challenge is None:
+        raise OtpUnavailable
+    challenge.attempts += 1
+    db.session.commit()
+    left = current_app.config["OTP_MAX_ATTEMPTS"] - challenge.attempts
+    if left <= 0:
+        raise OtpExhausted
+    return left
+
+
 def resend(binding: str | None, purpose: Purpose, *, now: datetime | None = None) -> Issued:
     """A new code for the same challenge (the old one stops working), after the cooldown and within the
     hourly cap. Commits. Raises OtpUnavailable or ResendRefused."""

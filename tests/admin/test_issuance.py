@@ -158,7 +158,10 @@ def test_issuing_twice_makes_one_account(signed_in, request_ticket, db) -> None:
     again = issue_via_page(operator, request_ticket)
     assert again.status_code == 409
     assert "すでに発行されています" in again.text
-    assert "発行済み：<a href=\"/admin/organizations/?search=0110113719\">さくら在宅クリニック" in again.text
+    assert (
+        '発行済み：<a href="/admin/organizations/?search=0110113719">さくら在宅クリニック'
+        in again.text
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 1
 
 

@@ -1,5 +1,7 @@
 """Command-line groups: `flask categories seed`, `flask demo seed` (and `mail`, from its package)."""
 
+import csv
+import io
 import sys
 
 import click
@@ -158,6 +160,7 @@ def demo_seed() -> None:
         _demo_terms()
         _demo_operator()
         _demo_portal_users()
+        _demo_eclaims()
 
 
 DEMO_CANNED_REPLIES = [
@@ -280,6 +283,74 @@ def _demo_portal_users() -> None:
             click.echo(
                 f"  portal: /login  ID: {user.email}  初期パスワード: {password}  ({organization.kind.label})"
             )
+
+
+# Offices of the 電子請求受付システム showing every branch of 初回利用登録 (one password for all).
+DEMO_ECLAIMS_PASSWORD = "eclaims-demo-2026"  # noqa: S105 (demo data, printed in development)
+DEMO_ECLAIMS = [
+    (
+        "KJ000000000001",
+        "aozora-security@demo.example.jp",
+        "",
+        "1310100019",
+        "あおぞら訪問介護ステーション",
+        "care",
+        "セキュリティ用メールアドレスあり",
+    ),
+    (
+        "KJ000000000002",
+        "",
+        "",
+        "1310100027",
+        "こもれび通所介護",
+        "care",
+        "セキュリティ用メールアドレスなし（※3の案内）",
+    ),
+    (
+        "KJ000000000003",
+        "midori-security@demo.example.jp",
+        "7391",
+        "2710100039",
+        "みどりケアセンター",
+        "care",
+        "セキュリティコードあり（7391）",
+    ),
+    (
+        "KJ000000000004",
+        "kaede-security@demo.example.jp",
+        "",
+        "0110112489",
+        "かえで内科クリニック",
+        "deemed",
+        "みなし介護事業所（事業所番号＝医療機関コード）",
+    ),
+    (
+        "KJ123456789012",
+        "himawari-security@demo.example.jp",
+        "",
+        "04A0700017",
+        "ひまわりデイサービス",
+        "care",
+        "登録済み（登録済みの案内）",
+    ),
+]
+
+
+def _demo_eclaims() -> None:
+    rows = [importer.HEADER] + [
+        [eid, DEMO_ECLAIMS_PASSWORD, email, code, number, name, kind]
+        for eid, email, code, number, name, kind, _ in DEMO_ECLAIMS
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    report = importer.import_csv(buffer.getvalue())
+    click.echo(f"e-claims offices: added {report.added}, updated {report.updated}")
+    if current_app.config["DEVELOPMENT"]:
+        click.echo(
+            f"  初回利用登録: /register  パスワード（全事業所共通）: {DEMO_ECLAIMS_PASSWORD}"
+        )
+        for eid, *_, note in DEMO_ECLAIMS:
+            click.echo(f"    {eid}  {note}")
 
 
 # Printed on the console in development only: a demo that nobody can sign in to shows nothing.

@@ -8,14 +8,11 @@ from wtforms.validators import ValidationError
 
 from backoffice.normalize import (
     check_email,
-    check_kana,
-    check_phone,
     normalize_digits,
     normalize_email,
-    normalize_kana,
-    normalize_phone,
 )
 from forms.fields import TextInput, checked_by, max_length, required
+from forms.inquiry import InquiryForm
 
 
 def six_digits(form: Any, field: Any) -> None:
@@ -45,18 +42,19 @@ class OtpForm(FlaskForm):
     )
 
 
+def same_as_new(form: Any, field: Any) -> None:
+    if form.new.data and field.data != form.new.data:
+        raise ValidationError(
+            "＊新しいパスワード（確認）には、新しいパスワードと同じものを入力してください。"
+        )
+
+
 class PasswordChangeForm(FlaskForm):
     current = PasswordField("現在のパスワード", validators=[required("現在のパスワード")])
     new = PasswordField("新しいパスワード", validators=[required("新しいパスワード")])
     confirm = PasswordField(
-        "新しいパスワード（確認）", validators=[required("新しいパスワード（確認）")]
+        "新しいパスワード（確認）", validators=[required("新しいパスワード（確認）"), same_as_new]
     )
-
-    def validate_confirm(self, field: Any) -> None:
-        if self.new.data and field.data != self.new.data:
-            raise ValidationError(
-                "＊新しいパスワード（確認）には、新しいパスワードと同じものを入力してください。"
-            )
 
 
 class TermsForm(FlaskForm):
@@ -64,36 +62,14 @@ class TermsForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    name = TextInput("氏名", validators=[required("氏名"), max_length("氏名", 100)])
-    name_kana = TextInput(
-        "氏名（フリガナ）",
-        normalizer=normalize_kana,
-        validators=[
-            required("氏名（フリガナ）"),
-            max_length("氏名（フリガナ）", 100),
-            checked_by(check_kana, "氏名（フリガナ）"),
-        ],
-    )
-    email = TextInput(
-        "メールアドレス",
-        normalizer=normalize_email,
-        validators=[
-            required("メールアドレス"),
-            max_length("メールアドレス", 254),
-            checked_by(check_email),
-        ],
-    )
-    email_confirm = TextInput(
-        "メールアドレス（確認）",
-        normalizer=normalize_email,
-        validators=[required("メールアドレス（確認）")],
-    )
-    phone = TextInput(
-        "電話番号",
-        normalizer=normalize_phone,
-        validators=[required("電話番号"), checked_by(check_phone)],
-    )
-    department = TextInput("部署名", validators=[max_length("部署名", 100)])
+    """ユーザ新規登録 and the registrant's details at 初回利用登録: the public form's field definitions."""
+
+    name = InquiryForm.name
+    name_kana = InquiryForm.name_kana
+    email = InquiryForm.email
+    email_confirm = InquiryForm.email_confirm
+    phone = InquiryForm.phone
+    department = InquiryForm.department
 
     def validate_email_confirm(self, field: Any) -> None:
         if self.email.data and field.data and field.data.lower() != self.email.data.lower():
@@ -111,40 +87,18 @@ class ForgotForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
-    code = TextInput(
-        "ワンタイムパスワード",
-        normalizer=normalize_digits,
-        validators=[required("ワンタイムパスワード"), six_digits],
-    )
+    code = OtpForm.code
     new = PasswordField("新しいパスワード", validators=[required("新しいパスワード")])
     confirm = PasswordField(
-        "新しいパスワード（確認）", validators=[required("新しいパスワード（確認）")]
+        "新しいパスワード（確認）", validators=[required("新しいパスワード（確認）"), same_as_new]
     )
-
-    def validate_confirm(self, field: Any) -> None:
-        if self.new.data and field.data != self.new.data:
-            raise ValidationError(
-                "＊新しいパスワード（確認）には、新しいパスワードと同じものを入力してください。"
-            )
 
 
 class ProfileForm(FlaskForm):
-    name = TextInput("氏名", validators=[required("氏名"), max_length("氏名", 100)])
-    name_kana = TextInput(
-        "氏名（フリガナ）",
-        normalizer=normalize_kana,
-        validators=[
-            required("氏名（フリガナ）"),
-            max_length("氏名（フリガナ）", 100),
-            checked_by(check_kana, "氏名（フリガナ）"),
-        ],
-    )
-    phone = TextInput(
-        "電話番号",
-        normalizer=normalize_phone,
-        validators=[required("電話番号"), checked_by(check_phone)],
-    )
-    department = TextInput("部署名", validators=[max_length("部署名", 100)])
+    name = InquiryForm.name
+    name_kana = InquiryForm.name_kana
+    phone = InquiryForm.phone
+    department = InquiryForm.department
 
 
 class EmailChangeForm(FlaskForm):

@@ -4,8 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 
 from backoffice.eclaims.importer import normalize_eclaims_id
-from backoffice.normalize import nfkc, normalize_digits
-from forms.accounts import six_digits
+from backoffice.normalize import nfkc
+from forms.accounts import OtpForm
 from forms.fields import TextInput, required
 
 
@@ -19,9 +19,5 @@ class EClaimsLoginForm(FlaskForm):
 
 
 class RegistrationOtpForm(FlaskForm):
-    code = TextInput(
-        "ワンタイムパスワード",
-        normalizer=normalize_digits,
-        validators=[required("ワンタイムパスワード"), six_digits],
-    )
+    code = OtpForm.code
     security_code = TextInput("セキュリティコード", normalizer=nfkc)

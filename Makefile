@@ -9,6 +9,10 @@ FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: install run test lint format
 
+# axe-core for the browser tests' accessibility checks (npm; skipped when npm is missing).
+node_modules/.installed: package.json package-lock.json
+	if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent && touch $@; fi
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -24,7 +28,7 @@ run: $(STAMP)
 	$(FLASK) demo seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) node_modules/.installed
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -1,0 +1,97 @@
+"""The public inquiry form in a real Chromium, with JavaScript on, at desktop and phone widths."""
+
+import re
+
+import sqlalchemy as sa
+
+from backoffice.extensions import db
+from backoffice.inquiries.models import Inquiry
+from tests.browser.conftest import axe_violations
+
+
+def fill_account_request(page) -> None:
+    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(label="その他")
+    page.get_by_label("お問い合わせ区分（中カテゴリー）").select_option(
+        label="介護情報基盤ポータルのID発行申請"
+    )
+    page.get_by_label("氏名", exact=False).first.fill("佐藤 花子")
+    page.locator("#name_kana").fill("さとう はなこ")
+    page.locator("#email").fill("sato@sakura-clinic.example.jp")
+    page.locator("#email_confirm").fill("sato@sakura-clinic.example.jp")
+    page.locator("#phone").fill("03-1234-5678")
+    page.locator("#medical_code").fill("１３１０１１００４９")
+    page.locator("#institution_name").fill("さくら在宅クリニック")
+    page.locator("#institution_kana").fill("さくらざいたくクリニック")
+    page.locator("#postal_code").fill("100-0001")
+    page.locator("#address").fill("東京都千代田区千代田1-1")
+
+
+def test_id_issuance_inquiry_with_javascript(page, live_app, axe_source) -> None:
+    page.goto(live_app.base_url + "/inquiry")
+    assert axe_violations(page, axe_source) == []
+    # The 中カテゴリー list follows the 大カテゴリー; the institution's fields appear only when needed.
+    section = page.locator("[data-account-request-section]")
+    assert section.is_hidden()
+    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(label="その他")
+    minor_options = page.locator("#category option").all_inner_texts()
+    assert "介護情報基盤ポータルのID発行申請" in minor_options
+    assert "ログイン・パスワード" not in minor_options
+    page.get_by_label("お問い合わせ区分（中カテゴリー）").select_option(
+        label="介護情報基盤ポータルのID発行申請"
+    )
+    assert section.is_visible()
+
+    # Sending it empty: the error summary takes the focus and links to the fields.
+    page.get_by_role("button", name="確認画面へ進む").click()
+    assert page.title().startswith("エラー：")
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert axe_violations(page, axe_source) == []
+    page.get_by_role("link", name="＊氏名を入力してください。").click()
+    assert page.evaluate("document.activeElement.id") == "name"
+
+    fill_account_request(page)
+    page.get_by_role("button", name="確認画面へ進む").click()
+    assert page.locator("h1").inner_text() == "入力内容の確認"
+    assert axe_violations(page, axe_source) == []
+    page.get_by_role("button", name="この内容で送信する").click()
+    assert page.locator("h1").inner_text() == "送信が完了しました"
+    number = page.locator(".reference-number").inner_text()
+    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", number)
+    assert axe_violations(page, axe_source) == []
+    with live_app.app_context():
+        stored = db.session.scalars(sa.select(Inquiry)).one()
+        assert stored.reference_number == number
+        assert stored.account_request.medical_code == "1310110049"
+
+
+def test_public_pages_fit_a_375px_phone(browser, live_app, axe_source) -> None:
+    context = browser.new_context(
+        locale="ja-JP", viewport={"width": 375, "height": 740}, is_mobile=True
+    )
+    page = context.new_page()
+    try:
+        for path in ("/", "/inquiry", "/login", "/register", "/password/forgot"):
+            page.goto(live_app.base_url + path)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, (path, overflow)
+            assert axe_violations(page, axe_source) == [], path
+    finally:
+        context.close()
+
+
+def test_keyboard_reaches_the_skip_link_first(page, live_app) -> None:
+    page.goto(live_app.base_url + "/inquiry")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "本文へ移動"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_the_accessibility_check_does_find_violations(page, axe_source) -> None:
+    """Guards the guard: a page with a known serious problem must fail the check."""
+    page.set_content(
+        '<html lang="ja"><head><title>t</title></head><body><main><img src="x.png">'
+        '<input type="text"></main></body></html>'
+    )
+    ids = {v["id"] for v in axe_violations(page, axe_source)}
+    assert {"image-alt", "label"} <= ids

@@ -1,0 +1,147 @@
+"""The registration and back-office flows in a real Chromium, with axe-core on every step."""
+
+import re
+
+import pyotp
+import sqlalchemy as sa
+
+from backoffice.accounts.operations import current_terms
+from backoffice.eclaims.importer import import_csv
+from backoffice.extensions import db
+from backoffice.mail.models import OutboundEmail
+from backoffice.mail.outbox import readable
+from backoffice.operators import operations as operator_ops
+from backoffice.operators.models import Role
+from tests.accounts.conftest import publish_terms
+from tests.browser.conftest import axe_violations
+
+OFFICE = (
+    "eclaims_id,password,security_email,security_code,office_number,office_name,kind\n"
+    "KJ000000000003,eclaims-pass-1,sec3@demo.example.jp,7391,2710100039,みどりケアセンター,care\n"
+)
+
+
+def mail_to(app, address: str, subject: str) -> str:
+    with app.app_context():
+        mails = db.session.scalars(
+            sa.select(OutboundEmail)
+            .where(OutboundEmail.to_address == address)
+            .order_by(OutboundEmail.id)
+        ).all()
+        return [readable(m)[0] for m in mails if subject in m.subject][-1]
+
+
+def test_care_office_registers_and_reaches_mypage(page, live_app, axe_source) -> None:
+    with live_app.app_context():
+        import_csv(OFFICE)
+        if current_terms() is None:
+            publish_terms()
+    base = live_app.base_url
+    page.goto(base + "/register")
+    assert axe_violations(page, axe_source) == []
+    page.get_by_label("電子請求受付システムのID").fill("ｋｊ０００００００００００３")
+    page.get_by_label("パスワード", exact=False).first.fill("eclaims-pass-1")
+    page.get_by_role("button", name="次へ進む").click()
+    assert "s***@d***.example.jp" in page.content()
+    assert axe_violations(page, axe_source) == []
+    code = re.search(
+        r"^(\d{6})$", mail_to(live_app, "sec3@demo.example.jp", "ワンタイム"), re.M
+    ).group(1)
+    page.get_by_label("ワンタイムパスワード", exact=False).first.fill(code)
+    page.get_by_label("セキュリティコード").fill("7391")
+    page.get_by_role("button", name="次へ進む").click()
+    assert page.locator("h1").inner_text() == "ユーザ登録"
+    assert axe_violations(page, axe_source) == []
+    page.locator("#name").fill("鈴木 一郎")
+    page.locator("#name_kana").fill("すずき いちろう")
+    page.locator("#email").fill("boss@midori.example.jp")
+    page.locator("#email_confirm").fill("boss@midori.example.jp")
+    page.locator("#phone").fill("06-1234-5678")
+    page.get_by_role("button", name="登録する").click()
+    assert page.locator("h1").inner_text() == "登録が完了しました"
+    assert axe_violations(page, axe_source) == []
+
+    password = re.search(
+        r"^初期パスワード：(\S+)$",
+        mail_to(live_app, "boss@midori.example.jp", "初期パスワード"),
+        re.M,
+    ).group(1)
+    page.goto(base + "/login")
+    assert axe_violations(page, axe_source) == []
+    page.get_by_label("ID（メールアドレス）").fill("boss@midori.example.jp")
+    page.locator("#password").fill(password)
+    page.get_by_role("button", name="ログインする").click()
+    code = re.search(
+        r"^(\d{6})$", mail_to(live_app, "boss@midori.example.jp", "ワンタイム"), re.M
+    ).group(1)
+    page.locator("#code").fill(code)
+    page.get_by_role("button", name="ログインする").click()
+    assert page.locator("h1").inner_text() == "パスワードの変更"
+    assert axe_violations(page, axe_source) == []
+    page.locator("#current").fill(password)
+    page.locator("#new").fill("aki-no-momiji-2026-kyoto")
+    page.locator("#confirm").fill("aki-no-momiji-2026-kyoto")
+    page.get_by_role("button", name="パスワードを変更する").click()
+    assert page.locator("h1").inner_text() == "利用規約への同意"
+    assert axe_violations(page, axe_source) == []
+    page.get_by_label("利用規約に同意する").check()
+    page.get_by_role("button", name="同意して進む").click()
+    assert page.locator("h1").inner_text() == "マイページ"
+    assert "みどりケアセンター" in page.content()
+    assert axe_violations(page, axe_source) == []
+
+
+def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> None:
+    from tests.factories import account_request_input
+
+    with live_app.app_context():
+        operator = operator_ops.create_operator(
+            "agent@ops.example.jp", "担当 太郎", Role.AGENT, "correct horse battery staple"
+        )
+        secret = operator.totp_secret
+    base = live_app.base_url
+    # A requester sends an inquiry through the real form first.
+    page.goto(base + "/inquiry")
+    with live_app.app_context():
+        data = account_request_input()
+    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(label="その他")
+    page.get_by_label("お問い合わせ区分（中カテゴリー）").select_option(
+        label="介護情報基盤ポータルのID発行申請"
+    )
+    for field in (
+        "name",
+        "name_kana",
+        "email",
+        "email_confirm",
+        "phone",
+        "medical_code",
+        "institution_name",
+        "institution_kana",
+        "postal_code",
+        "address",
+    ):
+        page.locator(f"#{field}").fill(data[field])
+    page.get_by_role("button", name="確認画面へ進む").click()
+    page.get_by_role("button", name="この内容で送信する").click()
+    number = page.locator(".reference-number").inner_text()
+
+    page.goto(base + "/admin/")
+    assert page.url.endswith("/admin/login?next=/admin/")
+    assert axe_violations(page, axe_source) == []
+    page.locator("#email").fill("agent@ops.example.jp")
+    page.locator("#password").fill("correct horse battery staple")
+    page.locator("#code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="ログイン").click()
+    assert "ダッシュボード" in page.title()
+    assert axe_violations(page, axe_source) == []
+    page.get_by_role("link", name=number).first.click()
+    assert number in page.locator("h1").inner_text()
+    assert axe_violations(page, axe_source) == []
+    page.locator("#reply-body").fill("アカウントの発行手続きを進めています。")
+    page.get_by_role("button", name="回答を送信する").click()
+    assert "回答を送信しました" in page.content()
+    assert "回答（依頼者に送信）" in page.content()
+    page.get_by_role("link", name="お問い合わせ一覧に戻る").click()
+    assert axe_violations(page, axe_source) == []
+    page.get_by_role("button", name="ログアウト").click()
+    assert page.url.endswith("/admin/login")

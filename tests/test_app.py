@@ -69,7 +69,7 @@ def test_session_cookie_is_httponly_and_lax(client, db) -> None:
 
 
 def test_pages_have_japanese_language_title_skip_link_and_one_h1(client) -> None:
-    for url in ("/", "/inquiry", "/inquiry/complete", "/missing"):
+    for url in ("/", "/flows", "/inquiry", "/inquiry/complete", "/login", "/register", "/missing"):
         html = client.get(url).text
         assert '<html lang="ja">' in html
         assert re.search(r"<title>[^<]+ \| 介護情報基盤ポータル</title>", html)
@@ -183,3 +183,11 @@ def test_every_error_a_user_can_meet_has_a_japanese_page(
     assert response.status_code == code
     assert f"<h1>{title}</h1>" in response.text
     assert "お問い合わせ窓口" in response.text
+
+
+def test_top_page_links_the_registration_flows_page(client) -> None:
+    assert 'href="/flows"' in client.get("/").text
+    page = client.get("/flows").text
+    assert "介護事業所・みなし介護事業所の方" in page
+    assert "医療機関の方" in page
+    assert "最大で4名" in page

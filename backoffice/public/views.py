@@ -16,6 +16,12 @@ def index() -> ResponseReturnValue:
     return render_template("index.html")
 
 
+@bp.get("/flows")
+def flows() -> ResponseReturnValue:
+    """利用登録の流れ: the seed's two step tables as checklists."""
+    return render_template("flows.html")
+
+
 @bp.get("/healthz")
 @limiter.exempt
 def healthz() -> ResponseReturnValue:

@@ -70,7 +70,7 @@ def test_public_pages_fit_a_375px_phone(browser, live_app, axe_source) -> None:
     )
     page = context.new_page()
     try:
-        for path in ("/", "/inquiry", "/login", "/register", "/password/forgot"):
+        for path in ("/", "/flows", "/inquiry", "/login", "/register", "/password/forgot"):
             page.goto(live_app.base_url + path)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, (path, overflow)

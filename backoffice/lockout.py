@@ -1,6 +1,13 @@
 """Growing waits after repeated failures, shared by operators and portal users."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from backoffice.audit.models import Outcome
+from backoffice.audit.operations import record
+from backoffice.extensions import db
 
 
 def lock_delay(failed_attempts: int, threshold: int) -> timedelta | None:
@@ -8,3 +15,36 @@ def lock_delay(failed_attempts: int, threshold: int) -> timedelta | None:
     if failed_attempts < threshold:
         return None
     return timedelta(minutes=min(2 ** (failed_attempts - threshold), 24 * 60))
+
+
+def count_failure(
+    account: Any,
+    *,
+    now: datetime,
+    threshold: int,
+    prefix: str,
+    actor: dict[str, object],
+    reason: str,
+) -> None:
+    """Count one failed sign-in of `account` (a model with failed_attempts and locked_until), record it as
+    `{prefix}.login`, and lock with a growing wait from the threshold on (`{prefix}.locked`). Commits.
+
+    The count is one UPDATE, so concurrent failures are all counted."""
+    model = type(account)
+    db.session.execute(
+        sa.update(model)
+        .where(model.id == account.id)
+        .values(failed_attempts=model.failed_attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(account)
+    record(f"{prefix}.login", outcome=Outcome.FAILURE, **actor, detail={"reason": reason})
+    if delay := lock_delay(account.failed_attempts, threshold):
+        account.locked_until = now + delay
+        record(
+            f"{prefix}.locked",
+            outcome=Outcome.FAILURE,
+            **actor,
+            detail={"minutes": int(delay.total_seconds() // 60)},
+        )
+    db.session.commit()

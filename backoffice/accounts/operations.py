@@ -17,7 +17,7 @@ from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.display import format_datetime
 from backoffice.extensions import db
-from backoffice.lockout import lock_delay
+from backoffice.lockout import count_failure
 from backoffice.mail import outbox
 from backoffice.normalize import normalize_email
 from backoffice.otp import operations as otp
@@ -202,23 +202,14 @@ def begin_login(email: str, password: str, *, now: datetime | None = None) -> ot
 
 
 def _count_failure(user: PortalUser, now: datetime, reason: str) -> None:
-    db.session.execute(
-        sa.update(PortalUser)
-        .where(PortalUser.id == user.id)
-        .values(failed_attempts=PortalUser.failed_attempts + 1)
-        .execution_options(synchronize_session=False)
+    count_failure(
+        user,
+        now=now,
+        threshold=current_app.config["PORTAL_LOCKOUT_THRESHOLD"],
+        prefix="portal",
+        actor=_actor(user),
+        reason=reason,
     )
-    db.session.refresh(user)
-    record("portal.login", outcome=Outcome.FAILURE, **_actor(user), detail={"reason": reason})
-    if delay := lock_delay(user.failed_attempts, current_app.config["PORTAL_LOCKOUT_THRESHOLD"]):
-        user.locked_until = now + delay
-        record(
-            "portal.locked",
-            outcome=Outcome.FAILURE,
-            **_actor(user),
-            detail={"minutes": int(delay.total_seconds() // 60)},
-        )
-    db.session.commit()
 
 
 def finish_login(binding: str | None, code: str, ip_address: str | None) -> tuple[PortalUser, str]:

@@ -19,7 +19,7 @@ from backoffice.audit.models import Outcome
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.extensions import db
-from backoffice.lockout import lock_delay
+from backoffice.lockout import count_failure
 from backoffice.normalize import InvalidInput, check_email, normalize_email
 from backoffice.operators.models import Operator, OperatorSession, Role
 from backoffice.passwords import check_policy, hash_password, verify_password
@@ -159,25 +159,14 @@ def sign_in(email: str, password: str, code: str, *, now: datetime | None = None
 
 
 def _record_failure(operator: Operator, now: datetime, reason: str) -> None:
-    db.session.execute(
-        sa.update(Operator)
-        .where(Operator.id == operator.id)
-        .values(failed_attempts=Operator.failed_attempts + 1)
-        .execution_options(synchronize_session=False)
+    count_failure(
+        operator,
+        now=now,
+        threshold=current_app.config["OPERATOR_LOCKOUT_THRESHOLD"],
+        prefix="operator",
+        actor=OperatorActor.of(operator).audit(),
+        reason=reason,
     )
-    db.session.refresh(operator)
-    actor = OperatorActor.of(operator).audit()
-    record("operator.login", outcome=Outcome.FAILURE, **actor, detail={"reason": reason})
-    threshold = current_app.config["OPERATOR_LOCKOUT_THRESHOLD"]
-    if delay := lock_delay(operator.failed_attempts, threshold):
-        operator.locked_until = now + delay
-        record(
-            "operator.locked",
-            outcome=Outcome.FAILURE,
-            **actor,
-            detail={"minutes": int(delay.total_seconds() // 60)},
-        )
-    db.session.commit()
 
 
 # --- sessions -------------------------------------------------------------------------------------

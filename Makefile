@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install run test lint format
+.PHONY: install run test lint format screenshots
 
 # axe-core for the browser tests' accessibility checks (npm; skipped when npm is missing).
 node_modules/.installed: package.json package-lock.json
@@ -30,6 +30,10 @@ run: $(STAMP)
 
 test: $(STAMP) node_modules/.installed
 	$(BIN)/pytest
+
+# Re-take the README's screenshots (docs/screenshots) with the browser tests.
+screenshots: $(STAMP) node_modules/.installed
+	SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ a real WSGI server on loopback, with axe-core (npm) injected for accessibility c
 Without Chromium, Playwright or axe-core these tests skip locally and fail under CI=true.
 """
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -88,6 +89,16 @@ def page(browser, live_app):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def shot(page, name: str) -> None:
+    """With SCREENSHOTS=1 (`make screenshots`), save the page for the README."""
+    if os.environ.get("SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def axe_violations(page, axe_source: str) -> list[dict]:

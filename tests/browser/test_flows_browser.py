@@ -13,7 +13,7 @@ from backoffice.mail.outbox import readable
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Role
 from tests.accounts.conftest import publish_terms
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, shot
 
 OFFICE = (
     "eclaims_id,password,security_email,security_code,office_number,office_name,kind\n"
@@ -43,6 +43,7 @@ def test_care_office_registers_and_reaches_mypage(page, live_app, axe_source) ->
     page.get_by_label("パスワード", exact=False).first.fill("eclaims-pass-1")
     page.get_by_role("button", name="次へ進む").click()
     assert "s***@d***.example.jp" in page.content()
+    shot(page, "04-register-otp")
     assert axe_violations(page, axe_source) == []
     code = re.search(
         r"^(\d{6})$", mail_to(live_app, "sec3@demo.example.jp", "ワンタイム"), re.M
@@ -88,6 +89,7 @@ def test_care_office_registers_and_reaches_mypage(page, live_app, axe_source) ->
     page.get_by_role("button", name="同意して進む").click()
     assert page.locator("h1").inner_text() == "マイページ"
     assert "みどりケアセンター" in page.content()
+    shot(page, "05-mypage")
     assert axe_violations(page, axe_source) == []
 
 
@@ -133,6 +135,7 @@ def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> N
     page.locator("#code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="ログイン").click()
     assert "ダッシュボード" in page.title()
+    shot(page, "06-admin-dashboard")
     assert axe_violations(page, axe_source) == []
     page.get_by_role("link", name=number).first.click()
     assert number in page.locator("h1").inner_text()
@@ -140,6 +143,7 @@ def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> N
     page.locator("#reply-body").fill("アカウントの発行手続きを進めています。")
     page.get_by_role("button", name="回答を送信する").click()
     assert "回答を送信しました" in page.content()
+    shot(page, "07-admin-ticket")
     assert "回答（依頼者に送信）" in page.content()
     page.get_by_role("link", name="お問い合わせ一覧に戻る").click()
     assert axe_violations(page, axe_source) == []

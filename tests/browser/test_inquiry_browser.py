@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, shot
 
 
 def fill_account_request(page) -> None:
@@ -27,6 +27,8 @@ def fill_account_request(page) -> None:
 
 
 def test_id_issuance_inquiry_with_javascript(page, live_app, axe_source) -> None:
+    page.goto(live_app.base_url + "/")
+    shot(page, "01-top")
     page.goto(live_app.base_url + "/inquiry")
     assert axe_violations(page, axe_source) == []
     # The 中カテゴリー list follows the 大カテゴリー; the institution's fields appear only when needed.
@@ -44,6 +46,7 @@ def test_id_issuance_inquiry_with_javascript(page, live_app, axe_source) -> None
     # Sending it empty: the error summary takes the focus and links to the fields.
     page.get_by_role("button", name="確認画面へ進む").click()
     assert page.title().startswith("エラー：")
+    shot(page, "02-inquiry-errors")
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
     assert axe_violations(page, axe_source) == []
     page.get_by_role("link", name="＊氏名を入力してください。").click()
@@ -55,6 +58,7 @@ def test_id_issuance_inquiry_with_javascript(page, live_app, axe_source) -> None
     assert axe_violations(page, axe_source) == []
     page.get_by_role("button", name="この内容で送信する").click()
     assert page.locator("h1").inner_text() == "送信が完了しました"
+    shot(page, "03-inquiry-complete")
     number = page.locator(".reference-number").inner_text()
     assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", number)
     assert axe_violations(page, axe_source) == []

@@ -149,3 +149,104 @@ def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> N
     assert axe_violations(page, axe_source) == []
     page.get_by_role("button", name="ログアウト").click()
     assert page.url.endswith("/admin/login")
+
+
+def test_issued_account_reaches_mypage_and_adds_a_user(page, live_app, axe_source) -> None:
+    """ID-issuance inquiry → the operator's 「アカウント発行」 → the institution's first login → ユーザ新規登録."""
+    from tests.factories import account_request_input
+
+    with live_app.app_context():
+        operator = operator_ops.create_operator(
+            "agent@ops.example.jp", "担当 太郎", Role.AGENT, "correct horse battery staple"
+        )
+        secret = operator.totp_secret
+        if current_terms() is None:
+            publish_terms()
+        data = account_request_input()
+    base = live_app.base_url
+    page.goto(base + "/inquiry")
+    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(label="その他")
+    page.get_by_label("お問い合わせ区分（中カテゴリー）").select_option(
+        label="介護情報基盤ポータルのID発行申請"
+    )
+    for field in (
+        "name",
+        "name_kana",
+        "email",
+        "email_confirm",
+        "phone",
+        "medical_code",
+        "institution_name",
+        "institution_kana",
+        "postal_code",
+        "address",
+    ):
+        page.locator(f"#{field}").fill(data[field])
+    page.get_by_role("button", name="確認画面へ進む").click()
+    page.get_by_role("button", name="この内容で送信する").click()
+    number = page.locator(".reference-number").inner_text()
+
+    page.goto(base + "/admin/login")
+    page.locator("#email").fill("agent@ops.example.jp")
+    page.locator("#password").fill("correct horse battery staple")
+    page.locator("#code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("link", name=number).first.click()
+    page.get_by_role("link", name="アカウント発行").click()
+    assert axe_violations(page, axe_source) == []
+    page.get_by_role("button", name="発行する").click()
+    assert "アカウントを発行しました" in page.content()
+    page.get_by_role("button", name="ログアウト").click()
+
+    email = data["email"]
+    password = re.search(
+        r"^初期パスワード：(\S+)$", mail_to(live_app, email, "初期パスワード"), re.M
+    ).group(1)
+    page.goto(base + "/login")
+    page.get_by_label("ID（メールアドレス）").fill(email)
+    page.locator("#password").fill(password)
+    page.get_by_role("button", name="ログインする").click()
+    code = re.search(r"^(\d{6})$", mail_to(live_app, email, "ワンタイム"), re.M).group(1)
+    page.locator("#code").fill(code)
+    page.get_by_role("button", name="ログインする").click()
+    page.locator("#current").fill(password)
+    page.locator("#new").fill("fuyu-no-hoshizora-2026")
+    page.locator("#confirm").fill("fuyu-no-hoshizora-2026")
+    page.get_by_role("button", name="パスワードを変更する").click()
+    page.get_by_label("利用規約に同意する").check()
+    page.get_by_role("button", name="同意して進む").click()
+    assert "ユーザはあと4名追加できます" in page.content()
+    page.get_by_role("link", name="ユーザ新規登録").click()
+    assert axe_violations(page, axe_source) == []
+    page.get_by_role("button", name="登録する").click()  # empty: the errors first
+    assert page.title().startswith("エラー：")
+    assert axe_violations(page, axe_source) == []
+    page.locator("#name").fill("田中 一郎")
+    page.locator("#name_kana").fill("たなか いちろう")
+    page.locator("#email").fill("tanaka@sakura-clinic.example.jp")
+    page.locator("#email_confirm").fill("tanaka@sakura-clinic.example.jp")
+    page.locator("#phone").fill("03-1234-5679")
+    page.get_by_role("button", name="登録する").click()
+    assert "ユーザはあと3名追加できます" in page.content()
+    assert "tanaka@sakura-clinic.example.jp" in page.content()
+
+
+def test_error_states_are_accessible(page, live_app, axe_source) -> None:
+    """Every form answered with its errors, each checked by axe."""
+    base = live_app.base_url
+    for path, button in (
+        ("/login", "ログインする"),
+        ("/register", "次へ進む"),
+        ("/password/forgot", "ワンタイムパスワードを送る"),
+        ("/admin/login", "ログイン"),
+    ):
+        page.goto(base + path)
+        page.get_by_role("button", name=button).click()
+        assert page.title().startswith("エラー："), path
+        assert axe_violations(page, axe_source) == [], path
+    page.goto(base + "/login")
+    page.get_by_label("ID（メールアドレス）").fill("nobody@example.jp")
+    page.locator("#password").fill("wrong password here")
+    page.get_by_role("button", name="ログインする").click()
+    assert "ログインできませんでした" in page.content()
+    assert axe_violations(page, axe_source) == []

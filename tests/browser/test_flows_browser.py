@@ -72,6 +72,8 @@ def test_care_office_registers_and_reaches_mypage(page, live_app, axe_source) ->
     page.get_by_label("ID（メールアドレス）").fill("boss@midori.example.jp")
     page.locator("#password").fill(password)
     page.get_by_role("button", name="ログインする").click()
+    assert page.locator("h1").inner_text() == "ワンタイムパスワードを入力してください"
+    assert axe_violations(page, axe_source) == []
     code = re.search(
         r"^(\d{6})$", mail_to(live_app, "boss@midori.example.jp", "ワンタイム"), re.M
     ).group(1)

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from backoffice.extensions import db
@@ -68,9 +69,15 @@ def test_id_issuance_inquiry_with_javascript(page, live_app, axe_source) -> None
         assert stored.account_request.medical_code == "1310110049"
 
 
-def test_public_pages_fit_a_375px_phone(browser, live_app, axe_source) -> None:
+@pytest.mark.parametrize(
+    ("width", "mobile"),
+    [(375, True), (640, False)],  # a phone, and a 1280px screen at 200 % zoom
+)
+def test_public_pages_reflow_without_horizontal_scrolling(
+    browser, live_app, axe_source, width: int, mobile: bool
+) -> None:
     context = browser.new_context(
-        locale="ja-JP", viewport={"width": 375, "height": 740}, is_mobile=True
+        locale="ja-JP", viewport={"width": width, "height": 740}, is_mobile=mobile
     )
     page = context.new_page()
     try:

@@ -14,11 +14,56 @@ from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Role
 from tests.accounts.conftest import publish_terms
 from tests.browser.conftest import axe_violations, shot
+from tests.factories import account_request_input
 
 OFFICE = (
     "eclaims_id,password,security_email,security_code,office_number,office_name,kind\n"
     "KJ000000000003,eclaims-pass-1,sec3@demo.example.jp,7391,2710100039,みどりケアセンター,care\n"
 )
+
+
+REQUEST_FIELDS = (
+    "name",
+    "name_kana",
+    "email",
+    "email_confirm",
+    "phone",
+    "medical_code",
+    "institution_name",
+    "institution_kana",
+    "postal_code",
+    "address",
+)
+
+
+def send_account_request(page, base: str, data: dict[str, str]) -> str:
+    """Send an ID-issuance inquiry through the real form; returns its 受付番号."""
+    page.goto(base + "/inquiry")
+    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(label="その他")
+    page.get_by_label("お問い合わせ区分（中カテゴリー）").select_option(
+        label="介護情報基盤ポータルのID発行申請"
+    )
+    for field in REQUEST_FIELDS:
+        page.locator(f"#{field}").fill(data[field])
+    page.get_by_role("button", name="確認画面へ進む").click()
+    page.get_by_role("button", name="この内容で送信する").click()
+    return page.locator(".reference-number").inner_text()
+
+
+def make_agent() -> str:
+    """An agent operator (inside an app context); returns the authenticator secret."""
+    operator = operator_ops.create_operator(
+        "agent@ops.example.jp", "担当 太郎", Role.AGENT, "correct horse battery staple"
+    )
+    return operator.totp_secret
+
+
+def operator_sign_in(page, secret: str) -> None:
+    """On the back-office sign-in page: email, password and the current authenticator code."""
+    page.locator("#email").fill("agent@ops.example.jp")
+    page.locator("#password").fill("correct horse battery staple")
+    page.locator("#code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="ログイン").click()
 
 
 def mail_to(app, address: str, subject: str) -> str:
@@ -96,46 +141,18 @@ def test_care_office_registers_and_reaches_mypage(page, live_app, axe_source) ->
 
 
 def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> None:
-    from tests.factories import account_request_input
 
     with live_app.app_context():
-        operator = operator_ops.create_operator(
-            "agent@ops.example.jp", "担当 太郎", Role.AGENT, "correct horse battery staple"
-        )
-        secret = operator.totp_secret
+        secret = make_agent()
+        data = account_request_input()
     base = live_app.base_url
     # A requester sends an inquiry through the real form first.
-    page.goto(base + "/inquiry")
-    with live_app.app_context():
-        data = account_request_input()
-    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(label="その他")
-    page.get_by_label("お問い合わせ区分（中カテゴリー）").select_option(
-        label="介護情報基盤ポータルのID発行申請"
-    )
-    for field in (
-        "name",
-        "name_kana",
-        "email",
-        "email_confirm",
-        "phone",
-        "medical_code",
-        "institution_name",
-        "institution_kana",
-        "postal_code",
-        "address",
-    ):
-        page.locator(f"#{field}").fill(data[field])
-    page.get_by_role("button", name="確認画面へ進む").click()
-    page.get_by_role("button", name="この内容で送信する").click()
-    number = page.locator(".reference-number").inner_text()
+    number = send_account_request(page, base, data)
 
     page.goto(base + "/admin/")
     assert page.url.endswith("/admin/login?next=/admin/")
     assert axe_violations(page, axe_source) == []
-    page.locator("#email").fill("agent@ops.example.jp")
-    page.locator("#password").fill("correct horse battery staple")
-    page.locator("#code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="ログイン").click()
+    operator_sign_in(page, secret)
     assert "ダッシュボード" in page.title()
     shot(page, "06-admin-dashboard")
     assert axe_violations(page, axe_source) == []
@@ -155,44 +172,17 @@ def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> N
 
 def test_issued_account_reaches_mypage_and_adds_a_user(page, live_app, axe_source) -> None:
     """ID-issuance inquiry → the operator's 「アカウント発行」 → the institution's first login → ユーザ新規登録."""
-    from tests.factories import account_request_input
 
     with live_app.app_context():
-        operator = operator_ops.create_operator(
-            "agent@ops.example.jp", "担当 太郎", Role.AGENT, "correct horse battery staple"
-        )
-        secret = operator.totp_secret
+        secret = make_agent()
+        data = account_request_input()
         if current_terms() is None:
             publish_terms()
-        data = account_request_input()
     base = live_app.base_url
-    page.goto(base + "/inquiry")
-    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(label="その他")
-    page.get_by_label("お問い合わせ区分（中カテゴリー）").select_option(
-        label="介護情報基盤ポータルのID発行申請"
-    )
-    for field in (
-        "name",
-        "name_kana",
-        "email",
-        "email_confirm",
-        "phone",
-        "medical_code",
-        "institution_name",
-        "institution_kana",
-        "postal_code",
-        "address",
-    ):
-        page.locator(f"#{field}").fill(data[field])
-    page.get_by_role("button", name="確認画面へ進む").click()
-    page.get_by_role("button", name="この内容で送信する").click()
-    number = page.locator(".reference-number").inner_text()
+    number = send_account_request(page, base, data)
 
     page.goto(base + "/admin/login")
-    page.locator("#email").fill("agent@ops.example.jp")
-    page.locator("#password").fill("correct horse battery staple")
-    page.locator("#code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="ログイン").click()
+    operator_sign_in(page, secret)
     page.get_by_role("link", name=number).first.click()
     page.get_by_role("link", name="アカウント発行").click()
     assert axe_violations(page, axe_source) == []

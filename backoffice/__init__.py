@@ -49,7 +49,9 @@ def _init_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE.mkdir(exist_ok=True)
     from backoffice import models  # noqa: F401  (every table on the metadata)
+    from backoffice.inquiries import counts
 
+    counts.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     csrf.init_app(app)

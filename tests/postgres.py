@@ -30,8 +30,14 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, bindir: Path) -> None:
+    """A PostgreSQL server of its own. `durable=False` (the tests) turns fsync off; the benchmark keeps
+    the defaults. `locale` sets LC_CTYPE/LC_COLLATE: pg_trgm only indexes Japanese text under a UTF-8
+    locale (under C it sees no word characters in it)."""
+
+    def __init__(self, bindir: Path, *, durable: bool = False, locale: str = "C") -> None:
         self.bindir = bindir
+        self.durable = durable
+        self.locale = locale
         self.root = Path(tempfile.mkdtemp(prefix="kip-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -54,13 +60,26 @@ class Cluster:
             "postgres",
             "--auth=trust",
             "--encoding=UTF8",
-            "--locale=C",
+            f"--locale={self.locale}",
             "--no-sync",
         )
+        self._pg_ctl("start")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(self.admin_dsn, connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _pg_ctl(self, action: str, *extra: str) -> None:
         options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             "pg_ctl",
             "-D",
@@ -72,17 +91,13 @@ class Cluster:
             "-w",
             "-t",
             "60",
-            "start",
+            *extra,
+            action,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                psycopg.connect(self.admin_dsn, connect_timeout=2).close()
-                return
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+
+    def restart(self) -> None:
+        """Stop the server the way a crash-safe restart does (fast: connections are cut), then start it."""
+        self._pg_ctl("restart", "-m", "fast")
 
     @property
     def admin_dsn(self) -> str:

@@ -26,9 +26,19 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_database_url
     with app.app_context():
         upgrade(directory=str(MIGRATIONS))
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection,
+                opts={"compare_type": True, "include_name": _not_search_index},
+            )
             assert compare_metadata(context, db.metadata) == []
         downgrade(directory=str(MIGRATIONS), revision="base")
         with db.engine.connect() as connection:
             assert db.inspect(connection).get_table_names() == ["alembic_version"]
         db.engine.dispose()
+
+
+def _not_search_index(name: str | None, type_: str, parent_names: object) -> bool:
+    """The trigram index behind the search box is an expression index that only PostgreSQL has
+    (migration 0005); autogenerate cannot compare expression indexes, so it is checked on its own in
+    tests/inquiries/test_search.py."""
+    return not (type_ == "index" and name == "ix_inquiries_search")

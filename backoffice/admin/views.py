@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask import Response, abort, flash, g, redirect, request, stream_with_context, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -29,14 +29,16 @@ from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.display import format_date, format_datetime
 from backoffice.extensions import db
-from backoffice.inquiries import triage
+from backoffice.inquiries import counts, triage
 from backoffice.inquiries.export import stream_csv
+from backoffice.inquiries.search import search_clause
 from backoffice.inquiries.models import (
     CannedReply,
     CategoryKind,
     Inquiry,
     InquiryCategory,
     InquiryStatus,
+    InquiryStatusCount,
     Priority,
 )
 from backoffice.mail.outbox import deliver_after_response
@@ -142,17 +144,18 @@ class DashboardView(SecuredMixin, AdminIndexView):
 
     @expose("/")
     def index(self) -> Any:
-        status_counts = dict(
-            db.session.execute(
-                sa.select(Inquiry.status, sa.func.count()).group_by(Inquiry.status)
-            ).all()
+        # Every count here reads a counter or a partial index of open tickets (migration 0005).
+        status_counts = counts.status_counts(db.session)
+        open_by_category = (
+            sa.select(Inquiry.category_id, sa.func.count().label("open"))
+            .where(Inquiry.status.in_(triage.OPEN_STATUSES))
+            .group_by(Inquiry.category_id)
+            .subquery()
         )
         category_counts = db.session.execute(
-            sa.select(InquiryCategory, sa.func.count(Inquiry.id))
-            .join(Inquiry, Inquiry.category_id == InquiryCategory.id)
-            .where(Inquiry.status.in_(triage.OPEN_STATUSES))
-            .group_by(InquiryCategory.id)
-            .order_by(sa.func.count(Inquiry.id).desc())
+            sa.select(InquiryCategory, open_by_category.c.open)
+            .join(open_by_category, open_by_category.c.category_id == InquiryCategory.id)
+            .order_by(open_by_category.c.open.desc(), InquiryCategory.id)
         ).all()
         requests = db.session.scalar(
             sa.select(sa.func.count())
@@ -222,6 +225,10 @@ def _due(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
     return Markup("{}").format(text)
 
 
+# From this offset on, a page is loaded with a deferred join (see TicketView._apply_pagination).
+DEFERRED_JOIN_FROM = 1000
+
+
 class TicketView(SecuredModelView):
     """お問い合わせ一覧 and each ticket's page."""
 
@@ -261,7 +268,8 @@ class TicketView(SecuredModelView):
         ("assignee", "assignee.name"),
         ("category", "category.position"),
     ]
-    column_default_sort = ("created_at", True)
+    # id breaks ties, so pages never overlap or skip tickets received in the same instant.
+    column_default_sort = [("created_at", True), ("id", True)]
     column_searchable_list = [
         "reference_number",
         "requester_name",
@@ -291,6 +299,38 @@ class TicketView(SecuredModelView):
 
     def search_placeholder(self) -> str:
         return "受付番号・氏名・メール・医療機関コード・医療機関名"
+
+    # Searching, counting and deep pages, shaped for a million tickets (docs/performance.md).
+
+    def _apply_search(
+        self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str
+    ) -> tuple[Any, Any, Any, Any]:
+        clause = search_clause(search)
+        if clause is not None:
+            query = query.filter(clause)
+            if count_query is not None:
+                count_query = count_query.filter(clause)
+        return query, count_query, joins, count_joins
+
+    def get_list(self, page: Any, sort_column: Any, sort_desc: Any, search: Any, filters: Any, *args: Any, **kwargs: Any) -> Any:
+        # The whole list is counted from the per-status counters, never by counting every row.
+        g.tickets_unfiltered = not (search and search.strip()) and not filters
+        return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
+
+    def get_count_query(self) -> Any:
+        if g.get("tickets_unfiltered"):
+            total = sa.func.coalesce(sa.func.sum(InquiryStatusCount.count), 0)
+            return db.session.query(sa.cast(total, sa.BigInteger))
+        return super().get_count_query()
+
+    def _apply_pagination(self, query: Any, page: int | None, page_size: int | None) -> Any:
+        """Far pages read only the index for the tickets they skip: the page's ids are found first
+        (an index-only scan), then just those rows are loaded."""
+        size = self.page_size if page_size is None else page_size
+        if not (page and size) or page * size < DEFERRED_JOIN_FROM:
+            return super()._apply_pagination(query, page, page_size)
+        ids = query.with_entities(Inquiry.id).limit(size).offset(page * size).subquery()
+        return query.filter(Inquiry.id.in_(sa.select(ids.c.id))).limit(size)
 
     def get_query(self) -> Any:
         return (

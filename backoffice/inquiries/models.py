@@ -36,6 +36,9 @@ class InquiryStatus(enum.Enum):
         return _STATUS_LABELS[self]
 
 
+# The statuses that still need work (triage.OPEN_STATUSES), as SQL for the partial indexes.
+OPEN_SQL = "status IN ('new', 'in_progress', 'on_hold')"
+
 _STATUS_LABELS = {
     InquiryStatus.NEW: "新規",
     InquiryStatus.IN_PROGRESS: "対応中",
@@ -115,15 +118,40 @@ class Inquiry(db.Model):
     """A ticket. The 受付番号 is random (never derived from another), the status token is stored hashed."""
 
     __tablename__ = "inquiries"
+    # Indexes for the back office at national scale (docs/performance.md); the trigram index for the
+    # search box is PostgreSQL-only and lives in migration 0005 (backoffice.inquiries.search).
+    __table_args__ = (
+        sa.Index("ix_inquiries_created_at_id", "created_at", "id"),
+        sa.Index("ix_inquiries_status_created_at", "status", "created_at"),
+        sa.Index("ix_inquiries_category_id_status_created_at", "category_id", "status", "created_at"),
+        sa.Index(
+            "ix_inquiries_open_category_id",
+            "category_id",
+            postgresql_where=sa.text(OPEN_SQL),
+            sqlite_where=sa.text(OPEN_SQL),
+        ),
+        sa.Index(
+            "ix_inquiries_open_due_on",
+            "due_on",
+            postgresql_where=sa.text(OPEN_SQL),
+            sqlite_where=sa.text(OPEN_SQL),
+        ),
+        sa.Index(
+            "ix_inquiries_unanswered_created_at",
+            "created_at",
+            postgresql_where=sa.text(f"first_response_at IS NULL AND {OPEN_SQL}"),
+            sqlite_where=sa.text(f"first_response_at IS NULL AND {OPEN_SQL}"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference_number: Mapped[str] = mapped_column(sa.String(9), unique=True)
     # The draft the ticket was sent from: a second send of the same draft finds this ticket instead.
     submission_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
     status_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    category_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiry_categories.id"), index=True)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiry_categories.id"))
     status: Mapped[InquiryStatus] = mapped_column(
-        enum_column(InquiryStatus, "inquiry_status"), default=InquiryStatus.NEW, index=True
+        enum_column(InquiryStatus, "inquiry_status"), default=InquiryStatus.NEW
     )
     requester_name: Mapped[str] = mapped_column(sa.String(100))
     requester_kana: Mapped[str] = mapped_column(sa.String(100))
@@ -137,7 +165,7 @@ class Inquiry(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"), index=True)
     # The answer is due by the end of this day (Japan time).
     due_on: Mapped[date | None] = mapped_column(index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
@@ -190,6 +218,18 @@ class InquiryEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="events")
+
+
+class InquiryStatusCount(db.Model):
+    """How many tickets have each status, kept in step by `backoffice.inquiries.counts` in the same
+    transaction as every change, so the dashboard and the unfiltered list never count a million rows."""
+
+    __tablename__ = "inquiry_status_counts"
+
+    status: Mapped[InquiryStatus] = mapped_column(
+        enum_column(InquiryStatus, "inquiry_status"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 class InquiryDraft(db.Model):

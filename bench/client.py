@@ -1,0 +1,182 @@
+"""The load generator: browser-like HTTP clients over loopback, run in parallel processes.
+
+A `Browser` keeps its cookies and reads the CSRF token from each form, as a real browser would; gunicorn's
+sync workers close every connection after the response, so each request opens a new one (cheap on
+loopback). `run_parallel` runs one scenario in several processes for a fixed time and gathers every
+timing, so the client's own Python never shares a GIL with another client.
+"""
+
+import http.client
+import multiprocessing
+import re
+import statistics
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class UnexpectedResponse(RuntimeError):
+    pass
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: str
+    ms: float
+
+    @property
+    def location(self) -> str:
+        return urllib.parse.urlsplit(self.headers.get("location", "")).path or ""
+
+    def csrf(self) -> str:
+        found = CSRF.search(self.body)
+        if not found:
+            raise UnexpectedResponse(f"no CSRF token in a {self.status} page")
+        return found.group(1)
+
+
+@dataclass
+class Browser:
+    port: int
+    cookies: dict[str, str] = field(default_factory=dict)
+    timeout: float = 120
+
+    def request(self, method: str, path: str, data: dict[str, str] | None = None) -> Response:
+        body = urllib.parse.urlencode(data) if data is not None else None
+        headers = {"Host": f"127.0.0.1:{self.port}", "User-Agent": "kip-bench"}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            raw = conn.getresponse()
+            content = raw.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            for name, value in raw.getheaders():
+                if name.lower() == "set-cookie":
+                    # The Secure flag is ignored on purpose: this is loopback without TLS.
+                    cookie = value.split(";", 1)[0]
+                    key, _, val = cookie.partition("=")
+                    if val:
+                        self.cookies[key.strip()] = val
+                    else:
+                        self.cookies.pop(key.strip(), None)
+            response_headers = {k.lower(): v for k, v in raw.getheaders()}
+        finally:
+            conn.close()
+        return Response(raw.status, response_headers, content.decode("utf-8", "replace"), elapsed)
+
+    def get(self, path: str) -> Response:
+        return self.request("GET", path)
+
+    def post(self, path: str, data: dict[str, str]) -> Response:
+        return self.request("POST", path, data)
+
+    def expect(self, response: Response, *statuses: int) -> Response:
+        if response.status not in statuses:
+            raise UnexpectedResponse(f"HTTP {response.status}: {response.body[:300]!r}")
+        return response
+
+
+@dataclass
+class Sample:
+    """One scenario run: its total time, each request's (name, status, ms), and an error if it failed."""
+
+    ms: float
+    steps: list[tuple[str, int, float]]
+    error: str | None = None
+    result: Any = None
+
+
+@dataclass
+class Run:
+    samples: list[Sample]
+    seconds: float
+
+    @property
+    def ok(self) -> list[Sample]:
+        return [s for s in self.samples if s.error is None]
+
+    @property
+    def rps(self) -> float:
+        return len(self.ok) / self.seconds
+
+    def percentile(self, p: float, step: str | None = None) -> float:
+        values = (
+            [s.ms for s in self.ok]
+            if step is None
+            else [ms for s in self.ok for name, _status, ms in s.steps if name == step]
+        )
+        return percentile(values, p)
+
+    def statuses(self) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for sample in self.samples:
+            for _name, status, _ms in sample.steps:
+                counts[status] = counts.get(status, 0) + 1
+        return counts
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(p) - 1]
+
+
+Scenario = Callable[[Browser, int], Sample]
+
+
+def timed(browser: Browser, steps: list[tuple[str, Callable[[], Response]]]) -> Sample:
+    """Run named requests in order; stop at the first unexpected answer."""
+    started = time.perf_counter()
+    done: list[tuple[str, int, float]] = []
+    try:
+        for name, step in steps:
+            response = step()
+            done.append((name, response.status, response.ms))
+    except (UnexpectedResponse, OSError, http.client.HTTPException) as failed:
+        return Sample((time.perf_counter() - started) * 1000, done, f"{type(failed).__name__}: {failed}")
+    return Sample((time.perf_counter() - started) * 1000, done)
+
+
+def _worker(args: tuple[Scenario, int, dict[str, str], float, int, int]) -> list[Sample]:
+    scenario, port, cookies, seconds, index, limit = args
+    deadline = time.monotonic() + seconds
+    samples: list[Sample] = []
+    iteration = 0
+    while time.monotonic() < deadline and (limit == 0 or iteration < limit):
+        samples.append(scenario(Browser(port, dict(cookies)), index * 1_000_000 + iteration))
+        iteration += 1
+    return samples
+
+
+def run_parallel(
+    scenario: Scenario,
+    port: int,
+    *,
+    clients: int,
+    seconds: float,
+    cookies: dict[str, str] | None = None,
+    limit_each: int = 0,
+) -> Run:
+    """Run `scenario` in `clients` processes for `seconds` (or `limit_each` iterations each)."""
+    context = multiprocessing.get_context("fork")
+    started = time.monotonic()
+    with context.Pool(clients) as pool:
+        results = pool.map(
+            _worker,
+            [(scenario, port, cookies or {}, seconds, i, limit_each) for i in range(clients)],
+        )
+    elapsed = time.monotonic() - started
+    return Run([s for batch in results for s in batch], elapsed)

@@ -1,0 +1,255 @@
+"""The parts a benchmark, soak or fault run stands on: PostgreSQL, an SMTP server, gunicorn, memory."""
+
+import email
+import email.policy
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from aiosmtpd.controller import Controller
+
+from tests.postgres import Cluster, find_bindir, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+OTP_CODE = re.compile(r"^(\d{6})\s*$", re.MULTILINE)
+# Every request of a run comes from 127.0.0.1: the per-IP limits would stop the load generator itself.
+UNLIMITED = "1000000 per minute"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def database(name: str = "bench") -> tuple[str, Cluster | None]:
+    """`DATABASE_URL` when set, else a throwaway PostgreSQL cluster with the production defaults
+    (fsync and synchronous commit on) and a UTF-8 locale."""
+    if url := os.environ.get("DATABASE_URL"):
+        return url, None
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("PostgreSQL binaries (initdb, pg_ctl) not found: install postgresql")
+    cluster = Cluster(bindir, durable=True, locale="C.UTF-8")
+    cluster.start()
+    return cluster.create_database(name), cluster
+
+
+def libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def app_env(database_url: str, smtp_port: int, app_port: int, **extra: str) -> dict[str, str]:
+    """The environment of a production-like app process (no development switches)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(32),
+        FLASK_MAIL_SERVER="127.0.0.1",
+        FLASK_MAIL_PORT=str(smtp_port),
+        FLASK_PUBLIC_URL=f"http://127.0.0.1:{app_port}",
+        FLASK_INQUIRY_FORM_LIMIT=UNLIMITED,
+        FLASK_INQUIRY_SEND_LIMIT=UNLIMITED,
+        FLASK_OPERATOR_LOGIN_LIMIT=UNLIMITED,
+        FLASK_PORTAL_LOGIN_LIMIT=UNLIMITED,
+        FLASK_REGISTRATION_LIMIT=UNLIMITED,
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args],
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives; can be stopped and started
+    again on the same port to play a mail server outage."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.lock = threading.Lock()
+        self.received: list[Any] = []
+        self.codes: dict[str, str] = {}
+        self.controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        with self.lock:
+            self.received.append(message)
+            if "ワンタイムパスワード" in str(message["Subject"]) and (code := OTP_CODE.search(text)):
+                for address in envelope.rcpt_tos:
+                    self.codes[address.lower()] = code.group(1)
+        return "250 OK"
+
+    def start(self) -> "Mailbox":
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def code_for(self, address: str, timeout: float = 10) -> str:
+        """The newest one-time password sent to `address` (waits for delivery, then forgets it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if code := self.codes.pop(address.lower(), None):
+                    return code
+            time.sleep(0.005)
+        raise TimeoutError(f"no one-time password reached {address}")
+
+    def count_by(self, header: str) -> Counter[str]:
+        with self.lock:
+            return Counter(str(m[header]) for m in self.received)
+
+
+class Gunicorn:
+    """The app (or the floor) under gunicorn with the repository's gunicorn.conf.py."""
+
+    def __init__(self, target: str, env: dict[str, str], port: int, workers: int) -> None:
+        self.target, self.env, self.port, self.workers = target, env, port, workers
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"kip-gunicorn-{port}.log"
+
+    def start(self, ready_path: str = "/healthz") -> "Gunicorn":
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--config",
+                str(ROOT / "gunicorn.conf.py"),
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                self.target,
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{ready_path}", timeout=5):
+                    pass
+                if len(self.worker_pids()) == self.workers:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("gunicorn did not start in 60 s")
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        return children(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> "Gunicorn":
+        return self if self.process else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class PeakMemory:
+    """Samples the resident memory of some processes every 50 ms and keeps each one's peak."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.peak = dict.fromkeys(pids, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid in self.pids:
+                self.peak[pid] = max(self.peak[pid], rss_mb(pid))
+            time.sleep(0.05)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def machine(database_url: str) -> dict[str, Any]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": memory,
+        "python": sys.version.split()[0],
+        "kernel": os.uname().release,
+        "postgresql": psycopg.connect(libpq_url(database_url)).info.server_version,
+    }
+

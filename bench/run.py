@@ -1,0 +1,340 @@
+"""`make bench`: national-scale data on PostgreSQL, the app under gunicorn, a load generator on loopback.
+
+Writes bench/results/latest.json and the generated parts of docs/performance.md. Settings (environment):
+BENCH_TICKETS (1,000,000), BENCH_SECONDS per throughput run (30), BENCH_SAMPLES per page (100),
+DATABASE_URL (else a throwaway PostgreSQL cluster), BENCH_RELOAD=1 (load again into DATABASE_URL).
+"""
+
+import csv
+import io
+import json
+import os
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+
+from bench import dataset, docs, scenarios
+from bench.client import Browser, percentile, run_parallel
+from bench.infra import (
+    ROOT,
+    Gunicorn,
+    Mailbox,
+    PeakMemory,
+    app_env,
+    database,
+    flask,
+    libpq_url,
+    log,
+    machine,
+    rss_mb,
+)
+from tests.postgres import free_port
+
+RESULTS = ROOT / "bench" / "results"
+TARGETS = {"submit_ratio": 0.5, "list_p95_ms": 100, "dashboard_p95_ms": 200, "csv_peak_rss_mb": 200}
+
+
+def main() -> None:
+    tickets = int(os.environ.get("BENCH_TICKETS", "1000000"))
+    seconds = float(os.environ.get("BENCH_SECONDS", "30"))
+    samples = int(os.environ.get("BENCH_SAMPLES", "100"))
+    workers = os.cpu_count() or 1
+    url, cluster = database()
+    try:
+        mailbox = Mailbox().start()
+        app_port = free_port()
+        env = app_env(url, mailbox.port, app_port)
+        prepare(env, url, tickets)
+        results: dict[str, Any] = {
+            "machine": machine(url),
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tickets": tickets,
+            "workers": workers,
+        }
+        with Gunicorn("wsgi:app", env, app_port, workers) as app:
+            results.update(measure_app(app, mailbox, seconds, samples, url))
+        floor_port = free_port()
+        with Gunicorn("bench.floor:create_app()", env, floor_port, workers).start("/inquiry") as floor:
+            log("floor: submitting")
+            floor_run = run_parallel(scenarios.submit, floor.port, clients=2 * workers, seconds=seconds)
+            check_run(floor_run, "floor submit")
+        results["submit"]["floor_rps"] = round(floor_run.rps, 1)
+        results["submit"]["floor_p50_ms"] = round(floor_run.percentile(50), 1)
+        results["submit"]["floor_p95_ms"] = round(floor_run.percentile(95), 1)
+        results["submit"]["ratio"] = round(results["submit"]["rps"] / floor_run.rps, 2)
+        results["targets"] = TARGETS
+        results["met"] = targets_met(results)
+        plans = explain(env, url)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        docs.write_section("results", docs.results_table(results))
+        docs.write_section("plans", plans)
+        log(f"wrote {RESULTS / 'latest.json'}: {json.dumps(results['met'])}")
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def prepare(env: dict[str, str], url: str, tickets: int) -> None:
+    """Migrate, then load the data set unless this database already holds it (bench rows of an earlier
+    run are removed first, so every run starts from the same `tickets`)."""
+    dsn = libpq_url(url)
+    if os.environ.get("BENCH_RELOAD") == "1":
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    flask(env, "db", "upgrade")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table in ("inquiry_events", "inquiry_account_requests"):
+            conn.execute(f"DELETE FROM {table} WHERE inquiry_id > %s", (tickets,))
+        conn.execute("DELETE FROM inquiries WHERE id > %s", (tickets,))
+        conn.execute(dataset.RECOUNT)
+        for table in (
+            "outbound_emails",
+            "inquiry_drafts",
+            "otp_challenges",
+            "portal_sessions",
+            "operator_sessions",
+            "audit_events",
+        ):
+            conn.execute(f"TRUNCATE {table} CASCADE")
+        conn.execute("UPDATE operators SET totp_last_step = 0")
+        loaded = conn.execute("SELECT count(*) FROM inquiries").fetchone()[0]
+    if loaded == tickets:
+        log(f"using the {tickets:,} tickets already loaded")
+        return
+    if loaded:
+        raise SystemExit(
+            f"the database holds {loaded:,} tickets, not {tickets:,}: set BENCH_RELOAD=1 to reload it"
+        )
+    log(f"loading {tickets:,} tickets, {dataset.ORGANIZATIONS:,} organizations, "
+        f"{dataset.ORGANIZATIONS * dataset.USERS_PER_ORGANIZATION:,} portal users")
+    os.environ.update({k: v for k, v in env.items() if k.startswith(("FLASK_", "DATABASE", "SECRET"))})
+    from backoffice import create_app
+
+    dataset.load(create_app(), tickets, log=log)
+
+
+def list_urls(url: str) -> dict[str, str]:
+    """The ticket list as operators use it; search terms are taken from the data."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        category, status = conn.execute(
+            "SELECT i.category_id, 'new' FROM inquiries i JOIN inquiry_categories c "
+            "ON c.id = i.category_id WHERE c.kind = 'general' LIMIT 1"
+        ).fetchone()
+        number, name = conn.execute(
+            "SELECT reference_number, requester_name FROM inquiries WHERE id = %s",
+            (conn.execute("SELECT max(id) / 3 FROM inquiries").fetchone()[0],),
+        ).fetchone()
+        email = dataset.ticket_email(12345)
+    base = "/admin/tickets/"
+    return {
+        "first_page": base,
+        "filtered": scenarios.quoted(base, flt0_0=status, flt1_2=str(category)),
+        "search_number": scenarios.quoted(base, search=number),
+        "search_text": scenarios.quoted(base, search=name),
+        "search_email": scenarios.quoted(base, search=email),
+        "deep_page": scenarios.quoted(base, page="999"),
+    }
+
+
+def measure_app(app: Gunicorn, mailbox: Mailbox, seconds: float, samples: int, url: str) -> dict[str, Any]:
+    workers = app.workers
+    with psycopg.connect(libpq_url(url)) as conn:
+        scenarios.CATEGORY.update(
+            zip(
+                ("major_category", "category"),
+                map(
+                    str,
+                    conn.execute(
+                        "SELECT c.parent_id, c.id FROM inquiry_categories c "
+                        "WHERE c.kind = 'general' AND c.parent_id IS NOT NULL ORDER BY c.id LIMIT 1"
+                    ).fetchone(),
+                ),
+            )
+        )
+    log("app: warming up")
+    run_parallel(scenarios.submit, app.port, clients=workers, seconds=3)
+
+    log("app: submitting")
+    submit = run_parallel(scenarios.submit, app.port, clients=2 * workers, seconds=seconds)
+    check_run(submit, "submit")
+    log(f"  {submit.rps:.1f} /s, p50 {submit.percentile(50):.0f} ms, p95 {submit.percentile(95):.0f} ms")
+    result: dict[str, Any] = {
+        "submit": {
+            "rps": round(submit.rps, 1),
+            "p50_ms": round(submit.percentile(50), 1),
+            "p95_ms": round(submit.percentile(95), 1),
+            "clients": 2 * workers,
+            "seconds": seconds,
+            "steps_p95_ms": {
+                step: round(submit.percentile(95, step), 1)
+                for step in ("form", "input", "confirm", "send", "complete")
+            },
+        }
+    }
+
+    log("app: operator pages")
+    operator = scenarios.operator_sign_in(app.port)
+    pages: dict[str, float] = {}
+    for name, path in {**list_urls(url), "dashboard": "/admin/"}.items():
+        run_parallel(scenarios.page(path), app.port, clients=1, seconds=60, cookies=operator.cookies, limit_each=3)
+        run = run_parallel(
+            scenarios.page(path),
+            app.port,
+            clients=workers,
+            seconds=600,
+            cookies=operator.cookies,
+            limit_each=max(1, samples // workers),
+        )
+        check_run(run, name)
+        pages[name] = round(run.percentile(95), 1)
+        log(f"  {name}: p95 {pages[name]} ms")
+    result["list"] = {
+        "first_page_p95_ms": pages["first_page"],
+        "filtered_p95_ms": pages["filtered"],
+        "search_number_p95_ms": pages["search_number"],
+        "search_text_p95_ms": pages["search_text"],
+        "search_email_p95_ms": pages["search_email"],
+        "deep_page_p95_ms": pages["deep_page"],
+    }
+    result["dashboard_p95_ms"] = pages["dashboard"]
+
+    log("app: login with one-time password")
+    result["login"] = measure_login(app, mailbox)
+    log(f"  {result['login']}")
+
+    log("app: CSV export of every ticket")
+    result["csv"] = measure_export(app, operator)
+    log(f"  {result['csv']}")
+    result["worker_rss_mb"] = [round(rss_mb(pid), 1) for pid in app.worker_pids()]
+    return result
+
+
+def measure_login(app: Gunicorn, mailbox: Mailbox, count: int = 30) -> dict[str, Any]:
+    """Portal login (password, then the emailed one-time password). The server time is the two POSTs
+    less one argon2 verification, measured on its own with the app's parameters."""
+    from backoffice.passwords import hash_password, verify_password
+
+    stored = hash_password(dataset.PORTAL_PASSWORD)
+    hashing = []
+    for _ in range(20):
+        started = time.perf_counter()
+        verify_password(stored, dataset.PORTAL_PASSWORD)
+        hashing.append((time.perf_counter() - started) * 1000)
+    hash_ms = statistics.median(hashing)
+    totals, password_steps, otp_steps = [], [], []
+    users = dataset.ORGANIZATIONS * dataset.USERS_PER_ORGANIZATION
+    for i in range(count):
+        email = dataset.portal_email(1 + (i * 7919) % users)
+        sample, password_ms, otp_ms = scenarios.portal_login(
+            Browser(app.port), email, mailbox.code_for
+        )
+        if sample.error:
+            raise SystemExit(f"login failed: {sample.error}")
+        totals.append(password_ms + otp_ms)
+        password_steps.append(password_ms)
+        otp_steps.append(otp_ms)
+    median = statistics.median(totals)
+    return {
+        "server_ms": round(median - hash_ms, 1),
+        "hash_ms": round(hash_ms, 1),
+        "password_step_p50_ms": round(statistics.median(password_steps), 1),
+        "otp_step_p50_ms": round(statistics.median(otp_steps), 1),
+        "p95_ms": round(percentile(totals, 95), 1),
+        "logins": count,
+    }
+
+
+def measure_export(app: Gunicorn, operator: Browser) -> dict[str, Any]:
+    """Stream /admin/tickets/export.csv, count the records, and watch every worker's memory."""
+    import http.client
+
+    before = {pid: rss_mb(pid) for pid in app.worker_pids()}
+    started = time.monotonic()
+    with PeakMemory(app.worker_pids()) as memory:
+        conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=600)
+        conn.request(
+            "GET",
+            "/admin/tickets/export.csv",
+            headers={"Cookie": "; ".join(f"{k}={v}" for k, v in operator.cookies.items())},
+        )
+        response = conn.getresponse()
+        if response.status != 200:
+            raise SystemExit(f"export: HTTP {response.status}")
+        rows = sum(1 for _ in csv.reader(io.TextIOWrapper(response, encoding="utf-8-sig", newline=""))) - 1
+        conn.close()
+    seconds = time.monotonic() - started
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": round(max(memory.peak.values()), 1),
+        "rss_before_mb": round(max(before.values()), 1),
+    }
+
+
+def check_run(run: Any, name: str) -> None:
+    failures = [s.error for s in run.samples if s.error]
+    if failures:
+        raise SystemExit(f"{name}: {len(failures)} of {len(run.samples)} failed, e.g. {failures[0]}")
+
+
+def targets_met(results: dict[str, Any]) -> dict[str, bool]:
+    lists = results["list"]
+    return {
+        "submit": results["submit"]["ratio"] >= TARGETS["submit_ratio"],
+        "list": all(v <= TARGETS["list_p95_ms"] for v in lists.values()),
+        "dashboard": results["dashboard_p95_ms"] <= TARGETS["dashboard_p95_ms"],
+        "csv": results["csv"]["peak_rss_mb"] <= TARGETS["csv_peak_rss_mb"]
+        and results["csv"]["rows"] >= results["tickets"],
+    }
+
+
+def explain(env: dict[str, str], url: str) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement the list pages and the dashboard send about tickets,
+    captured from the app itself (in this process, signed in as the benchmark's operator)."""
+    os.environ.update({k: v for k, v in env.items() if k.startswith(("FLASK_", "DATABASE", "SECRET"))})
+    from backoffice import create_app
+    from backoffice.extensions import db
+    from backoffice.operators import operations as operators
+    from backoffice.operators.models import Operator
+
+    app = create_app()
+    out: list[str] = []
+    with app.app_context():
+        operator = db.session.scalar(sa.select(Operator).where(Operator.email == dataset.BENCH_OPERATOR))
+        key = operators.start_session(operator, "127.0.0.1")
+        db.session.commit()
+        statements: list[tuple[str, Any]] = []
+
+        def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            if statement.lstrip().upper().startswith("SELECT") and "FROM inquiries" in statement:
+                statements.append((statement, parameters))
+
+        sa.event.listen(db.engine, "before_cursor_execute", capture)
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["operator_session"] = key
+        for name, path in {**list_urls(url), "dashboard": "/admin/"}.items():
+            statements.clear()
+            response = client.get(path)
+            if response.status_code != 200:
+                raise SystemExit(f"explain {name}: HTTP {response.status_code}")
+            out.append(f"### {name}: `{path}`\n")
+            for statement, parameters in list(statements):
+                with db.engine.connect() as conn:
+                    plan = conn.exec_driver_sql(
+                        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters
+                    ).scalars().all()
+                out.append("```sql\n" + " ".join(statement.split()) + "\n```\n")
+                out.append("```\n" + "\n".join(plan) + "\n```\n")
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""gunicorn settings for production and for the benchmark: `gunicorn -c gunicorn.conf.py wsgi:app`."""
+
+import multiprocessing
+
+# One synchronous worker per core: requests are short and the database does the waiting.
+workers = multiprocessing.cpu_count()
+worker_class = "sync"
+# The CSV export of every ticket streams for minutes; a sync worker that is busy that long must not be
+# taken for a hung one. Slow clients belong behind a buffering reverse proxy (nginx) in front.
+timeout = 600
+graceful_timeout = 30
+accesslog = None

@@ -5,7 +5,9 @@ import logging
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from backoffice.extensions import db
 
@@ -51,9 +53,30 @@ CSRF_MESSAGE = (
 
 def render_error(code: int, message: str | None = None) -> ResponseReturnValue:
     title, default_message = PAGES.get(code, PAGES[500])
-    return render_template(
-        "errors/error.html", code=code, title=title, message=message or default_message
-    ), code
+    try:
+        return render_template(
+            "errors/error.html", code=code, title=title, message=message or default_message
+        ), code
+    except Exception:
+        # The layout itself failed (e.g. the database went away while it asked for the operator):
+        # still answer in Japanese, with nothing that could fail again.
+        log.exception("error page %s could not be rendered", code)
+        return _BARE_PAGE.format(title=escape(title), message=escape(message or default_message)), code
+
+
+_BARE_PAGE = (
+    '<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title></head>'
+    "<body><h1>{title}</h1><p>{message}</p></body></html>"
+)
+
+
+def _rollback() -> None:
+    """Roll back after an error; a connection that died with the error is only discarded."""
+    try:
+        db.session.rollback()
+    except Exception:
+        log.warning("rollback failed; the connection is discarded", exc_info=True)
+        db.session.close()
 
 
 def init_app(app: Flask) -> None:
@@ -68,7 +91,7 @@ def init_app(app: Flask) -> None:
         if code not in PAGES:
             return error
         if code >= 500:
-            db.session.rollback()
+            _rollback()
         return render_error(code)
 
     @app.errorhandler(Exception)
@@ -76,5 +99,11 @@ def init_app(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return http_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
+        _rollback()
+        if isinstance(error, OperationalError | InterfaceError) or (
+            isinstance(error, DBAPIError) and error.connection_invalidated
+        ):
+            # The database is unreachable or restarting: nothing was saved, and trying again later
+            # will work (the pool reconnects by itself).
+            return render_error(ServiceUnavailable.code)
         return render_error(InternalServerError.code)

@@ -67,6 +67,9 @@ def main() -> None:
         results["submit"]["floor_p50_ms"] = round(floor_run.percentile(50), 1)
         results["submit"]["floor_p95_ms"] = round(floor_run.percentile(95), 1)
         results["submit"]["ratio"] = round(results["submit"]["rps"] / floor_run.rps, 2)
+        if os.environ.get("BENCH_ONLY") == "submit":
+            log(f"submit only: {results['submit']}")
+            return
         results["targets"] = TARGETS
         results["met"] = targets_met(results)
         plans = explain(env, url)
@@ -178,6 +181,8 @@ def measure_app(app: Gunicorn, mailbox: Mailbox, seconds: float, samples: int, u
         }
     }
 
+    if os.environ.get("BENCH_ONLY") == "submit":
+        return result
     log("app: operator pages")
     operator = scenarios.operator_sign_in(app.port)
     pages: dict[str, float] = {}

@@ -10,8 +10,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from backoffice.codes import MEDICAL_CODE_RE, medical_code_check_digit_ok
-from backoffice.inquiries.models import InquiryCategory
-from backoffice.inquiries.operations import AccountRequestInput, InquiryInput
+
+from backoffice.inquiries.operations import AccountRequestInput, CategoryNode, InquiryInput
 from backoffice.normalize import (
     check_email,
     check_kana,
@@ -103,7 +103,7 @@ class InquiryForm(FlaskForm):
     # Honeypot: hidden from people by CSS and from assistive technology; bots fill every field.
     contact_time = TextInput("この欄には何も入力しないでください")
 
-    def __init__(self, tree: list[InquiryCategory], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, tree: list[CategoryNode], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tree = tree
         self.body_max_length: int = current_app.config["INQUIRY_BODY_MAX_LENGTH"]
@@ -124,11 +124,11 @@ class InquiryForm(FlaskForm):
             for c in m.children
             if c.is_active
         ]
-        self.selected_category: InquiryCategory | None = None
+        self.selected_category: CategoryNode | None = None
 
     @classmethod
     def from_draft(
-        cls, tree: list[InquiryCategory], data: dict[str, str], *, for_display: bool = False
+        cls, tree: list[CategoryNode], data: dict[str, str], *, for_display: bool = False
     ) -> "InquiryForm":
         """Rebuild the form from a stored draft (what the user typed): to show it again for changes
         (with a fresh CSRF token), or to re-validate it before sending (the draft carries no token)."""
@@ -173,7 +173,7 @@ class InquiryForm(FlaskForm):
         minor = minors.get(self.category.data or "")
         if minor is None:
             self.category.errors.append(f"＊{MINOR_LABEL}を選択してください。")
-        elif major is not None and minor.parent_id != major.id:
+        elif major is not None and minor.parent is not major:
             self.category.errors.append(
                 f"＊{MINOR_LABEL}は、選択した大カテゴリー「{major.name}」に含まれるものを選択してください。"
             )

@@ -30,6 +30,7 @@ from backoffice.db import utcnow
 from backoffice.display import format_date, format_datetime
 from backoffice.extensions import db
 from backoffice.inquiries import counts, triage
+from backoffice.inquiries import operations as inquiry_operations
 from backoffice.inquiries.export import stream_csv
 from backoffice.inquiries.search import search_clause
 from backoffice.inquiries.models import (
@@ -724,6 +725,13 @@ class CategoryView(SecuredModelView):
             ).all(),
         },
     }
+
+    def after_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        # This process shows the change at once; the others within CATEGORY_CACHE_SECONDS.
+        inquiry_operations.forget_category_tree()
+
+    def after_model_delete(self, model: Any) -> None:
+        inquiry_operations.forget_category_tree()
 
 
 class CannedReplyView(SecuredModelView):

@@ -7,6 +7,7 @@ inquiry is never half-saved.
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -75,15 +76,56 @@ class SubmitResult:
     email_ids: list[int] = field(default_factory=list)
 
 
-def category_tree() -> list[InquiryCategory]:
-    """Active 大カテゴリー in order, each with its active 中カテゴリー loaded (empty ones left out)."""
+@dataclass(eq=False)
+class CategoryNode:
+    """A read-only copy of a category for the public form, shared between requests (see category_tree)."""
+
+    id: int
+    name: str
+    is_active: bool
+    is_account_request: bool
+    parent: "CategoryNode | None" = None
+    children: list["CategoryNode"] = field(default_factory=list)
+
+
+_TREE_CACHE = "kip.category_tree"
+
+
+def category_tree() -> list[CategoryNode]:
+    """Active 大カテゴリー in order, each with its 中カテゴリー (empty ones left out).
+
+    Every step of the form needs the tree, so each process keeps a copy for CATEGORY_CACHE_SECONDS: a
+    category closed in the back office may still be offered for that long, and sending then answers
+    with the usual message, because submit_inquiry checks the category in the database.
+    """
+    ttl = current_app.config["CATEGORY_CACHE_SECONDS"]
+    cached = current_app.extensions.get(_TREE_CACHE)
+    now = time.monotonic()
+    if ttl and cached and cached[0] > now:
+        return cached[1]
     majors = db.session.scalars(
         sa.select(InquiryCategory)
         .where(InquiryCategory.parent_id.is_(None), InquiryCategory.is_active)
         .order_by(InquiryCategory.position, InquiryCategory.id)
         .options(selectinload(InquiryCategory.children))
     ).all()
-    return [m for m in majors if any(c.is_active for c in m.children)]
+    tree = []
+    for major in majors:
+        if not any(c.is_active for c in major.children):
+            continue
+        node = CategoryNode(major.id, major.name, major.is_active, major.is_account_request)
+        node.children = [
+            CategoryNode(c.id, c.name, c.is_active, c.is_account_request, parent=node)
+            for c in major.children
+        ]
+        tree.append(node)
+    current_app.extensions[_TREE_CACHE] = (now + ttl, tree)
+    return tree
+
+
+def forget_category_tree() -> None:
+    """Drop this process's copy of the tree (after a change made here)."""
+    current_app.extensions.pop(_TREE_CACHE, None)
 
 
 def save_draft(data: dict[str, Any], key: str | None) -> str:

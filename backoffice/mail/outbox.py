@@ -163,6 +163,8 @@ def deliver_one(email_id: int) -> bool | None:
         html=html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
+    # The same Message-ID on every attempt, so a receiver can drop a copy sent twice.
+    message.msgId = message_id(email)
     db.session.rollback()  # hold no transaction open while talking to the SMTP server
     try:
         _send(message)
@@ -171,6 +173,13 @@ def deliver_one(email_id: int) -> bool | None:
         return False
     _record_success(email_id, token, attempts, contains_secret)
     return True
+
+
+def message_id(email: OutboundEmail) -> str:
+    """`<outbox id.created time@sender's domain>`: stable across retries, unique across databases."""
+    sender = str(current_app.config["MAIL_DEFAULT_SENDER"])
+    domain = sender.rpartition("@")[2].rstrip(">").strip() or "localhost"
+    return f"<{email.id}.{email.created_at:%Y%m%d%H%M%S%f}@{domain}>"
 
 
 def _claim(email_id: int) -> str | None:

@@ -150,15 +150,24 @@ def timed(browser: Browser, steps: list[tuple[str, Callable[[], Response]]]) -> 
     return Sample((time.perf_counter() - started) * 1000, done)
 
 
-def _worker(args: tuple[Scenario, int, dict[str, str], float, int, int]) -> list[Sample]:
-    scenario, port, cookies, seconds, index, limit = args
-    deadline = time.monotonic() + seconds
+def _worker(args: tuple[Scenario, int, dict[str, str], float, int, int, float]) -> list[Sample]:
+    scenario, port, cookies, seconds, index, limit, interval = args
+    started = time.monotonic()
+    deadline = started + seconds
     samples: list[Sample] = []
     iteration = 0
+    # Clients start spread over one interval, so a steady rate stays steady.
+    next_start = started + interval * index / max(1, _CLIENTS.get("n", 1))
     while time.monotonic() < deadline and (limit == 0 or iteration < limit):
+        if interval:
+            time.sleep(max(0.0, next_start - time.monotonic()))
+            next_start += interval
         samples.append(scenario(Browser(port, dict(cookies)), index * 1_000_000 + iteration))
         iteration += 1
     return samples
+
+
+_CLIENTS: dict[str, int] = {}
 
 
 def run_parallel(
@@ -169,14 +178,20 @@ def run_parallel(
     seconds: float,
     cookies: dict[str, str] | None = None,
     limit_each: int = 0,
+    interval: float = 0,
 ) -> Run:
-    """Run `scenario` in `clients` processes for `seconds` (or `limit_each` iterations each)."""
+    """Run `scenario` in `clients` processes for `seconds` (or `limit_each` iterations each); with an
+    `interval`, each client starts one scenario every `interval` seconds (a steady rate)."""
     context = multiprocessing.get_context("fork")
+    _CLIENTS["n"] = clients
     started = time.monotonic()
     with context.Pool(clients) as pool:
         results = pool.map(
             _worker,
-            [(scenario, port, cookies or {}, seconds, i, limit_each) for i in range(clients)],
+            [
+                (scenario, port, cookies or {}, seconds, i, limit_each, interval)
+                for i in range(clients)
+            ],
         )
     elapsed = time.monotonic() - started
     return Run([s for batch in results for s in batch], elapsed)

@@ -2,10 +2,12 @@
 
 import email
 import email.policy
+import multiprocessing
 import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -84,25 +86,24 @@ def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 class Mailbox:
-    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives; can be stopped and started
-    again on the same port to play a mail server outage."""
+    """A real SMTP server (aiosmtpd) on loopback that keeps the Message-ID of what it receives and the
+    one-time passwords by recipient. `codes` and `received` may be shared containers (multiprocessing
+    Manager) when the server runs in a process of its own (see SmtpProcess)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, codes: Any = None, received: Any = None) -> None:
         self.port = port or free_port()
-        self.lock = threading.Lock()
-        self.received: list[Any] = []
-        self.codes: dict[str, str] = {}
+        self.codes: Any = {} if codes is None else codes
+        self.received: Any = [] if received is None else received
         self.controller: Controller | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = message.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
-        with self.lock:
-            self.received.append(message)
-            if "ワンタイムパスワード" in str(message["Subject"]) and (code := OTP_CODE.search(text)):
-                for address in envelope.rcpt_tos:
-                    self.codes[address.lower()] = code.group(1)
+        self.received.append(str(message["Message-ID"]))
+        if "ワンタイムパスワード" in str(message["Subject"]) and (code := OTP_CODE.search(text)):
+            for address in envelope.rcpt_tos:
+                self.codes[address.lower()] = code.group(1)
         return "250 OK"
 
     def start(self) -> "Mailbox":
@@ -119,15 +120,55 @@ class Mailbox:
         """The newest one-time password sent to `address` (waits for delivery, then forgets it)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self.lock:
-                if code := self.codes.pop(address.lower(), None):
-                    return code
+            if code := self.codes.pop(address.lower(), None):
+                return code
             time.sleep(0.005)
         raise TimeoutError(f"no one-time password reached {address}")
 
-    def count_by(self, header: str) -> Counter[str]:
-        with self.lock:
-            return Counter(str(m[header]) for m in self.received)
+    def message_ids(self) -> Counter[str]:
+        return Counter(list(self.received))
+
+
+class SmtpProcess:
+    """The Mailbox in a process of its own, so that `down()` is a real outage: the process is killed,
+    its port refuses connections and open sessions break, until `up()` starts a new one on that port."""
+
+    def __init__(self, manager: Any) -> None:
+        self.mailbox = Mailbox(codes=manager.dict(), received=manager.list())
+        self.port = self.mailbox.port
+        self.process: Any = None
+
+    def _serve(self) -> None:
+        self.mailbox.start()
+        while True:
+            time.sleep(3600)
+
+    def up(self) -> "SmtpProcess":
+        for _attempt in range(100):
+            self.process = multiprocessing.get_context("fork").Process(target=self._serve, daemon=True)
+            self.process.start()
+            if _listening(self.port, timeout=5):
+                return self
+            self.process.kill()
+            time.sleep(0.1)
+        raise SystemExit(f"the SMTP server could not listen on {self.port}")
+
+    def down(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.join()
+            self.process = None
+
+
+def _listening(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 class Gunicorn:

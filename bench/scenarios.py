@@ -163,3 +163,71 @@ def portal_login(
 
 def quoted(path: str, **params: str) -> str:
     return f"{path}?{urllib.parse.urlencode(params)}" if params else path
+
+
+def register(browser: Browser, eclaims_id: str, password: str, email: str, read_code) -> Sample:
+    """初回利用登録: ID + password, the one-time password from the security email, the registrant's
+    details, 完了."""
+    state: dict[str, str] = {}
+
+    def start_form():
+        page = browser.expect(browser.get("/register"), 200)
+        state["csrf"] = page.csrf()
+        return page
+
+    def credentials():
+        response = browser.post(
+            "/register",
+            {"csrf_token": state["csrf"], "eclaims_id": eclaims_id, "password": password},
+        )
+        return _redirect(browser.expect(response, 302), "/register/otp")
+
+    def otp_form():
+        page = browser.expect(browser.get("/register/otp"), 200)
+        state["csrf"] = page.csrf()
+        return page
+
+    def otp():
+        code = read_code(security_email(eclaims_id))
+        response = browser.post("/register/otp", {"csrf_token": state["csrf"], "code": code})
+        return _redirect(browser.expect(response, 302), "/register/details")
+
+    def details_form():
+        page = browser.expect(browser.get("/register/details"), 200)
+        state["csrf"] = page.csrf()
+        return page
+
+    def details():
+        response = browser.post(
+            "/register/details",
+            {
+                "csrf_token": state["csrf"],
+                "name": "鈴木 一郎",
+                "name_kana": "スズキ イチロウ",
+                "email": email,
+                "email_confirm": email,
+                "phone": "03-1234-5678",
+                "department": "管理課",
+            },
+        )
+        return _redirect(browser.expect(response, 302), "/register/complete")
+
+    def complete():
+        return browser.expect(browser.get("/register/complete"), 200)
+
+    return timed(
+        browser,
+        [
+            ("register_form", start_form),
+            ("register_credentials", credentials),
+            ("register_otp_form", otp_form),
+            ("register_otp", otp),
+            ("register_details_form", details_form),
+            ("register_details", details),
+            ("register_complete", complete),
+        ],
+    )
+
+
+def security_email(eclaims_id: str) -> str:
+    return f"security-{eclaims_id.lower()}@office.example.jp"

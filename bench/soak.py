@@ -1,0 +1,300 @@
+"""`make soak`: a few minutes of mixed traffic at a steady rate on gunicorn + PostgreSQL, with the SMTP
+server taken down in the middle and brought back, and two `flask mail deliver --loop` workers.
+
+Traffic, per ten requests' worth of work: four inquiries sent through the form, three operator list
+views, two portal logins with the emailed one-time password, one 初回利用登録. Afterwards it checks that
+nothing answered 5xx, that every inquiry a browser got a 受付番号 for is in the database (and no other),
+that every mail the traffic implies is in the outbox, and that the SMTP server received each outbox
+email exactly once. Writes bench/results/soak.json and the "soak" section of docs/performance.md.
+
+Settings: SOAK_SECONDS (180), SOAK_RATE scenarios per second (5), SOAK_CLIENTS (4), SOAK_OUTAGE as
+"start,end" seconds into the run (60,90), SOAK_TICKETS already-loaded tickets (20,000), DATABASE_URL.
+"""
+
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from bench import dataset, docs, scenarios
+from bench.client import Browser, Sample, percentile, run_parallel
+from bench.infra import BIN, ROOT, Gunicorn, Mailbox, SmtpProcess, app_env, database, flask, libpq_url, log
+from bench.run import prepare
+from tests.postgres import free_port
+
+MIX = ("inquiry", "list", "login", "inquiry", "list", "register", "inquiry", "login", "list", "inquiry")
+ECLAIMS_PASSWORD = "soak-eclaims-pass-2026"
+
+
+class Mixed:
+    """One scenario of the mix, chosen by the iteration number (picklable for the client processes)."""
+
+    def __init__(self, cookies: dict[str, str], codes: Any, run_id: int, code_timeout: float) -> None:
+        self.cookies, self.codes, self.run_id, self.code_timeout = cookies, codes, run_id, code_timeout
+
+    def read_code(self, address: str) -> str:
+        deadline = time.monotonic() + self.code_timeout
+        while time.monotonic() < deadline:
+            code = self.codes.pop(address.lower(), None)
+            if code:
+                return code
+            time.sleep(0.05)
+        raise TimeoutError(f"no one-time password reached {address}")
+
+    def __call__(self, browser: Browser, i: int) -> Sample:
+        client, iteration = divmod(i, 1_000_000)
+        kind = MIX[iteration % len(MIX)]
+        if kind == "inquiry":
+            sample = scenarios.submit(browser, i)
+            sample.result = ("inquiry", sample.result)
+            return sample
+        if kind == "list":
+            browser.cookies.update(self.cookies)
+            path = ("/admin/tickets/", "/admin/", "/admin/tickets/?flt0_0=new")[iteration % 3]
+            sample = scenarios.page(path)(browser, i)
+        elif kind == "login":
+            users = dataset.ORGANIZATIONS * dataset.USERS_PER_ORGANIZATION
+            email = dataset.portal_email(1 + (i * 7919) % users)
+            sample = scenarios.portal_login(browser, email, self.read_code)[0]
+        else:
+            office = client * 1000 + iteration // len(MIX)
+            sample = scenarios.register(
+                browser,
+                eclaims_id(self.run_id, office),
+                ECLAIMS_PASSWORD,
+                f"registrant-{self.run_id}-{office}@office.example.jp",
+                self.read_code,
+            )
+        sample.result = (kind, None)
+        return sample
+
+
+def eclaims_id(run_id: int, office: int) -> str:
+    return f"KJ9{run_id:05d}{office:06d}"
+
+
+def office_csv(run_id: int, offices: list[int]) -> str:
+    lines = [",".join(["eclaims_id", "password", "security_email", "security_code", "office_number", "office_name", "kind"])]
+    for office in offices:
+        eid = eclaims_id(run_id, office)
+        lines.append(
+            f"{eid},{ECLAIMS_PASSWORD},{scenarios.security_email(eid)},,"
+            f"8{run_id:05d}{office:04d},ソーク試験デイサービス{office},care"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    seconds = float(os.environ.get("SOAK_SECONDS", "180"))
+    rate = float(os.environ.get("SOAK_RATE", "5"))
+    clients = int(os.environ.get("SOAK_CLIENTS", "4"))
+    outage = tuple(float(v) for v in os.environ.get("SOAK_OUTAGE", "60,90").split(","))
+    tickets = int(os.environ.get("SOAK_TICKETS", "20000"))
+    workers = os.cpu_count() or 1
+    run_id = int(time.time()) % 100000
+    url, cluster = database("soak")
+    manager = multiprocessing.Manager()
+    deliverers: list[subprocess.Popen[bytes]] = []
+    smtp = SmtpProcess(manager)
+    try:
+        smtp.up()
+        mailbox = smtp.mailbox
+        port = free_port()
+        env = app_env(
+            url,
+            mailbox.port,
+            port,
+            FLASK_MAIL_RETRY_BASE_SECONDS="5",
+            FLASK_MAIL_RETRY_MAX_SECONDS="20",
+            FLASK_MAIL_TIMEOUT="5",
+        )
+        prepare(env, url, tickets)
+        iterations_each = int(seconds * rate / clients) + 2
+        offices = [c * 1000 + n for c in range(clients) for n in range(iterations_each // len(MIX) + 2)]
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as csv_file:
+            csv_file.write(office_csv(run_id, offices))
+        log(f"importing {len(offices)} 電子請求受付システム offices")
+        flask(env, "eclaims", "import", csv_file.name)
+        with psycopg.connect(libpq_url(url)) as conn:
+            first_mail = conn.execute("SELECT coalesce(max(id), 0) FROM outbound_emails").fetchone()[0]
+            first_ticket = conn.execute("SELECT coalesce(max(id), 0) FROM inquiries").fetchone()[0]
+            scenarios.CATEGORY.update(
+                zip(
+                    ("major_category", "category"),
+                    map(str, conn.execute(
+                        "SELECT parent_id, id FROM inquiry_categories WHERE kind = 'general' "
+                        "AND parent_id IS NOT NULL ORDER BY id LIMIT 1"
+                    ).fetchone()),
+                    strict=True,
+                )
+            )
+        for _ in range(2):
+            deliverers.append(
+                subprocess.Popen(
+                    [str(BIN / "flask"), "--app", "wsgi", "mail", "deliver", "--loop", "--interval", "1"],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        with Gunicorn("wsgi:app", env, port, workers) as app:
+            operator = scenarios.operator_sign_in(app.port)
+            events: list[str] = []
+
+            def smtp_down() -> None:
+                smtp.down()
+                events.append(f"{time.strftime('%H:%M:%S')} SMTP server stopped")
+                log("SMTP server stopped")
+
+            def smtp_up() -> None:
+                smtp.up()
+                events.append(f"{time.strftime('%H:%M:%S')} SMTP server started again")
+                log("SMTP server started again")
+
+            timers = [threading.Timer(outage[0], smtp_down), threading.Timer(outage[1], smtp_up)]
+            for timer in timers:
+                timer.start()
+            log(f"soak: {seconds:.0f} s at {rate}/s with {clients} clients, SMTP down {outage[0]:.0f}–{outage[1]:.0f} s")
+            run = run_parallel(
+                Mixed(operator.cookies, mailbox.codes, run_id, code_timeout=outage[1] - outage[0] + 120),
+                app.port,
+                clients=clients,
+                seconds=seconds,
+                interval=clients / rate,
+            )
+            for timer in timers:
+                timer.join()
+        drained = wait_for_outbox(url, first_mail, timeout=180)
+        time.sleep(2)  # let a delivery that is finishing reach the server
+        results = check(run, url, mailbox, first_mail, first_ticket, drained)
+        results.update(
+            date=datetime.now(UTC).isoformat(timespec="seconds"),
+            seconds=seconds,
+            rate=rate,
+            clients=clients,
+            outage_seconds=list(outage),
+            events=events,
+        )
+        (ROOT / "bench" / "results").mkdir(exist_ok=True)
+        (ROOT / "bench" / "results" / "soak.json").write_text(
+            json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+        )
+        docs.write_section("soak", soak_table(results))
+        log(f"soak: {'passed' if results['passed'] else 'FAILED'}: {json.dumps(results['checks'], ensure_ascii=False)}")
+        if not results["passed"]:
+            raise SystemExit(1)
+    finally:
+        smtp.down()
+        for process in deliverers:
+            process.terminate()
+            process.wait()
+        if cluster is not None:
+            cluster.stop()
+
+
+def wait_for_outbox(url: str, first_mail: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            queued = conn.execute(
+                "SELECT count(*) FROM outbound_emails WHERE id > %s AND status = 'queued'", (first_mail,)
+            ).fetchone()[0]
+            if queued == 0:
+                return True
+            time.sleep(1)
+    return False
+
+
+MESSAGE_ID = re.compile(r"<(\d+)\.\d+@")
+
+
+def check(run: Any, url: str, mailbox: Mailbox, first_mail: int, first_ticket: int, drained: bool) -> dict[str, Any]:
+    statuses = run.statuses()
+    by_kind: dict[str, list[Sample]] = {}
+    for sample in run.samples:
+        kind = sample.result[0] if sample.result else "failed"
+        by_kind.setdefault(kind, []).append(sample)
+    ok = {k: [s for s in v if s.error is None] for k, v in by_kind.items()}
+    numbers = {s.result[1] for s in ok.get("inquiry", [])}
+    with psycopg.connect(libpq_url(url)) as conn:
+        stored = {r[0] for r in conn.execute("SELECT reference_number FROM inquiries WHERE id > %s", (first_ticket,))}
+        outbox = conn.execute(
+            "SELECT id, subject, status, attempts FROM outbound_emails WHERE id > %s", (first_mail,)
+        ).fetchall()
+    subjects = Counter(subject for _id, subject, _status, _attempts in outbox)
+    expected = {
+        "acknowledgements": len(ok.get("inquiry", [])),
+        "one-time passwords": len(ok.get("login", [])) + len(ok.get("register", [])),
+        "initial passwords": len(ok.get("register", [])),
+    }
+    found = {
+        "acknowledgements": sum(n for s, n in subjects.items() if "お問い合わせを受け付けました" in s),
+        "one-time passwords": sum(n for s, n in subjects.items() if "ワンタイムパスワード" in s),
+        "initial passwords": sum(n for s, n in subjects.items() if "初期パスワード" in s),
+    }
+    received = Counter()
+    for message_id, count in mailbox.message_ids().items():
+        if found_id := MESSAGE_ID.search(message_id):
+            received[int(found_id.group(1))] += count
+    outbox_ids = {row[0] for row in outbox}
+    checks = {
+        "no 5xx": sum(n for code, n in statuses.items() if code >= 500) == 0,
+        "no failed scenario": all(s.error is None for s in run.samples),
+        "every inquiry stored, no other": numbers == stored,
+        "every mail in the outbox": expected == found,
+        "outbox drained": drained and all(row[2] == "sent" for row in outbox),
+        "each mail received once": set(received) == outbox_ids and all(n == 1 for n in received.values()),
+    }
+    latencies = {k: round(percentile([s.ms for s in v], 95), 1) for k, v in ok.items()}
+    return {
+        "passed": all(checks.values()),
+        "checks": checks,
+        "scenarios": {k: len(v) for k, v in by_kind.items()},
+        "failures": [s.error for s in run.samples if s.error][:10],
+        "http_statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "p95_ms": latencies,
+        "mails": {"expected": expected, "in_outbox": found, "sent": len(outbox),
+                  "retried": sum(1 for row in outbox if row[3] > 1),
+                  "received": sum(received.values())},
+    }
+
+
+def soak_table(r: dict[str, Any]) -> str:
+    lines = [
+        f"Run {r['date']}: {r['seconds']:.0f} s at {r['rate']} scenarios/s from {r['clients']} clients; "
+        f"SMTP server down from {r['outage_seconds'][0]:.0f} s to {r['outage_seconds'][1]:.0f} s "
+        f"(`bench/results/soak.json`). Result: **{'passed' if r['passed'] else 'FAILED'}**.",
+        "",
+        "| Check | Result |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {'✅' if ok else '❌'} |" for name, ok in r["checks"].items()]
+    lines += [
+        "",
+        "| Scenario | Runs | p95 (whole scenario) |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {k} | {n} | {r['p95_ms'].get(k, '—')} ms |" for k, n in sorted(r["scenarios"].items())]
+    m = r["mails"]
+    lines += [
+        "",
+        f"Mails: {m['sent']} in the outbox ({m['retried']} needed more than one attempt because of the "
+        f"outage), {m['received']} received by the SMTP server. HTTP statuses: "
+        + ", ".join(f"{k}: {v}" for k, v in r["http_statuses"].items())
+        + ".",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install run test lint format screenshots
+.PHONY: install run test lint format screenshots bench soak faults
 
 # axe-core for the browser tests' accessibility checks (npm; skipped when npm is missing).
 node_modules/.installed: package.json package-lock.json
@@ -34,6 +34,17 @@ test: $(STAMP) node_modules/.installed
 # Re-take the README's screenshots (docs/screenshots) with the browser tests.
 screenshots: $(STAMP) node_modules/.installed
 	SCREENSHOTS=1 $(BIN)/pytest tests/browser
+
+# National scale (docs/performance.md): not part of `make test`. Each starts a throwaway PostgreSQL
+# cluster unless DATABASE_URL is set; see bench/run.py, bench/soak.py and bench/faults.py for settings.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
+
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -16,11 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 class UnexpectedResponse(RuntimeError):
-    pass
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -83,7 +86,9 @@ class Browser:
 
     def expect(self, response: Response, *statuses: int) -> Response:
         if response.status not in statuses:
-            raise UnexpectedResponse(f"HTTP {response.status}: {response.body[:300]!r}")
+            title = TITLE.search(response.body)
+            shown = title.group(1).strip() if title else response.body[:300]
+            raise UnexpectedResponse(f"HTTP {response.status}: {shown}", response.status)
         return response
 
 
@@ -141,11 +146,14 @@ def timed(browser: Browser, steps: list[tuple[str, Callable[[], Response]]]) -> 
     """Run named requests in order; stop at the first unexpected answer."""
     started = time.perf_counter()
     done: list[tuple[str, int, float]] = []
+    name = ""
     try:
         for name, step in steps:
             response = step()
             done.append((name, response.status, response.ms))
     except (UnexpectedResponse, OSError, http.client.HTTPException) as failed:
+        if getattr(failed, "status", 0):
+            done.append((name, failed.status, float("nan")))
         return Sample((time.perf_counter() - started) * 1000, done, f"{type(failed).__name__}: {failed}")
     return Sample((time.perf_counter() - started) * 1000, done)
 

@@ -2,6 +2,7 @@
 
 import email
 import email.policy
+import logging
 import multiprocessing
 import os
 import re
@@ -23,6 +24,7 @@ from aiosmtpd.controller import Controller
 from tests.postgres import Cluster, find_bindir, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
 BIN = Path(sys.executable).parent
 OTP_CODE = re.compile(r"^(\d{6})\s*$", re.MULTILINE)
 # Every request of a run comes from 127.0.0.1: the per-IP limits would stop the load generator itself.

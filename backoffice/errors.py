@@ -61,7 +61,9 @@ def render_error(code: int, message: str | None = None) -> ResponseReturnValue:
         # The layout itself failed (e.g. the database went away while it asked for the operator):
         # still answer in Japanese, with nothing that could fail again.
         log.exception("error page %s could not be rendered", code)
-        return _BARE_PAGE.format(title=escape(title), message=escape(message or default_message)), code
+        return _BARE_PAGE.format(
+            title=escape(title), message=escape(message or default_message)
+        ), code
 
 
 _BARE_PAGE = (

@@ -154,7 +154,9 @@ def timed(browser: Browser, steps: list[tuple[str, Callable[[], Response]]]) -> 
     except (UnexpectedResponse, OSError, http.client.HTTPException) as failed:
         if getattr(failed, "status", 0):
             done.append((name, failed.status, float("nan")))
-        return Sample((time.perf_counter() - started) * 1000, done, f"{type(failed).__name__}: {failed}")
+        return Sample(
+            (time.perf_counter() - started) * 1000, done, f"{type(failed).__name__}: {failed}"
+        )
     return Sample((time.perf_counter() - started) * 1000, done)
 
 

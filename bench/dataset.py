@@ -43,14 +43,171 @@ PORTAL_PASSWORD = "bench-portal-pass-2026"
 OPERATOR_PASSWORD = "bench-operator-pass-2026"
 BENCH_OPERATOR = "bench-admin@kaigo-portal.example.jp"
 
-SURNAMES = "佐藤 鈴木 高橋 田中 伊藤 渡辺 山本 中村 小林 加藤 吉田 山田 佐々木 山口 松本 井上 木村 林 斎藤 清水 山崎 森 池田 橋本 阿部 石川 山下 中島 石井 小川 前田 岡田 長谷川 藤田 後藤 近藤 村上 遠藤 青木 坂本".split()
-SURNAMES_KANA = "サトウ スズキ タカハシ タナカ イトウ ワタナベ ヤマモト ナカムラ コバヤシ カトウ ヨシダ ヤマダ ササキ ヤマグチ マツモト イノウエ キムラ ハヤシ サイトウ シミズ ヤマザキ モリ イケダ ハシモト アベ イシカワ ヤマシタ ナカジマ イシイ オガワ マエダ オカダ ハセガワ フジタ ゴトウ コンドウ ムラカミ エンドウ アオキ サカモト".split()
-GIVEN = "太郎 花子 一郎 陽子 健太 美咲 大輔 由美 翔太 恵子 誠 直子 拓也 裕子 亮 智子 和也 真理 浩 愛".split()
-GIVEN_KANA = "タロウ ハナコ イチロウ ヨウコ ケンタ ミサキ ダイスケ ユミ ショウタ ケイコ マコト ナオコ タクヤ ユウコ リョウ トモコ カズヤ マリ ヒロシ アイ".split()
-PLACES = "ひまわり さくら あおば みどり つばさ ひかり こもれび やすらぎ はなみずき すずらん かえで わかば".split()
-OFFICE_KINDS = "デイサービス 訪問介護ステーション 介護老人保健施設 グループホーム 居宅介護支援事業所 訪問看護ステーション".split()
-CLINIC_KINDS = "クリニック 病院 診療所 医院".split()
-PREFECTURES = "北海道 青森県 宮城県 東京都 神奈川県 愛知県 大阪府 兵庫県 広島県 福岡県 熊本県 沖縄県".split()
+SURNAMES = [
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "山口",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "斎藤",
+    "清水",
+    "山崎",
+    "森",
+    "池田",
+    "橋本",
+    "阿部",
+    "石川",
+    "山下",
+    "中島",
+    "石井",
+    "小川",
+    "前田",
+    "岡田",
+    "長谷川",
+    "藤田",
+    "後藤",
+    "近藤",
+    "村上",
+    "遠藤",
+    "青木",
+    "坂本",
+]
+SURNAMES_KANA = [
+    "サトウ",
+    "スズキ",
+    "タカハシ",
+    "タナカ",
+    "イトウ",
+    "ワタナベ",
+    "ヤマモト",
+    "ナカムラ",
+    "コバヤシ",
+    "カトウ",
+    "ヨシダ",
+    "ヤマダ",
+    "ササキ",
+    "ヤマグチ",
+    "マツモト",
+    "イノウエ",
+    "キムラ",
+    "ハヤシ",
+    "サイトウ",
+    "シミズ",
+    "ヤマザキ",
+    "モリ",
+    "イケダ",
+    "ハシモト",
+    "アベ",
+    "イシカワ",
+    "ヤマシタ",
+    "ナカジマ",
+    "イシイ",
+    "オガワ",
+    "マエダ",
+    "オカダ",
+    "ハセガワ",
+    "フジタ",
+    "ゴトウ",
+    "コンドウ",
+    "ムラカミ",
+    "エンドウ",
+    "アオキ",
+    "サカモト",
+]
+GIVEN = [
+    "太郎",
+    "花子",
+    "一郎",
+    "陽子",
+    "健太",
+    "美咲",
+    "大輔",
+    "由美",
+    "翔太",
+    "恵子",
+    "誠",
+    "直子",
+    "拓也",
+    "裕子",
+    "亮",
+    "智子",
+    "和也",
+    "真理",
+    "浩",
+    "愛",
+]
+GIVEN_KANA = [
+    "タロウ",
+    "ハナコ",
+    "イチロウ",
+    "ヨウコ",
+    "ケンタ",
+    "ミサキ",
+    "ダイスケ",
+    "ユミ",
+    "ショウタ",
+    "ケイコ",
+    "マコト",
+    "ナオコ",
+    "タクヤ",
+    "ユウコ",
+    "リョウ",
+    "トモコ",
+    "カズヤ",
+    "マリ",
+    "ヒロシ",
+    "アイ",
+]
+PLACES = [
+    "ひまわり",
+    "さくら",
+    "あおば",
+    "みどり",
+    "つばさ",
+    "ひかり",
+    "こもれび",
+    "やすらぎ",
+    "はなみずき",
+    "すずらん",
+    "かえで",
+    "わかば",
+]
+OFFICE_KINDS = [
+    "デイサービス",
+    "訪問介護ステーション",
+    "介護老人保健施設",
+    "グループホーム",
+    "居宅介護支援事業所",
+    "訪問看護ステーション",
+]
+CLINIC_KINDS = ["クリニック", "病院", "診療所", "医院"]
+PREFECTURES = [
+    "北海道",
+    "青森県",
+    "宮城県",
+    "東京都",
+    "神奈川県",
+    "愛知県",
+    "大阪府",
+    "兵庫県",
+    "広島県",
+    "福岡県",
+    "熊本県",
+    "沖縄県",
+]
 BODIES = [
     "ログイン画面でパスワードを入力してもエラーになります。",
     "ワンタイムパスワードのメールが届きません。迷惑メールフォルダも確認しました。",
@@ -90,7 +247,9 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
                 name=f"{SURNAMES[i]} {GIVEN[i]}",
                 role=Role.ADMIN if i == 0 else Role.AGENT,
                 password_hash=operator_hash,
-                totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" if i == 0 else f"{'A' * 31}{i % 8 + 2}",
+                totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+                if i == 0
+                else f"{'A' * 31}{i % 8 + 2}",
                 totp_confirmed_at=datetime.now(UTC),
             )
             for i in range(OPERATORS)
@@ -180,9 +339,13 @@ def _drop_secondary(conn: psycopg.Connection, tables: list[str]) -> list[str]:
         conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     for name, _definition in indexes:
         conn.execute(f'DROP INDEX "{name}"')
-    rebuild = [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, k in constraints if k == "u"]
+    rebuild = [
+        f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, k in constraints if k == "u"
+    ]
     rebuild += [definition for _name, definition in indexes]
-    rebuild += [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, k in constraints if k == "f"]
+    rebuild += [
+        f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, k in constraints if k == "f"
+    ]
     return rebuild
 
 
@@ -357,7 +520,15 @@ class _Tickets:
             return
         events.append((i, "status_changed", "担当者", "new", "in_progress", None, first_response))
         events.append(
-            (i, "public_reply", "担当者", None, None, "お問い合わせありがとうございます。", first_response)
+            (
+                i,
+                "public_reply",
+                "担当者",
+                None,
+                None,
+                "お問い合わせありがとうございます。",
+                first_response,
+            )
         )
         if resolved is not None:
             events.append((i, "status_changed", "担当者", "in_progress", status, None, resolved))

@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from bench import dataset, docs, scenarios
+from bench import docs, scenarios
 from bench.client import Browser, run_parallel
 from bench.infra import ROOT, Gunicorn, Mailbox, app_env, database, libpq_url, log
 from bench.run import prepare
@@ -36,17 +36,7 @@ def main() -> None:
         port = free_port()
         env = app_env(url, mailbox.port, port)
         prepare(env, url, TICKETS)
-        with psycopg.connect(libpq_url(url)) as conn:
-            scenarios.CATEGORY.update(
-                zip(
-                    ("major_category", "category"),
-                    map(str, conn.execute(
-                        "SELECT parent_id, id FROM inquiry_categories WHERE kind = 'general' "
-                        "AND parent_id IS NOT NULL ORDER BY id LIMIT 1"
-                    ).fetchone()),
-                    strict=True,
-                )
-            )
+        scenarios.choose_category(libpq_url(url))
         results = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "postgres_restart": postgres_restart(cluster, env, port, url),
@@ -110,7 +100,12 @@ def postgres_restart(cluster: Any, env: dict[str, str], port: int, url: str) -> 
     error_pages = [s for s in failed if any(status >= 500 for _n, status, _ms in s.steps)]
     japanese = sum(1 for s in failed if JAPANESE_ERROR in (s.error or ""))
     with psycopg.connect(libpq_url(url)) as conn:
-        stored = {r[0] for r in conn.execute("SELECT reference_number FROM inquiries WHERE id > %s", (TICKETS,))}
+        stored = {
+            r[0]
+            for r in conn.execute(
+                "SELECT reference_number FROM inquiries WHERE id > %s", (TICKETS,)
+            )
+        }
     reported = {s.result for s in run.ok} | ({after.result} if after.error is None else set())
     checks = consistency(url)
     result = {
@@ -168,19 +163,22 @@ def worker_killed(env: dict[str, str], port: int, url: str) -> dict[str, Any]:
         after_workers = app.worker_pids()
         with psycopg.connect(dsn) as conn:
             half = conn.execute(
-                "SELECT count(*) FROM inquiries WHERE submission_key = %s", (fields["submission_key"],)
+                "SELECT count(*) FROM inquiries WHERE submission_key = %s",
+                (fields["submission_key"],),
             ).fetchone()[0]
         retry = browser.post("/inquiry/confirm", fields)
         with psycopg.connect(dsn) as conn:
             after = conn.execute(
-                "SELECT count(*) FROM inquiries WHERE submission_key = %s", (fields["submission_key"],)
+                "SELECT count(*) FROM inquiries WHERE submission_key = %s",
+                (fields["submission_key"],),
             ).fetchone()[0]
     checks = consistency(url)
     result = {
         "killed_worker": victim,
         "client_saw": outcome.get("error") or f"HTTP {outcome.get('status')}",
         "inquiry_rows_after_kill": half,
-        "replacement_worker_started": len(after_workers) == len(before) and victim not in after_workers,
+        "replacement_worker_started": len(after_workers) == len(before)
+        and victim not in after_workers,
         "resend_status": retry.status,
         "inquiry_rows_after_resend": after,
         "consistency": checks,
@@ -261,7 +259,7 @@ def faults_table(r: dict[str, Any]) -> str:
             f"HTTP {kill['resend_status']}, {kill['inquiry_rows_after_resend']} inquiry; half-written rows: "
             f"{sum(kill['consistency'].values())} | {mark(kill['passed'])} |",
             "",
-            f"HTTP statuses during the restart run: "
+            "HTTP statuses during the restart run: "
             + ", ".join(f"{k}: {v}" for k, v in pg["http_statuses"].items())
             + ".",
         ]

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -147,7 +148,9 @@ class SmtpProcess:
 
     def up(self) -> "SmtpProcess":
         for _attempt in range(100):
-            self.process = multiprocessing.get_context("fork").Process(target=self._serve, daemon=True)
+            self.process = multiprocessing.get_context("fork").Process(
+                target=self._serve, daemon=True
+            )
             self.process.start()
             if _listening(self.port, timeout=5):
                 return self
@@ -179,7 +182,7 @@ class Gunicorn:
     def __init__(self, target: str, env: dict[str, str], port: int, workers: int) -> None:
         self.target, self.env, self.port, self.workers = target, env, port, workers
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"kip-gunicorn-{port}.log"
+        self.log_path = Path(tempfile.gettempdir()) / f"kip-gunicorn-{port}.log"
 
     def start(self, ready_path: str = "/healthz") -> "Gunicorn":
         self.process = subprocess.Popen(
@@ -295,4 +298,3 @@ def machine(database_url: str) -> dict[str, Any]:
         "kernel": os.uname().release,
         "postgresql": psycopg.connect(libpq_url(database_url)).info.server_version,
     }
-

@@ -12,7 +12,6 @@ import os
 import statistics
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -59,9 +58,13 @@ def main() -> None:
         with Gunicorn("wsgi:app", env, app_port, workers) as app:
             results.update(measure_app(app, mailbox, seconds, samples, url))
         floor_port = free_port()
-        with Gunicorn("bench.floor:create_app()", env, floor_port, workers).start("/inquiry") as floor:
+        with Gunicorn("bench.floor:create_app()", env, floor_port, workers).start(
+            "/inquiry"
+        ) as floor:
             log("floor: submitting")
-            floor_run = run_parallel(scenarios.submit, floor.port, clients=2 * workers, seconds=seconds)
+            floor_run = run_parallel(
+                scenarios.submit, floor.port, clients=2 * workers, seconds=seconds
+            )
             check_run(floor_run, "floor submit")
         results["submit"]["floor_rps"] = round(floor_run.rps, 1)
         results["submit"]["floor_p50_ms"] = round(floor_run.percentile(50), 1)
@@ -74,7 +77,9 @@ def main() -> None:
         results["met"] = targets_met(results)
         plans = explain(env, url)
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        (RESULTS / "latest.json").write_text(
+            json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+        )
         docs.write_section("results", docs.results_table(results))
         docs.write_section("plans", plans)
         log(f"wrote {RESULTS / 'latest.json'}: {json.dumps(results['met'])}")
@@ -114,9 +119,13 @@ def prepare(env: dict[str, str], url: str, tickets: int) -> None:
         raise SystemExit(
             f"the database holds {loaded:,} tickets, not {tickets:,}: set BENCH_RELOAD=1 to reload it"
         )
-    log(f"loading {tickets:,} tickets, {dataset.ORGANIZATIONS:,} organizations, "
-        f"{dataset.ORGANIZATIONS * dataset.USERS_PER_ORGANIZATION:,} portal users")
-    os.environ.update({k: v for k, v in env.items() if k.startswith(("FLASK_", "DATABASE", "SECRET"))})
+    log(
+        f"loading {tickets:,} tickets, {dataset.ORGANIZATIONS:,} organizations, "
+        f"{dataset.ORGANIZATIONS * dataset.USERS_PER_ORGANIZATION:,} portal users"
+    )
+    os.environ.update(
+        {k: v for k, v in env.items() if k.startswith(("FLASK_", "DATABASE", "SECRET"))}
+    )
     from backoffice import create_app
 
     dataset.load(create_app(), tickets, log=log)
@@ -145,28 +154,20 @@ def list_urls(url: str) -> dict[str, str]:
     }
 
 
-def measure_app(app: Gunicorn, mailbox: Mailbox, seconds: float, samples: int, url: str) -> dict[str, Any]:
+def measure_app(
+    app: Gunicorn, mailbox: Mailbox, seconds: float, samples: int, url: str
+) -> dict[str, Any]:
     workers = app.workers
-    with psycopg.connect(libpq_url(url)) as conn:
-        scenarios.CATEGORY.update(
-            zip(
-                ("major_category", "category"),
-                map(
-                    str,
-                    conn.execute(
-                        "SELECT c.parent_id, c.id FROM inquiry_categories c "
-                        "WHERE c.kind = 'general' AND c.parent_id IS NOT NULL ORDER BY c.id LIMIT 1"
-                    ).fetchone(),
-                ),
-            )
-        )
+    scenarios.choose_category(libpq_url(url))
     log("app: warming up")
     run_parallel(scenarios.submit, app.port, clients=workers, seconds=3)
 
     log("app: submitting")
     submit = run_parallel(scenarios.submit, app.port, clients=2 * workers, seconds=seconds)
     check_run(submit, "submit")
-    log(f"  {submit.rps:.1f} /s, p50 {submit.percentile(50):.0f} ms, p95 {submit.percentile(95):.0f} ms")
+    log(
+        f"  {submit.rps:.1f} /s, p50 {submit.percentile(50):.0f} ms, p95 {submit.percentile(95):.0f} ms"
+    )
     result: dict[str, Any] = {
         "submit": {
             "rps": round(submit.rps, 1),
@@ -187,7 +188,14 @@ def measure_app(app: Gunicorn, mailbox: Mailbox, seconds: float, samples: int, u
     operator = scenarios.operator_sign_in(app.port)
     pages: dict[str, float] = {}
     for name, path in {**list_urls(url), "dashboard": "/admin/"}.items():
-        run_parallel(scenarios.page(path), app.port, clients=1, seconds=60, cookies=operator.cookies, limit_each=3)
+        run_parallel(
+            scenarios.page(path),
+            app.port,
+            clients=1,
+            seconds=60,
+            cookies=operator.cookies,
+            limit_each=3,
+        )
         run = run_parallel(
             scenarios.page(path),
             app.port,
@@ -271,7 +279,10 @@ def measure_export(app: Gunicorn, operator: Browser) -> dict[str, Any]:
         response = conn.getresponse()
         if response.status != 200:
             raise SystemExit(f"export: HTTP {response.status}")
-        rows = sum(1 for _ in csv.reader(io.TextIOWrapper(response, encoding="utf-8-sig", newline=""))) - 1
+        rows = (
+            sum(1 for _ in csv.reader(io.TextIOWrapper(response, encoding="utf-8-sig", newline="")))
+            - 1
+        )
         conn.close()
     seconds = time.monotonic() - started
     return {
@@ -285,7 +296,9 @@ def measure_export(app: Gunicorn, operator: Browser) -> dict[str, Any]:
 def check_run(run: Any, name: str) -> None:
     failures = [s.error for s in run.samples if s.error]
     if failures:
-        raise SystemExit(f"{name}: {len(failures)} of {len(run.samples)} failed, e.g. {failures[0]}")
+        raise SystemExit(
+            f"{name}: {len(failures)} of {len(run.samples)} failed, e.g. {failures[0]}"
+        )
 
 
 def targets_met(results: dict[str, Any]) -> dict[str, bool]:
@@ -302,7 +315,9 @@ def targets_met(results: dict[str, Any]) -> dict[str, bool]:
 def explain(env: dict[str, str], url: str) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of every statement the list pages and the dashboard send about tickets,
     captured from the app itself (in this process, signed in as the benchmark's operator)."""
-    os.environ.update({k: v for k, v in env.items() if k.startswith(("FLASK_", "DATABASE", "SECRET"))})
+    os.environ.update(
+        {k: v for k, v in env.items() if k.startswith(("FLASK_", "DATABASE", "SECRET"))}
+    )
     from backoffice import create_app
     from backoffice.extensions import db
     from backoffice.operators import operations as operators
@@ -311,12 +326,16 @@ def explain(env: dict[str, str], url: str) -> str:
     app = create_app()
     out: list[str] = []
     with app.app_context():
-        operator = db.session.scalar(sa.select(Operator).where(Operator.email == dataset.BENCH_OPERATOR))
+        operator = db.session.scalar(
+            sa.select(Operator).where(Operator.email == dataset.BENCH_OPERATOR)
+        )
         key = operators.start_session(operator, "127.0.0.1")
         db.session.commit()
         statements: list[tuple[str, Any]] = []
 
-        def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        def capture(
+            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+        ) -> None:
             if statement.lstrip().upper().startswith("SELECT") and "FROM inquiries" in statement:
                 statements.append((statement, parameters))
 
@@ -332,9 +351,13 @@ def explain(env: dict[str, str], url: str) -> str:
             out.append(f"### {name}: `{path}`\n")
             for statement, parameters in list(statements):
                 with db.engine.connect() as conn:
-                    plan = conn.exec_driver_sql(
-                        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters
-                    ).scalars().all()
+                    plan = (
+                        conn.exec_driver_sql(
+                            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters
+                        )
+                        .scalars()
+                        .all()
+                    )
                 out.append("```sql\n" + " ".join(statement.split()) + "\n```\n")
                 out.append("```\n" + "\n".join(plan) + "\n```\n")
         sa.event.remove(db.engine, "before_cursor_execute", capture)

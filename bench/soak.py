@@ -27,19 +27,48 @@ import psycopg
 
 from bench import dataset, docs, scenarios
 from bench.client import Browser, Sample, percentile, run_parallel
-from bench.infra import BIN, ROOT, Gunicorn, Mailbox, SmtpProcess, app_env, database, flask, libpq_url, log
+from bench.infra import (
+    BIN,
+    ROOT,
+    Gunicorn,
+    Mailbox,
+    SmtpProcess,
+    app_env,
+    database,
+    flask,
+    libpq_url,
+    log,
+)
 from bench.run import prepare
 from tests.postgres import free_port
 
-MIX = ("inquiry", "list", "login", "inquiry", "list", "register", "inquiry", "login", "list", "inquiry")
+MIX = (
+    "inquiry",
+    "list",
+    "login",
+    "inquiry",
+    "list",
+    "register",
+    "inquiry",
+    "login",
+    "list",
+    "inquiry",
+)
 ECLAIMS_PASSWORD = "soak-eclaims-pass-2026"
 
 
 class Mixed:
     """One scenario of the mix, chosen by the iteration number (picklable for the client processes)."""
 
-    def __init__(self, cookies: dict[str, str], codes: Any, run_id: int, code_timeout: float) -> None:
-        self.cookies, self.codes, self.run_id, self.code_timeout = cookies, codes, run_id, code_timeout
+    def __init__(
+        self, cookies: dict[str, str], codes: Any, run_id: int, code_timeout: float
+    ) -> None:
+        self.cookies, self.codes, self.run_id, self.code_timeout = (
+            cookies,
+            codes,
+            run_id,
+            code_timeout,
+        )
 
     def read_code(self, address: str) -> str:
         deadline = time.monotonic() + self.code_timeout
@@ -83,7 +112,19 @@ def eclaims_id(run_id: int, office: int) -> str:
 
 
 def office_csv(run_id: int, offices: list[int]) -> str:
-    lines = [",".join(["eclaims_id", "password", "security_email", "security_code", "office_number", "office_name", "kind"])]
+    lines = [
+        ",".join(
+            [
+                "eclaims_id",
+                "password",
+                "security_email",
+                "security_code",
+                "office_number",
+                "office_name",
+                "kind",
+            ]
+        )
+    ]
     for office in offices:
         eid = eclaims_id(run_id, office)
         lines.append(
@@ -119,28 +160,32 @@ def main() -> None:
         )
         prepare(env, url, tickets)
         iterations_each = int(seconds * rate / clients) + 2
-        offices = [c * 1000 + n for c in range(clients) for n in range(iterations_each // len(MIX) + 2)]
+        offices = [
+            c * 1000 + n for c in range(clients) for n in range(iterations_each // len(MIX) + 2)
+        ]
         with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as csv_file:
             csv_file.write(office_csv(run_id, offices))
         log(f"importing {len(offices)} 電子請求受付システム offices")
         flask(env, "eclaims", "import", csv_file.name)
         with psycopg.connect(libpq_url(url)) as conn:
-            first_mail = conn.execute("SELECT coalesce(max(id), 0) FROM outbound_emails").fetchone()[0]
+            first_mail = conn.execute(
+                "SELECT coalesce(max(id), 0) FROM outbound_emails"
+            ).fetchone()[0]
             first_ticket = conn.execute("SELECT coalesce(max(id), 0) FROM inquiries").fetchone()[0]
-            scenarios.CATEGORY.update(
-                zip(
-                    ("major_category", "category"),
-                    map(str, conn.execute(
-                        "SELECT parent_id, id FROM inquiry_categories WHERE kind = 'general' "
-                        "AND parent_id IS NOT NULL ORDER BY id LIMIT 1"
-                    ).fetchone()),
-                    strict=True,
-                )
-            )
+        scenarios.choose_category(libpq_url(url))
         for _ in range(2):
             deliverers.append(
                 subprocess.Popen(
-                    [str(BIN / "flask"), "--app", "wsgi", "mail", "deliver", "--loop", "--interval", "1"],
+                    [
+                        str(BIN / "flask"),
+                        "--app",
+                        "wsgi",
+                        "mail",
+                        "deliver",
+                        "--loop",
+                        "--interval",
+                        "1",
+                    ],
                     env=env,
                     cwd=ROOT,
                     stdout=subprocess.DEVNULL,
@@ -164,9 +209,16 @@ def main() -> None:
             timers = [threading.Timer(outage[0], smtp_down), threading.Timer(outage[1], smtp_up)]
             for timer in timers:
                 timer.start()
-            log(f"soak: {seconds:.0f} s at {rate}/s with {clients} clients, SMTP down {outage[0]:.0f}–{outage[1]:.0f} s")
+            log(
+                f"soak: {seconds:.0f} s at {rate}/s with {clients} clients, SMTP down {outage[0]:.0f}–{outage[1]:.0f} s"
+            )
             run = run_parallel(
-                Mixed(operator.cookies, mailbox.codes, run_id, code_timeout=outage[1] - outage[0] + 120),
+                Mixed(
+                    operator.cookies,
+                    mailbox.codes,
+                    run_id,
+                    code_timeout=outage[1] - outage[0] + 120,
+                ),
                 app.port,
                 clients=clients,
                 seconds=seconds,
@@ -190,7 +242,9 @@ def main() -> None:
             json.dumps(results, indent=2, ensure_ascii=False) + "\n"
         )
         docs.write_section("soak", soak_table(results))
-        log(f"soak: {'passed' if results['passed'] else 'FAILED'}: {json.dumps(results['checks'], ensure_ascii=False)}")
+        log(
+            f"soak: {'passed' if results['passed'] else 'FAILED'}: {json.dumps(results['checks'], ensure_ascii=False)}"
+        )
         if not results["passed"]:
             raise SystemExit(1)
     finally:
@@ -207,7 +261,8 @@ def wait_for_outbox(url: str, first_mail: int, timeout: float) -> bool:
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         while time.monotonic() < deadline:
             queued = conn.execute(
-                "SELECT count(*) FROM outbound_emails WHERE id > %s AND status = 'queued'", (first_mail,)
+                "SELECT count(*) FROM outbound_emails WHERE id > %s AND status = 'queued'",
+                (first_mail,),
             ).fetchone()[0]
             if queued == 0:
                 return True
@@ -218,7 +273,9 @@ def wait_for_outbox(url: str, first_mail: int, timeout: float) -> bool:
 MESSAGE_ID = re.compile(r"<(\d+)\.\d+@")
 
 
-def check(run: Any, url: str, mailbox: Mailbox, first_mail: int, first_ticket: int, drained: bool) -> dict[str, Any]:
+def check(
+    run: Any, url: str, mailbox: Mailbox, first_mail: int, first_ticket: int, drained: bool
+) -> dict[str, Any]:
     statuses = run.statuses()
     by_kind: dict[str, list[Sample]] = {}
     for sample in run.samples:
@@ -227,7 +284,12 @@ def check(run: Any, url: str, mailbox: Mailbox, first_mail: int, first_ticket: i
     ok = {k: [s for s in v if s.error is None] for k, v in by_kind.items()}
     numbers = {s.result[1] for s in ok.get("inquiry", [])}
     with psycopg.connect(libpq_url(url)) as conn:
-        stored = {r[0] for r in conn.execute("SELECT reference_number FROM inquiries WHERE id > %s", (first_ticket,))}
+        stored = {
+            r[0]
+            for r in conn.execute(
+                "SELECT reference_number FROM inquiries WHERE id > %s", (first_ticket,)
+            )
+        }
         outbox = conn.execute(
             "SELECT id, subject, status, attempts FROM outbound_emails WHERE id > %s", (first_mail,)
         ).fetchall()
@@ -238,7 +300,9 @@ def check(run: Any, url: str, mailbox: Mailbox, first_mail: int, first_ticket: i
         "initial passwords": len(ok.get("register", [])),
     }
     found = {
-        "acknowledgements": sum(n for s, n in subjects.items() if "お問い合わせを受け付けました" in s),
+        "acknowledgements": sum(
+            n for s, n in subjects.items() if "お問い合わせを受け付けました" in s
+        ),
         "one-time passwords": sum(n for s, n in subjects.items() if "ワンタイムパスワード" in s),
         "initial passwords": sum(n for s, n in subjects.items() if "初期パスワード" in s),
     }
@@ -253,7 +317,8 @@ def check(run: Any, url: str, mailbox: Mailbox, first_mail: int, first_ticket: i
         "every inquiry stored, no other": numbers == stored,
         "every mail in the outbox": expected == found,
         "outbox drained": drained and all(row[2] == "sent" for row in outbox),
-        "each mail received once": set(received) == outbox_ids and all(n == 1 for n in received.values()),
+        "each mail received once": set(received) == outbox_ids
+        and all(n == 1 for n in received.values()),
     }
     latencies = {k: round(percentile([s.ms for s in v], 95), 1) for k, v in ok.items()}
     return {
@@ -263,9 +328,13 @@ def check(run: Any, url: str, mailbox: Mailbox, first_mail: int, first_ticket: i
         "failures": [s.error for s in run.samples if s.error][:10],
         "http_statuses": {str(k): v for k, v in sorted(statuses.items())},
         "p95_ms": latencies,
-        "mails": {"expected": expected, "in_outbox": found, "sent": len(outbox),
-                  "retried": sum(1 for row in outbox if row[3] > 1),
-                  "received": sum(received.values())},
+        "mails": {
+            "expected": expected,
+            "in_outbox": found,
+            "sent": len(outbox),
+            "retried": sum(1 for row in outbox if row[3] > 1),
+            "received": sum(received.values()),
+        },
     }
 
 
@@ -284,7 +353,9 @@ def soak_table(r: dict[str, Any]) -> str:
         "| Scenario | Runs | p95 (whole scenario) |",
         "|---|---|---|",
     ]
-    lines += [f"| {k} | {n} | {r['p95_ms'].get(k, '—')} ms |" for k, n in sorted(r["scenarios"].items())]
+    lines += [
+        f"| {k} | {n} | {r['p95_ms'].get(k, '—')} ms |" for k, n in sorted(r["scenarios"].items())
+    ]
     m = r["mails"]
     lines += [
         "",

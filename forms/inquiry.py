@@ -10,7 +10,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from backoffice.codes import MEDICAL_CODE_RE, medical_code_check_digit_ok
-
 from backoffice.inquiries.operations import AccountRequestInput, CategoryNode, InquiryInput
 from backoffice.normalize import (
     check_email,

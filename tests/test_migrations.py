@@ -37,6 +37,29 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_database_url
         db.engine.dispose()
 
 
+def test_the_search_box_uses_the_trigram_index_of_migration_0005(postgres_cluster) -> None:
+    """The search expression in backoffice.inquiries.search is the one the migration indexed: PostgreSQL
+    uses the index only when the two are the same, character for character."""
+    import sqlalchemy as sa
+
+    from backoffice.inquiries.models import Inquiry
+    from backoffice.inquiries.search import search_clause
+
+    url = postgres_cluster.create_database(f"search_{uuid.uuid4().hex[:8]}")
+    app = create_app(app_config(url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        plans = []
+        for term in ("ひまわり", "山田"):  # contains, and the start of a word
+            statement = sa.select(Inquiry.id).where(search_clause(term))
+            sql = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+                plans.append("\n".join(conn.scalars(sa.text(f"EXPLAIN {sql}"))))
+        db.engine.dispose()
+    assert all("ix_inquiries_search" in plan for plan in plans), plans
+
+
 def _not_search_index(name: str | None, type_: str, parent_names: object) -> bool:
     """The trigram index behind the search box is an expression index that only PostgreSQL has
     (migration 0005); autogenerate cannot compare expression indexes, so it is checked on its own in

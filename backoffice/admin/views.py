@@ -32,7 +32,6 @@ from backoffice.extensions import db
 from backoffice.inquiries import counts, triage
 from backoffice.inquiries import operations as inquiry_operations
 from backoffice.inquiries.export import stream_csv
-from backoffice.inquiries.search import search_clause
 from backoffice.inquiries.models import (
     CannedReply,
     CategoryKind,
@@ -42,6 +41,7 @@ from backoffice.inquiries.models import (
     InquiryStatusCount,
     Priority,
 )
+from backoffice.inquiries.search import search_clause
 from backoffice.mail.outbox import deliver_after_response
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Operator, Role
@@ -313,7 +313,16 @@ class TicketView(SecuredModelView):
                 count_query = count_query.filter(clause)
         return query, count_query, joins, count_joins
 
-    def get_list(self, page: Any, sort_column: Any, sort_desc: Any, search: Any, filters: Any, *args: Any, **kwargs: Any) -> Any:
+    def get_list(
+        self,
+        page: Any,
+        sort_column: Any,
+        sort_desc: Any,
+        search: Any,
+        filters: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
         # The whole list is counted from the per-status counters, never by counting every row.
         g.tickets_unfiltered = not (search and search.strip()) and not filters
         return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)

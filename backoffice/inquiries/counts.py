@@ -53,13 +53,15 @@ def install() -> None:
 
 def status_counts(session: Session) -> dict[InquiryStatus, int]:
     rows = session.execute(sa.select(InquiryStatusCount.status, InquiryStatusCount.count))
-    return {status: count for status, count in rows}
+    return dict(rows.tuples().all())
 
 
 def recount(connection: sa.Connection) -> None:
     """Set every counter from the tickets themselves (after a bulk load, or to check for drift)."""
     actual = dict(
-        connection.execute(sa.select(Inquiry.status, sa.func.count()).group_by(Inquiry.status)).all()
+        connection.execute(
+            sa.select(Inquiry.status, sa.func.count()).group_by(Inquiry.status)
+        ).all()
     )
     for status in InquiryStatus:
         connection.execute(

@@ -104,6 +104,8 @@ def test_smtp_down_keeps_inquiry_and_mail_then_worker_delivers(
     assert email.status is EmailStatus.SENT
     assert message["To"] == "yamada@himawari.example.jp"
     assert message["Subject"] == email.subject
+    # Built by another process on its second attempt, still the outbox row's own Message-ID.
+    assert message["Message-ID"] == outbox.message_id(email)
     text = smtp_server.text_of(message)
     assert "受付番号：" in text
     html = message.get_body(preferencelist=("html",)).get_content()

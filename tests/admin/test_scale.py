@@ -1,0 +1,201 @@
+"""The ticket list and dashboard shaped for a million tickets (migration 0005, docs/performance.md):
+per-status counters, the search box's query shapes and index, far pages, the cached category tree, and
+the Japanese 503 page when the database is gone."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice import create_app
+from backoffice.admin import views
+from backoffice.db import utcnow
+from backoffice.inquiries import counts, triage
+from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatus, InquiryStatusCount
+from backoffice.inquiries.search import search_clause
+from backoffice.operators.models import Role
+from backoffice.operators.operations import OperatorActor
+from tests import postgres
+from tests.admin.conftest import make_operator
+from tests.conftest import app_config
+from tests.factories import account_request_input, category, general_input, seed_tree, send
+
+
+def _actual(db) -> dict[InquiryStatus, int]:
+    return dict(
+        db.session.execute(
+            sa.select(Inquiry.status, sa.func.count()).group_by(Inquiry.status)
+        ).all()
+    )
+
+
+def _counters(db) -> dict[InquiryStatus, int]:
+    return {s: n for s, n in counts.status_counts(db.session).items() if n}
+
+
+def test_status_counters_follow_every_change(db, client, signed_in) -> None:
+    seed_tree()
+    for i in range(3):
+        send(client, general_input(email=f"c{i}@example.jp", email_confirm=f"c{i}@example.jp"))
+    assert _counters(db) == {InquiryStatus.NEW: 3} == _actual(db)
+
+    first, second, third = db.session.scalars(sa.select(Inquiry).order_by(Inquiry.id)).all()
+    actor = OperatorActor.of(make_operator(Role.AGENT))
+    triage.move_status(first, InquiryStatus.IN_PROGRESS, actor)
+    db.session.commit()
+    assert _counters(db) == _actual(db) == {InquiryStatus.NEW: 2, InquiryStatus.IN_PROGRESS: 1}
+
+    agent = signed_in(Role.AGENT)
+    page = agent.get("/admin/tickets/").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    agent.post(
+        "/admin/tickets/action/",
+        data={"action": "mark_spam", "rowid": [str(second.id), str(third.id)], "csrf_token": token},
+    )
+    db.session.expire_all()
+    assert _counters(db) == _actual(db) == {InquiryStatus.IN_PROGRESS: 1, InquiryStatus.SPAM: 2}
+
+    db.session.delete(db.session.get(Inquiry, third.id))
+    db.session.commit()
+    assert _counters(db) == _actual(db) == {InquiryStatus.IN_PROGRESS: 1, InquiryStatus.SPAM: 1}
+
+    counts.recount(db.session.connection())
+    assert _counters(db) == _actual(db)
+
+
+def test_the_whole_list_is_counted_from_the_counters_a_filtered_one_from_the_rows(
+    db, client, signed_in
+) -> None:
+    seed_tree()
+    send(client, general_input())
+    # A counter that disagrees with the rows shows which count the page used.
+    db.session.execute(
+        sa.update(InquiryStatusCount)
+        .where(InquiryStatusCount.status == InquiryStatus.CLOSED)
+        .values(count=41)
+    )
+    db.session.commit()
+    viewer = signed_in(Role.VIEWER)
+    listed = lambda page: re.search(r'class="nav-link active">[^<(]*\((\d+)\)', page).group(1)  # noqa: E731
+    assert listed(viewer.get("/admin/tickets/").text) == "42"
+    assert listed(viewer.get("/admin/tickets/", query_string={"flt0_0": "new"}).text) == "1"
+    assert "(41)" not in viewer.get("/admin/tickets/", query_string={"flt0_0": "closed"}).text
+    dashboard = viewer.get("/admin/").text
+    assert re.search(r"完了.{0,200}41", dashboard, re.S)
+
+
+@pytest.fixture
+def people(db, client):
+    seed_tree()
+    for name, email in [
+        ("山田 太郎", "yamada@himawari.example.jp"),
+        ("小山田 花子", "oyamada@sakura.example.jp"),
+        ("田中 100%", "tanaka@example.jp"),
+    ]:
+        send(client, general_input(name=name, email=email, email_confirm=email))
+    send(client, account_request_input())
+    return {i.requester_name: i for i in db.session.scalars(sa.select(Inquiry))}
+
+
+def _found(db, term: str) -> set[str]:
+    clause = search_clause(term)
+    return set(db.session.scalars(sa.select(Inquiry.requester_name).where(clause)))
+
+
+def test_search_terms_take_the_shape_the_indexes_answer(db, people) -> None:
+    yamada = people["山田 太郎"]
+    number = yamada.reference_number
+    full_width = (
+        number.lower().replace("-", "").translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    )
+    assert _found(db, full_width) == {"山田 太郎"}  # 受付番号: any case or width, hyphen optional
+    assert _found(db, "0110113719") == {"佐藤 花子"}  # 医療機関コード of the request
+    assert _found(db, "YAMADA@HIMAWARI.EXAMPLE.JP") != {
+        "山田 太郎"
+    }  # exact address: local part as sent
+    assert _found(db, "yamada@HIMAWARI.example.jp") == {"山田 太郎"}  # the domain is case-free
+    assert _found(db, "山田") == {"山田 太郎"}  # two characters: the start of a word
+    assert _found(db, "山田 太") == {"山田 太郎"}
+    assert _found(db, "山田 ") == {"山田 太郎"}
+    assert _found(db, "田太郎") == set()
+    assert _found(db, "山田 太郎") == {"山田 太郎"}
+    assert _found(db, "小山田") == {"小山田 花子"}
+    assert _found(db, "sakura.example") == {"小山田 花子"}  # part of an address: contains
+    assert _found(db, "さくら在宅") == {"佐藤 花子"}  # 医療機関名
+    assert _found(db, "100%") == {"田中 100%"}  # LIKE wildcards are taken literally
+    assert _found(db, "_") == set()
+    assert search_clause("　 ") is None
+
+
+def _tickets(db, count: int) -> list[str]:
+    """`count` tickets received one minute apart; their numbers, newest first."""
+    seed_tree()
+    cat = category("介護情報基盤ポータルについて", "ログイン・パスワード")
+    start = utcnow() - timedelta(days=1)
+    db.session.execute(
+        sa.insert(Inquiry),
+        [
+            {
+                "reference_number": f"P{i:03d}-TEST",
+                "submission_key": f"page-{i}",
+                "status_token_hash": f"{i:064d}",
+                "category_id": cat.id,
+                "status": InquiryStatus.NEW,
+                "requester_name": "山田 太郎",
+                "requester_kana": "ヤマダ タロウ",
+                "email": f"user{i}@example.jp",
+                "phone": "0312345678",
+                "body": "",
+                "created_at": start + timedelta(minutes=i),
+                "updated_at": start,
+            }
+            for i in range(count)
+        ],
+    )
+    db.session.commit()
+    return [f"P{i:03d}-TEST" for i in reversed(range(count))]
+
+
+def test_far_pages_load_the_same_tickets_through_the_deferred_join(
+    db, signed_in, monkeypatch
+) -> None:
+    newest_first = _tickets(db, 120)
+    viewer = signed_in(Role.VIEWER)
+
+    def shown(page: int) -> list[str]:
+        listing = viewer.get("/admin/tickets/", query_string={"page": page}).text
+        return re.findall(r"P\d{3}-TEST", listing)
+
+    plain = [shown(p) for p in range(3)]
+    monkeypatch.setattr(views, "DEFERRED_JOIN_FROM", 1)
+    deferred = [shown(p) for p in range(3)]
+    assert deferred == plain
+    assert [n for page in deferred for n in dict.fromkeys(page)] == newest_first
+
+
+@pytest.mark.parametrize("app_overrides", [{"CATEGORY_CACHE_SECONDS": 60}])
+def test_the_category_tree_is_kept_and_a_closed_category_is_still_refused(db, client) -> None:
+    seed_tree()
+    client.get("/inquiry")
+    statements: list[str] = []
+    sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    client.get("/inquiry")
+    assert not any("inquiry_categories" in s for s in statements)
+
+    data = general_input()
+    db.session.get(InquiryCategory, int(data["category"])).is_active = False
+    db.session.commit()
+    response = send(client, data)  # the form still offers it; sending it is refused
+    assert response.status_code in (302, 422)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 0
+
+
+def test_database_outage_answers_with_the_japanese_503_page() -> None:
+    app = create_app(
+        app_config(f"postgresql+psycopg://postgres@127.0.0.1:{postgres.free_port()}/gone")
+    )
+    response = app.test_client().get("/inquiry")
+    assert response.status_code == 503
+    assert "ただいまサービスを利用できません" in response.text
+    assert '<html lang="ja"' in response.text

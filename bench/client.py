@@ -100,6 +100,7 @@ class Sample:
     steps: list[tuple[str, int, float]]
     error: str | None = None
     result: Any = None
+    at: float = field(default_factory=time.time)  # when it finished (wall clock)
 
 
 @dataclass

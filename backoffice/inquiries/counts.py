@@ -53,7 +53,7 @@ def install() -> None:
 
 def status_counts(session: Session) -> dict[InquiryStatus, int]:
     rows = session.execute(sa.select(InquiryStatusCount.status, InquiryStatusCount.count))
-    return dict(rows.tuples().all())
+    return {status: count for status, count in rows}  # noqa: C416 (rows are Row objects)
 
 
 def recount(connection: sa.Connection) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from backoffice.eclaims import importer
 from bench import dataset, docs, scenarios
 from bench.client import Browser, Sample, percentile, run_parallel
 from bench.infra import (
@@ -107,19 +108,7 @@ def eclaims_id(run_id: int, office: int) -> str:
 
 
 def office_csv(run_id: int, offices: list[int]) -> str:
-    lines = [
-        ",".join(
-            [
-                "eclaims_id",
-                "password",
-                "security_email",
-                "security_code",
-                "office_number",
-                "office_name",
-                "kind",
-            ]
-        )
-    ]
+    lines = [",".join(importer.HEADER)]
     for office in offices:
         eid = eclaims_id(run_id, office)
         lines.append(

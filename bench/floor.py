@@ -34,6 +34,7 @@ def create_app() -> Flask:
     app.secret_key = os.environ["SECRET_KEY"]
     engine = sa.create_engine(_sqlalchemy_url(os.environ["DATABASE_URL"]), pool_pre_ping=True)
     inquiries = sa.Table("inquiries", sa.MetaData(), autoload_with=engine)
+    app.extensions["floor_engine"] = engine
 
     def csrf() -> str:
         if "csrf" not in session:

@@ -1,0 +1,74 @@
+"""The benchmark's own parts that could silently go wrong: the loader's 受付番号, the floor app's round
+trip (it must insert a row the app can read, or the comparison means nothing), and the generated
+sections of docs/performance.md."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from backoffice import create_app
+from backoffice.extensions import db
+from backoffice.inquiries.categories import seed_categories
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.operations import REFERENCE_ALPHABET
+from backoffice.paths import MIGRATIONS
+from bench import dataset, docs, floor
+from tests.conftest import app_config
+
+
+def test_loader_reference_numbers_are_unique_and_well_formed() -> None:
+    numbers = [dataset.reference_number(i) for i in range(1, 200_001)]
+    assert len(set(numbers)) == len(numbers)
+    shape = re.compile(f"[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}")
+    assert all(shape.fullmatch(n) for n in numbers[:1000])
+
+
+def test_floor_inserts_the_same_row_the_app_reads(postgres_cluster, monkeypatch) -> None:
+    url = postgres_cluster.create_database("floor_check")
+    app = create_app(app_config(url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        seed_categories()
+        category_id = db.session.scalar(
+            sa.select(sa.text("id"))
+            .select_from(sa.text("inquiry_categories"))
+            .where(sa.text("parent_id IS NOT NULL"))
+            .limit(1)
+        )
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SECRET_KEY", "floor-test-key")
+    floor_app = floor.create_app()
+    client = floor_app.test_client()
+    page = client.get("/inquiry").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/inquiry", data={"csrf_token": "wrong"}).status_code == 400
+    data = {
+        "csrf_token": token,
+        "category": str(category_id),
+        "name": "山田 太郎",
+        "email": "a@example.jp",
+    }
+    assert client.post("/inquiry", data=data).headers["Location"] == "/inquiry/confirm"
+    confirm = client.get("/inquiry/confirm").text
+    key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', confirm).group(1)
+    sent = client.post("/inquiry/confirm", data={"csrf_token": token, "submission_key": key})
+    assert sent.headers["Location"] == "/inquiry/complete"
+    number = re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}", client.get("/inquiry/complete").text).group(0)
+    with app.app_context():
+        inquiry = db.session.scalars(sa.select(Inquiry)).one()
+        assert (inquiry.reference_number, inquiry.requester_name) == (number, "山田 太郎")
+        db.session.remove()
+        db.engine.dispose()
+    floor_app.extensions["floor_engine"].dispose()
+
+
+def test_generated_sections_replace_only_their_own_text(tmp_path, monkeypatch) -> None:
+    document = tmp_path / "performance.md"
+    document.write_text("prose\n<!-- a:begin -->\nold\n<!-- a:end -->\nmore prose\n")
+    monkeypatch.setattr(docs, "DOCUMENT", document)
+    docs.write_section("a", "new")
+    assert document.read_text() == "prose\n<!-- a:begin -->\nnew\n<!-- a:end -->\nmore prose\n"
+    with pytest.raises(SystemExit):
+        docs.write_section("missing", "x")

@@ -50,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_RETRY_BASE_SECONDS": 60,
     "MAIL_RETRY_MAX_SECONDS": 3600,
     "MAIL_LEASE_SECONDS": 300,
+    # Send right after the response from a thread of the worker (False: the worker itself sends).
+    "MAIL_DELIVER_IN_BACKGROUND": True,
     # Rate limits (Flask-Limiter syntax). Memory storage is the embedded default; Redis in production.
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,

@@ -78,6 +78,8 @@ def smtp_config(port: int, **extra: object) -> dict[str, object]:
         "MAIL_PORT": port,
         "MAIL_SUPPRESS_SEND": False,
         "MAIL_RETRY_BASE_SECONDS": 0,
+        # The tests see the delivery the moment the response is closed; test_delivery covers the thread.
+        "MAIL_DELIVER_IN_BACKGROUND": False,
         **extra,
     }
 

@@ -9,8 +9,11 @@ lease that runs out, after which the mail is tried again.
 import base64
 import hashlib
 import logging
+import os
+import queue
 import secrets
 import smtplib
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -89,16 +92,59 @@ def enqueue(
 
 def deliver_after_response(email_ids: Iterable[int]) -> None:
     """Try to send these (committed) emails once the response has gone out, so the user never waits for
-    the SMTP server. Whatever fails stays queued for `flask mail deliver`."""
+    the SMTP server. Whatever fails stays queued for `flask mail deliver`.
+
+    With MAIL_DELIVER_IN_BACKGROUND (the default) a thread of this process sends them, so the worker
+    takes its next request at once even when the SMTP server is slow or hangs (up to MAIL_TIMEOUT per
+    email); otherwise the worker sends them itself after the response. Either way an email the process
+    never gets to (it stops, it dies) is still in the outbox for `flask mail deliver`."""
     ids = list(email_ids)
     if not ids or not current_app.config["MAIL_SERVER"] or not has_request_context():
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    background = app.config["MAIL_DELIVER_IN_BACKGROUND"]
 
     @after_this_request
     def _register(response: Response) -> Response:
-        response.call_on_close(lambda: _deliver_in_context(app, ids))
+        if background:
+            response.call_on_close(lambda: _sender(app).put(ids))
+        else:
+            response.call_on_close(lambda: _deliver_in_context(app, ids))
         return response
+
+
+_SENDER = "kip.mail_sender"
+
+
+def _sender(app: Flask) -> "queue.SimpleQueue[list[int]]":
+    """This process's queue to its sending thread (started on first use: gunicorn forks workers after
+    the app may have been created, and a thread does not survive a fork)."""
+    found = app.extensions.get(_SENDER)
+    if found and found[0] == os.getpid() and found[2].is_alive():
+        return found[1]
+    with _SENDER_LOCK:
+        found = app.extensions.get(_SENDER)
+        if found and found[0] == os.getpid() and found[2].is_alive():
+            return found[1]
+        pending: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        thread = threading.Thread(
+            target=_send_forever, args=(app, pending), name="mail-sender", daemon=True
+        )
+        thread.start()
+        app.extensions[_SENDER] = (os.getpid(), pending, thread)
+        return pending
+
+
+_SENDER_LOCK = threading.Lock()
+
+
+def _send_forever(app: Flask, pending: "queue.SimpleQueue[list[int]]") -> None:
+    while True:
+        ids = pending.get()
+        try:
+            _deliver_in_context(app, ids)
+        except Exception:
+            log.exception("background delivery of %s failed; left to `flask mail deliver`", ids)
 
 
 def _deliver_in_context(app: Flask, ids: list[int]) -> None:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -234,3 +235,21 @@ def test_worker_with_another_secret_key_sends_nothing_and_keeps_the_mail(
     assert email.status is EmailStatus.QUEUED
     assert "another SECRET_KEY" in email.last_error
     assert "本文 0" in outbox.readable(email)[0]  # still intact for a worker with the right key
+
+
+@pytest.mark.live_smtp
+def test_a_thread_of_the_worker_delivers_after_the_response(app, client, db, smtp_server) -> None:
+    app.config["MAIL_DELIVER_IN_BACKGROUND"] = True  # the default outside the tests
+    seed_tree()
+    response = send(client, general_input())
+    response.close()  # hands the email to the worker's sending thread and returns at once
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        db.session.rollback()  # see what the thread committed
+        email = db.session.scalars(sa.select(OutboundEmail)).one()
+        if email.status is EmailStatus.SENT:
+            break
+        time.sleep(0.02)
+    assert email.status is EmailStatus.SENT
+    assert len(smtp_server.messages) == 1
+    assert smtp_server.messages[0]["Message-ID"] == outbox.message_id(email)

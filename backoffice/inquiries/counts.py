@@ -35,14 +35,16 @@ def _status_changes(session: Session) -> Counter[InquiryStatus]:
 
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     delta = _status_changes(session)
+    changed = sorted((s for s in delta if delta[s]), key=lambda s: s.value)
+    if not changed:
+        return
     connection = session.connection()
-    for status in sorted(delta, key=lambda s: s.value):
-        if delta[status]:
-            connection.execute(
-                sa.update(InquiryStatusCount)
-                .where(InquiryStatusCount.status == status)
-                .values(count=InquiryStatusCount.count + delta[status])
-            )
+    for status in changed:
+        connection.execute(
+            sa.update(InquiryStatusCount)
+            .where(InquiryStatusCount.status == status)
+            .values(count=InquiryStatusCount.count + delta[status])
+        )
 
 
 def install() -> None:

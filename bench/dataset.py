@@ -25,17 +25,13 @@ from flask import Flask
 
 from backoffice.accounts.models import TermsVersion
 from backoffice.extensions import db
+from backoffice.inquiries import counts
 from backoffice.inquiries.categories import seed_categories
 from backoffice.inquiries.models import CategoryKind, InquiryCategory
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.operators.models import Operator, Role
 from backoffice.passwords import hash_password
 
-# COPY bypasses the ORM hook that keeps the per-status counters (backoffice.inquiries.counts).
-RECOUNT = (
-    "UPDATE inquiry_status_counts SET count = "
-    "(SELECT count(*) FROM inquiries WHERE inquiries.status = inquiry_status_counts.status)"
-)
 ORGANIZATIONS = 200_000
 USERS_PER_ORGANIZATION = 3
 OPERATORS = 20
@@ -296,21 +292,26 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         _copy(conn, "organizations", ORG_COLUMNS, _organizations(rng), log)
         _copy(conn, "portal_users", USER_COLUMNS, _users(rng, portal_hash, terms_id), log)
         for table in tables:
-            conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 1) FROM {table}))"
-                if table != "inquiry_account_requests"
-                else "SELECT 1"
-            )
+            if table != "inquiry_account_requests":  # keyed by its inquiry, no sequence of its own
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                )
         index_started = time.monotonic()
         conn.execute("SET maintenance_work_mem = '512MB'")
         for statement in rebuild:
             conn.execute(statement)
         log(f"rebuilt indexes and constraints in {time.monotonic() - index_started:.0f} s")
-        conn.execute(RECOUNT)
         for table in tables:
             conn.execute(f"VACUUM (ANALYZE) {table}")
+    recount(app)
     log(f"loaded in {time.monotonic() - started:.0f} s")
+
+
+def recount(app: Flask) -> None:
+    """COPY and plain DELETEs bypass the ORM hook that keeps the per-status counters."""
+    with app.app_context(), db.engine.begin() as connection:
+        counts.recount(connection)
 
 
 def _drop_secondary(conn: psycopg.Connection, tables: list[str]) -> list[str]:

@@ -73,6 +73,26 @@ def app_env(database_url: str, smtp_port: int, app_port: int, **extra: str) -> d
     return env
 
 
+def in_process_app(env: dict[str, str]) -> Any:
+    """The app in this process, configured like the gunicorn one (its environment taken over)."""
+    os.environ.update(
+        {k: v for k, v in env.items() if k.startswith(("FLASK_", "DATABASE", "SECRET"))}
+    )
+    from backoffice import create_app
+
+    return create_app()
+
+
+def wait_for_code(codes: Any, address: str, timeout: float) -> str:
+    """The newest one-time password sent to `address`, taken out of `codes` (waits for delivery)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if code := codes.pop(address.lower(), None):
+            return code
+        time.sleep(0.01)
+    raise TimeoutError(f"no one-time password reached {address}")
+
+
 def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     result = subprocess.run(
         [str(BIN / "flask"), "--app", "wsgi", *args],
@@ -120,13 +140,7 @@ class Mailbox:
             self.controller = None
 
     def code_for(self, address: str, timeout: float = 10) -> str:
-        """The newest one-time password sent to `address` (waits for delivery, then forgets it)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if code := self.codes.pop(address.lower(), None):
-                return code
-            time.sleep(0.005)
-        raise TimeoutError(f"no one-time password reached {address}")
+        return wait_for_code(self.codes, address, timeout)
 
     def message_ids(self) -> Counter[str]:
         return Counter(list(self.received))

@@ -27,6 +27,7 @@ from bench.infra import (
     app_env,
     database,
     flask,
+    in_process_app,
     libpq_url,
     log,
     machine,
@@ -70,9 +71,6 @@ def main() -> None:
         results["submit"]["floor_p50_ms"] = round(floor_run.percentile(50), 1)
         results["submit"]["floor_p95_ms"] = round(floor_run.percentile(95), 1)
         results["submit"]["ratio"] = round(results["submit"]["rps"] / floor_run.rps, 2)
-        if os.environ.get("BENCH_ONLY") == "submit":
-            log(f"submit only: {results['submit']}")
-            return
         results["targets"] = TARGETS
         results["met"] = targets_met(results)
         plans = explain(env, url)
@@ -100,7 +98,6 @@ def prepare(env: dict[str, str], url: str, tickets: int) -> None:
         for table in ("inquiry_events", "inquiry_account_requests"):
             conn.execute(f"DELETE FROM {table} WHERE inquiry_id > %s", (tickets,))
         conn.execute("DELETE FROM inquiries WHERE id > %s", (tickets,))
-        conn.execute(dataset.RECOUNT)
         for table in (
             "outbound_emails",
             "inquiry_drafts",
@@ -114,6 +111,9 @@ def prepare(env: dict[str, str], url: str, tickets: int) -> None:
         loaded = conn.execute("SELECT count(*) FROM inquiries").fetchone()[0]
     if loaded == tickets:
         log(f"using the {tickets:,} tickets already loaded")
+        dataset.recount(
+            in_process_app(env)
+        )  # the earlier run's tickets were deleted around the ORM
         return
     if loaded:
         raise SystemExit(
@@ -123,12 +123,7 @@ def prepare(env: dict[str, str], url: str, tickets: int) -> None:
         f"loading {tickets:,} tickets, {dataset.ORGANIZATIONS:,} organizations, "
         f"{dataset.ORGANIZATIONS * dataset.USERS_PER_ORGANIZATION:,} portal users"
     )
-    os.environ.update(
-        {k: v for k, v in env.items() if k.startswith(("FLASK_", "DATABASE", "SECRET"))}
-    )
-    from backoffice import create_app
-
-    dataset.load(create_app(), tickets, log=log)
+    dataset.load(in_process_app(env), tickets, log=log)
 
 
 def list_urls(url: str) -> dict[str, str]:
@@ -182,8 +177,6 @@ def measure_app(
         }
     }
 
-    if os.environ.get("BENCH_ONLY") == "submit":
-        return result
     log("app: operator pages")
     operator = scenarios.operator_sign_in(app.port)
     pages: dict[str, float] = {}
@@ -315,15 +308,11 @@ def targets_met(results: dict[str, Any]) -> dict[str, bool]:
 def explain(env: dict[str, str], url: str) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of every statement the list pages and the dashboard send about tickets,
     captured from the app itself (in this process, signed in as the benchmark's operator)."""
-    os.environ.update(
-        {k: v for k, v in env.items() if k.startswith(("FLASK_", "DATABASE", "SECRET"))}
-    )
-    from backoffice import create_app
     from backoffice.extensions import db
     from backoffice.operators import operations as operators
     from backoffice.operators.models import Operator
 
-    app = create_app()
+    app = in_process_app(env)
     out: list[str] = []
     with app.app_context():
         operator = db.session.scalar(

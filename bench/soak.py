@@ -39,6 +39,7 @@ from bench.infra import (
     flask,
     libpq_url,
     log,
+    wait_for_code,
 )
 from bench.run import prepare
 from tests.postgres import free_port
@@ -66,13 +67,7 @@ class Mixed:
         self.code_timeout, self.clients = code_timeout, clients
 
     def read_code(self, address: str) -> str:
-        deadline = time.monotonic() + self.code_timeout
-        while time.monotonic() < deadline:
-            code = self.codes.pop(address.lower(), None)
-            if code:
-                return code
-            time.sleep(0.05)
-        raise TimeoutError(f"no one-time password reached {address}")
+        return wait_for_code(self.codes, address, self.code_timeout)
 
     def __call__(self, browser: Browser, i: int) -> Sample:
         client, iteration = divmod(i, 1_000_000)

@@ -6,6 +6,7 @@ several `flask mail deliver` workers never send the same mail twice; a worker th
 lease that runs out, after which the mail is tried again.
 """
 
+import atexit
 import base64
 import hashlib
 import logging
@@ -116,31 +117,37 @@ def deliver_after_response(email_ids: Iterable[int]) -> None:
 _SENDER = "kip.mail_sender"
 
 
-def _sender(app: Flask) -> "queue.SimpleQueue[list[int]]":
+def _sender(app: Flask) -> "queue.SimpleQueue[list[int] | None]":
     """This process's queue to its sending thread (started on first use: gunicorn forks workers after
     the app may have been created, and a thread does not survive a fork)."""
-    found = app.extensions.get(_SENDER)
-    if found and found[0] == os.getpid() and found[2].is_alive():
-        return found[1]
     with _SENDER_LOCK:
         found = app.extensions.get(_SENDER)
         if found and found[0] == os.getpid() and found[2].is_alive():
             return found[1]
-        pending: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        pending: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
         thread = threading.Thread(
             target=_send_forever, args=(app, pending), name="mail-sender", daemon=True
         )
         thread.start()
         app.extensions[_SENDER] = (os.getpid(), pending, thread)
+        # A worker that stops (gunicorn's graceful shutdown ends in sys.exit) first finishes what it
+        # was given, so no email is left half-sent under a lease until the lease runs out.
+        atexit.register(_finish, pending, thread, app.config["MAIL_TIMEOUT"])
         return pending
+
+
+def _finish(
+    pending: "queue.SimpleQueue[list[int] | None]", thread: threading.Thread, timeout: float
+) -> None:
+    pending.put(None)
+    thread.join(timeout + 5)
 
 
 _SENDER_LOCK = threading.Lock()
 
 
-def _send_forever(app: Flask, pending: "queue.SimpleQueue[list[int]]") -> None:
-    while True:
-        ids = pending.get()
+def _send_forever(app: Flask, pending: "queue.SimpleQueue[list[int] | None]") -> None:
+    while (ids := pending.get()) is not None:
         try:
             _deliver_in_context(app, ids)
         except Exception:

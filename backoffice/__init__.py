@@ -11,6 +11,7 @@ from backoffice import cli, config, errors, security
 from backoffice.admin import setup as admin_setup
 from backoffice.extensions import csrf, db, limiter, mail, migrate
 from backoffice.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
+from forms import html
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -52,6 +53,7 @@ def _init_extensions(app: Flask) -> None:
     from backoffice.inquiries import counts
 
     counts.install()
+    html.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     csrf.init_app(app)

@@ -84,6 +84,7 @@ DEFAULTS: dict[str, Any] = {
     # Inquiry form.
     "INQUIRY_BODY_MAX_LENGTH": 2000,
     "INQUIRY_DRAFT_TTL_HOURS": 24,
+    "INQUIRY_DRAFT_PURGE_SECONDS": 60,
     # Each process keeps the category tree of the public form this long (0: read it on every request).
     "CATEGORY_CACHE_SECONDS": 30,
     "HELPDESK_NAME": "介護情報基盤ポータル お問い合わせ窓口",

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from backoffice.business_days import due_date
 from backoffice.db import utcnow
@@ -74,6 +74,8 @@ class SubmitResult:
     inquiry: Inquiry
     created: bool
     email_ids: list[int] = field(default_factory=list)
+    # Read before the commit expires `inquiry`, so that showing it costs no further query.
+    reference_number: str = ""
 
 
 @dataclass(eq=False)
@@ -133,13 +135,13 @@ def save_draft(data: dict[str, Any], key: str | None) -> str:
     draft = db.session.get(InquiryDraft, key) if key else None
     if draft is None:
         _purge_old_drafts()
-        draft = InquiryDraft(key=secrets.token_urlsafe(32), data=data)
-        db.session.add(draft)
+        key = secrets.token_urlsafe(32)
+        db.session.add(InquiryDraft(key=key, data=data))
     else:
         draft.data = data
         draft.created_at = utcnow()
     db.session.commit()
-    return draft.key
+    return key
 
 
 def load_draft(key: str | None) -> InquiryDraft | None:
@@ -155,8 +157,17 @@ def _draft_cutoff() -> datetime:
     return utcnow() - timedelta(hours=current_app.config["INQUIRY_DRAFT_TTL_HOURS"])
 
 
+_NEXT_PURGE = "kip.next_draft_purge"
+
+
 def _purge_old_drafts() -> None:
+    """Delete expired drafts, at most once per INQUIRY_DRAFT_PURGE_SECONDS in each process (an expired
+    draft is never used in between: load_draft checks its age)."""
+    now = time.monotonic()
+    if current_app.extensions.get(_NEXT_PURGE, 0.0) > now:
+        return
     db.session.execute(sa.delete(InquiryDraft).where(InquiryDraft.created_at < _draft_cutoff()))
+    current_app.extensions[_NEXT_PURGE] = now + current_app.config["INQUIRY_DRAFT_PURGE_SECONDS"]
 
 
 def find_by_submission_key(key: str | None) -> Inquiry | None:
@@ -192,8 +203,10 @@ def submit_inquiry(
     Raises CategoryUnavailable when the 中カテゴリー is no longer active.
     """
     if existing := find_by_submission_key(submission_key):
-        return SubmitResult(existing, created=False)
-    category = db.session.get(InquiryCategory, data.category_id)
+        return _existing(existing)
+    category = db.session.get(
+        InquiryCategory, data.category_id, options=[joinedload(InquiryCategory.parent)]
+    )
     if (
         category is None
         or category.parent is None
@@ -212,21 +225,28 @@ def submit_inquiry(
         except IntegrityError:
             db.session.rollback()
             if existing := find_by_submission_key(submission_key):
-                return SubmitResult(existing, created=False)
+                return _existing(existing)
             continue  # a 受付番号 collision: draw another
         email = notifications.queue_acknowledgement(inquiry, status_url_for(token))
         db.session.execute(sa.delete(InquiryDraft).where(InquiryDraft.key == submission_key))
+        result = SubmitResult(
+            inquiry, created=True, email_ids=[email.id], reference_number=inquiry.reference_number
+        )
         try:
             db.session.commit()
         except IntegrityError:
             # Another request committed the same draft between our flush and commit.
             db.session.rollback()
             if existing := find_by_submission_key(submission_key):
-                return SubmitResult(existing, created=False)
+                return _existing(existing)
             raise
-        log.info("inquiry %s received (category %s)", inquiry.reference_number, category.id)
-        return SubmitResult(inquiry, created=True, email_ids=[email.id])
+        log.info("inquiry %s received (category %s)", result.reference_number, data.category_id)
+        return result
     raise RuntimeError("could not draw a free 受付番号")
+
+
+def _existing(inquiry: Inquiry) -> SubmitResult:
+    return SubmitResult(inquiry, created=False, reference_number=inquiry.reference_number)
 
 
 def _build_inquiry(
@@ -245,9 +265,13 @@ def _build_inquiry(
         email=data.email,
         phone=data.phone,
         body=data.body,
+        # Set even when there are none, so that reading it (the acknowledgement does) needs no query.
+        account_request=(
+            AccountRequestDetails(**asdict(details))
+            if (details := data.account_request) is not None
+            else None
+        ),
     )
-    if (details := data.account_request) is not None:
-        inquiry.account_request = AccountRequestDetails(**asdict(details))
     inquiry.events.append(
         InquiryEvent(kind=EventKind.CREATED, actor=REQUESTER, new_value=InquiryStatus.NEW.value)
     )

@@ -21,7 +21,6 @@ from flask.typing import ResponseReturnValue
 
 from backoffice.extensions import limiter
 from backoffice.inquiries import operations
-from backoffice.inquiries.models import Inquiry
 from backoffice.mail.outbox import deliver_after_response
 from backoffice.urls import external_url
 from forms.inquiry import ConfirmForm, InquiryForm
@@ -75,13 +74,14 @@ def form() -> ResponseReturnValue:
 def confirm() -> ResponseReturnValue:
     """確認: show the normalised values with 「変更」 links; sending creates the inquiry."""
     confirm_form = ConfirmForm()
-    if request.method == "POST":
-        sent = operations.find_by_submission_key(confirm_form.submission_key.data)
-        if sent is not None:
-            return _already_sent(sent)
-
     draft = operations.load_draft(session.get(DRAFT_KEY))
     if draft is None:
+        # Sending deletes the draft with the same commit that stores the inquiry: a draft that is gone
+        # may have been sent already (a double click, or 送信 again after going back).
+        if request.method == "POST" and (
+            sent := operations.find_by_submission_key(confirm_form.submission_key.data)
+        ):
+            return _already_sent(sent.reference_number)
         flash("入力内容が見つかりませんでした。お手数ですが、もう一度入力してください。", "warning")
         return redirect(url_for(".form"))
     form = InquiryForm.from_draft(operations.category_tree(), draft.data)
@@ -108,19 +108,21 @@ def confirm() -> ResponseReturnValue:
                 "warning",
             )
             return redirect(url_for(".form"))
+        if not result.created:
+            return _already_sent(result.reference_number)
         deliver_after_response(result.email_ids)
         session.pop(DRAFT_KEY, None)
-        session[LAST_SENT_KEY] = result.inquiry.reference_number
+        session[LAST_SENT_KEY] = result.reference_number
         return redirect(url_for(".complete"))
 
     confirm_form.submission_key.data = draft.key
     return render_template("inquiry/confirm.html", form=form, confirm_form=confirm_form)
 
 
-def _already_sent(inquiry: Inquiry) -> ResponseReturnValue:
+def _already_sent(reference_number: str) -> ResponseReturnValue:
     flash("このお問い合わせは送信済みです。同じ内容を二重に受け付けることはありません。", "info")
     session.pop(DRAFT_KEY, None)
-    session[LAST_SENT_KEY] = inquiry.reference_number
+    session[LAST_SENT_KEY] = reference_number
     return redirect(url_for(".complete"))
 
 

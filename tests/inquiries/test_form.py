@@ -285,3 +285,33 @@ def test_category_closed_between_input_and_send_is_explained(client, db) -> None
         == "＊お問い合わせ区分（中カテゴリー）を選択してください。"
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 0
+
+
+def test_expired_drafts_are_purged_at_most_once_per_interval(app, client, db) -> None:
+    from datetime import timedelta
+
+    from backoffice.db import utcnow
+
+    def drafts() -> set[str]:
+        db.session.rollback()
+        return set(db.session.scalars(sa.select(InquiryDraft.key)))
+
+    def old_draft(key: str) -> None:
+        ttl = app.config["INQUIRY_DRAFT_TTL_HOURS"]
+        db.session.add(
+            InquiryDraft(key=key, data={}, created_at=utcnow() - timedelta(hours=ttl, minutes=1))
+        )
+        db.session.commit()
+
+    app.config["INQUIRY_DRAFT_PURGE_SECONDS"] = 3600
+    old_draft("expired-1")
+    assert post_input(client, general_input()).status_code == 302
+    assert len(drafts()) == 1
+    assert "expired-1" not in drafts()
+    old_draft("expired-2")
+    assert post_input(app.test_client(), general_input()).status_code == 302
+    assert "expired-2" in drafts(), "purged again within the interval"
+    # An expired draft is never shown, purged or not.
+    with client.session_transaction() as session:
+        session["inquiry_draft"] = "expired-2"
+    assert field_value(client.get("/inquiry").text, "name") in (None, "")

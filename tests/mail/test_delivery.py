@@ -105,6 +105,10 @@ def test_smtp_down_keeps_inquiry_and_mail_then_worker_delivers(
     assert email.status is EmailStatus.SENT
     assert message["To"] == "yamada@himawari.example.jp"
     assert message["Subject"] == email.subject
+    # A Japanese display name survives the legacy generator (RFC 2047 encoded words).
+    [sender] = message["From"].addresses
+    assert sender.addr_spec == "noreply@kaigo-portal.example.jp"
+    assert sender.display_name.replace(" ", "") == "介護情報基盤ポータルお問い合わせ窓口"
     # Built by another process on its second attempt, still the outbox row's own Message-ID.
     assert message["Message-ID"] == outbox.message_id(email)
     text = smtp_server.text_of(message)

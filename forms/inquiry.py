@@ -241,4 +241,6 @@ class InquiryForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     """確認: sends the draft named by `submission_key` (CSRF-protected like every form)."""
 
-    submission_key = HiddenField()
+    # A label, though never shown: without one WTForms asks Flask-WTF to translate the field's name,
+    # which loads WTForms' message catalogue from disk on every request.
+    submission_key = HiddenField("送信キー")

@@ -49,5 +49,5 @@ def assignee_choices(operators: list[Operator]) -> list[SelectChoice]:
 class BulkForm(FlaskForm):
     """担当者を割り当てる / ステータスを変更する for the tickets chosen in the list."""
 
-    ids = HiddenField()
+    ids = HiddenField("対象")  # a label, though hidden: see ConfirmForm.submission_key
     target = SelectField("変更後の値")

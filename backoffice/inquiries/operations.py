@@ -202,8 +202,8 @@ def submit_inquiry(
     `status_url_for(token)` builds the status-page link for the email.
     Raises CategoryUnavailable when the 中カテゴリー is no longer active.
     """
-    if existing := find_by_submission_key(submission_key):
-        return _existing(existing)
+    # No look-up of the submission key first: its unique index turns a second send into an
+    # IntegrityError below, which is rare, while the look-up would cost every send a query.
     category = db.session.get(
         InquiryCategory, data.category_id, options=[joinedload(InquiryCategory.parent)]
     )
@@ -212,6 +212,8 @@ def submit_inquiry(
         or category.parent is None
         or not (category.is_active and category.parent.is_active)
     ):
+        if existing := find_by_submission_key(submission_key):
+            return _existing(existing)  # sent before the category was closed
         raise CategoryUnavailable
     if category.is_account_request != (data.account_request is not None):
         raise ValueError("account-request details must come with, and only with, that category")

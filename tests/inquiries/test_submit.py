@@ -254,3 +254,30 @@ def test_complete_page_without_a_sent_inquiry_still_explains(client) -> None:
     assert page.status_code == 200
     assert "受付確認メール" in page.text
     assert "送信が完了しました" not in page.text
+
+
+def test_resending_after_the_category_closed_returns_the_inquiry_already_made(app, client, db):
+    from backoffice.inquiries import operations
+    from backoffice.inquiries.models import InquiryCategory
+
+    send(client, general_input())
+    inquiry = db.session.scalars(sa.select(Inquiry)).one()
+    again = operations.InquiryInput(
+        category_id=inquiry.category_id,
+        requester_name=inquiry.requester_name,
+        requester_kana=inquiry.requester_kana,
+        organization_name=inquiry.organization_name,
+        email=inquiry.email,
+        phone=inquiry.phone,
+        body=inquiry.body,
+    )
+    db.session.get(InquiryCategory, inquiry.category_id).is_active = False
+    db.session.commit()
+    with app.test_request_context():
+        result = operations.submit_inquiry(
+            again, submission_key=inquiry.submission_key, status_url_for=lambda token: token
+        )
+        assert (result.created, result.reference_number) == (False, inquiry.reference_number)
+        with pytest.raises(operations.CategoryUnavailable):
+            operations.submit_inquiry(again, submission_key="new-key", status_url_for=str)
+    assert count(Inquiry) == 1

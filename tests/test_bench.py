@@ -72,3 +72,19 @@ def test_generated_sections_replace_only_their_own_text(tmp_path, monkeypatch) -
     assert document.read_text() == "prose\n<!-- a:begin -->\nnew\n<!-- a:end -->\nmore prose\n"
     with pytest.raises(SystemExit):
         docs.write_section("missing", "x")
+
+
+def test_gunicorn_workers_freeze_what_loading_the_app_made() -> None:
+    import gc
+    import runpy
+
+    from bench.infra import ROOT
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["worker_class"] == "sync"
+    frozen = gc.get_freeze_count()
+    settings["post_worker_init"](None)
+    try:
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()

@@ -85,4 +85,18 @@ def results_table(r: dict[str, Any]) -> str:
         "",
         f"Inquiry steps, p95: {steps}. Floor: p50 {s['floor_p50_ms']} ms, p95 {s['floor_p95_ms']} ms.",
     ]
+    if cpu := s.get("cpu_ms"):
+        app, floor = cpu["app"], cpu["floor"]
+        lines += [
+            "",
+            "CPU time of one submission, step by step (median, one process, `bench/steps.py`):",
+            "",
+            "| Step | App | Floor |",
+            "|---|---|---|",
+            *(
+                f"| {step} | {app[step]} ms | {f'{floor[step]} ms' if step in floor else '—'} |"
+                for step in app
+            ),
+            f"| all | {round(sum(app.values()), 1)} ms | {round(sum(floor.values()), 1)} ms |",
+        ]
     return "\n".join(lines)

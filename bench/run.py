@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
-from bench import dataset, docs, scenarios
+from bench import dataset, docs, scenarios, steps
 from bench.client import Browser, percentile, run_parallel
 from bench.infra import (
     ROOT,
@@ -71,6 +71,9 @@ def main() -> None:
         results["submit"]["floor_p50_ms"] = round(floor_run.percentile(50), 1)
         results["submit"]["floor_p95_ms"] = round(floor_run.percentile(95), 1)
         results["submit"]["ratio"] = round(results["submit"]["rps"] / floor_run.rps, 2)
+        log("app and floor: CPU time of each step, in this process")
+        results["submit"]["cpu_ms"] = steps.measure(env)
+        log(f"  {results['submit']['cpu_ms']}")
         results["targets"] = TARGETS
         results["met"] = targets_met(results)
         plans = explain(env, url)

@@ -1,0 +1,117 @@
+"""Where a submission's time goes: the CPU time of each step of the inquiry form, app and floor side by side.
+
+The throughput run says how much two shared cores manage; this says where the app spends more than the
+floor. Each step is one request through Flask's test client in this process (no HTTP, no gunicorn), against
+the benchmark's database, timed with the thread's CPU clock. The app's acknowledgement mail is then
+delivered to an SMTP server in another process, and that delivery timed as a step of its own (in the
+throughput run a thread of the worker does it after the response).
+"""
+
+import logging
+import multiprocessing
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench import scenarios
+from bench.client import CSRF
+from bench.infra import SmtpProcess, in_process_app, libpq_url
+
+STEPS = ("form", "input", "confirm", "send", "complete")
+
+
+def measure(env: dict[str, str], walks: int = 300) -> dict[str, dict[str, float]]:
+    """Median CPU milliseconds per step over `walks` submissions (after 20 to warm up), for the app and
+    the floor; the app's also has `mail`."""
+    scenarios.choose_category(libpq_url(env["DATABASE_URL"]))
+    logging.getLogger("backoffice").setLevel(
+        logging.WARNING
+    )  # a line per inquiry and mail otherwise
+    with multiprocessing.Manager() as manager:
+        smtp = SmtpProcess(manager).up()
+        try:
+            app = in_process_app({**env, "FLASK_MAIL_PORT": str(smtp.port)})
+            return {"app": _app(app, walks), "floor": _floor(env, walks)}
+        finally:
+            smtp.down()
+
+
+def _app(app: Any, walks: int) -> dict[str, float]:
+    from backoffice.extensions import db
+    from backoffice.mail import outbox
+    from backoffice.mail.models import EmailStatus, OutboundEmail
+
+    server = app.config["MAIL_SERVER"]
+    times: dict[str, list[float]] = {step: [] for step in (*STEPS, "mail")}
+    for i in range(20 + walks):
+        app.config["MAIL_SERVER"] = None  # no delivery inside 送信: it is timed below
+        samples = _walk(app.test_client(), 30_000_000 + i)
+        app.config["MAIL_SERVER"] = server
+        with app.app_context():
+            email_id = db.session.scalars(
+                sa.select(OutboundEmail.id).where(
+                    OutboundEmail.to_address == scenarios.inquiry_data(30_000_000 + i)["email"],
+                    OutboundEmail.status == EmailStatus.QUEUED,
+                )
+            ).one()
+            db.session.rollback()
+            samples["mail"] = _cpu(lambda: outbox.deliver_one(email_id))  # noqa: B023
+        if i >= 20:
+            for step, ms in samples.items():
+                times[step].append(ms)
+    return {step: round(statistics.median(ms), 2) for step, ms in times.items()}
+
+
+def _floor(env: dict[str, str], walks: int) -> dict[str, float]:
+    from bench.floor import create_app
+
+    os.environ.update(DATABASE_URL=env["DATABASE_URL"], SECRET_KEY=env["SECRET_KEY"])
+    app = create_app()
+    times: dict[str, list[float]] = {step: [] for step in STEPS}
+    for i in range(20 + walks):
+        samples = _walk(app.test_client(), 40_000_000 + i)
+        if i >= 20:
+            for step, ms in samples.items():
+                times[step].append(ms)
+    return {step: round(statistics.median(ms), 2) for step, ms in times.items()}
+
+
+def _walk(client: Any, i: int) -> dict[str, float]:
+    """入力 (GET, POST), 確認 (GET), 送信 (POST), 完了 (GET), as scenarios.submit does over HTTP."""
+    data = scenarios.inquiry_data(i)
+    out: dict[str, float] = {}
+    page: Any = None
+
+    def step(name: str, request: Callable[[], Any], status: int) -> Any:
+        response = None
+
+        def run() -> None:
+            nonlocal response
+            response = request()
+
+        out[name] = _cpu(run)
+        if response.status_code != status:
+            raise SystemExit(f"{name}: HTTP {response.status_code}")
+        return response
+
+    page = step("form", lambda: client.get("/inquiry"), 200)
+    token = CSRF.search(page.text).group(1)
+    step("input", lambda: client.post("/inquiry", data={**data, "csrf_token": token}), 302)
+    page = step("confirm", lambda: client.get("/inquiry/confirm"), 200)
+    fields = {
+        "csrf_token": CSRF.search(page.text).group(1),
+        "submission_key": scenarios.SUBMISSION_KEY.search(page.text).group(1),
+    }
+    step("send", lambda: client.post("/inquiry/confirm", data=fields), 302)
+    step("complete", lambda: client.get("/inquiry/complete"), 200)
+    return out
+
+
+def _cpu(call: Callable[[], Any]) -> float:
+    started = time.thread_time()
+    call()
+    return (time.thread_time() - started) * 1000

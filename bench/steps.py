@@ -24,30 +24,31 @@ from bench.infra import SmtpProcess, in_process_app, libpq_url
 STEPS = ("form", "input", "confirm", "send", "complete")
 
 
-def measure(env: dict[str, str], walks: int = 300) -> dict[str, dict[str, float]]:
-    """Median CPU milliseconds per step over `walks` submissions (after 20 to warm up), for the app and
+def measure(env: dict[str, str], walks: int = 300, warmup: int = 20) -> dict[str, dict[str, float]]:
+    """Median CPU milliseconds per step over `walks` submissions (after `warmup` more), for the app and
     the floor; the app's also has `mail`."""
     scenarios.choose_category(libpq_url(env["DATABASE_URL"]))
-    logging.getLogger("backoffice").setLevel(
-        logging.WARNING
-    )  # a line per inquiry and mail otherwise
+    logger = logging.getLogger("backoffice")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # else a line for every inquiry and mail
     with multiprocessing.Manager() as manager:
         smtp = SmtpProcess(manager).up()
         try:
             app = in_process_app({**env, "FLASK_MAIL_PORT": str(smtp.port)})
-            return {"app": _app(app, walks), "floor": _floor(env, walks)}
+            return {"app": _app(app, walks, warmup), "floor": _floor(env, walks, warmup)}
         finally:
             smtp.down()
+            logger.setLevel(level)
 
 
-def _app(app: Any, walks: int) -> dict[str, float]:
+def _app(app: Any, walks: int, warmup: int) -> dict[str, float]:
     from backoffice.extensions import db
     from backoffice.mail import outbox
     from backoffice.mail.models import EmailStatus, OutboundEmail
 
     server = app.config["MAIL_SERVER"]
     times: dict[str, list[float]] = {step: [] for step in (*STEPS, "mail")}
-    for i in range(20 + walks):
+    for i in range(warmup + walks):
         app.config["MAIL_SERVER"] = None  # no delivery inside 送信: it is timed below
         samples = _walk(app.test_client(), 30_000_000 + i)
         app.config["MAIL_SERVER"] = server
@@ -60,23 +61,26 @@ def _app(app: Any, walks: int) -> dict[str, float]:
             ).one()
             db.session.rollback()
             samples["mail"] = _cpu(lambda: outbox.deliver_one(email_id))  # noqa: B023
-        if i >= 20:
+        if i >= warmup:
             for step, ms in samples.items():
                 times[step].append(ms)
+    with app.app_context():
+        db.engine.dispose()
     return {step: round(statistics.median(ms), 2) for step, ms in times.items()}
 
 
-def _floor(env: dict[str, str], walks: int) -> dict[str, float]:
+def _floor(env: dict[str, str], walks: int, warmup: int) -> dict[str, float]:
     from bench.floor import create_app
 
     os.environ.update(DATABASE_URL=env["DATABASE_URL"], SECRET_KEY=env["SECRET_KEY"])
     app = create_app()
     times: dict[str, list[float]] = {step: [] for step in STEPS}
-    for i in range(20 + walks):
+    for i in range(warmup + walks):
         samples = _walk(app.test_client(), 40_000_000 + i)
-        if i >= 20:
+        if i >= warmup:
             for step, ms in samples.items():
                 times[step].append(ms)
+    app.extensions["floor_engine"].dispose()
     return {step: round(statistics.median(ms), 2) for step, ms in times.items()}
 
 

@@ -88,3 +88,28 @@ def test_gunicorn_workers_freeze_what_loading_the_app_made() -> None:
         assert gc.get_freeze_count() > frozen
     finally:
         gc.unfreeze()
+
+
+def test_cpu_per_step_walks_both_forms_and_delivers_the_mail(postgres_cluster, monkeypatch) -> None:
+    import os
+
+    from bench import steps
+    from bench.infra import app_env
+
+    url = postgres_cluster.create_database("steps_check")
+    with create_app(app_config(url)).app_context():
+        upgrade(directory=str(MIGRATIONS))
+        seed_categories()
+        db.session.remove()
+        db.engine.dispose()
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # in_process_app configures through it
+    measured = steps.measure(app_env(url, 0, 0), walks=2, warmup=1)
+    assert set(measured["app"]) == {*steps.STEPS, "mail"}
+    assert set(measured["floor"]) == set(steps.STEPS)
+    assert all(ms > 0 for side in measured.values() for ms in side.values())
+    with create_app(app_config(url)).app_context():
+        statuses = db.session.execute(sa.text("SELECT status FROM outbound_emails")).scalars()
+        assert set(statuses) == {"sent"}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 6
+        db.session.remove()
+        db.engine.dispose()

@@ -325,32 +325,9 @@ class TicketView(SecuredModelView):
     ) -> Any:
         # The whole list is counted from the per-status counters, never by counting every row.
         g.tickets_unfiltered = not (search and search.strip()) and not filters
-        execute = kwargs.get("execute", args[0] if args else True)
-        page_size = kwargs.get("page_size", args[1] if len(args) > 1 else None)
-        size = self.page_size if page_size is None else page_size
-        # A searched or filtered page counts its matches in the same statement (a window count), so
-        # the matching rows are read once, not once to count and again for the page.
-        g.tickets_count_in_page = bool(
-            execute
-            and not g.tickets_unfiltered
-            and size
-            and (page or 0) * size < DEFERRED_JOIN_FROM
-        )
-        if not g.tickets_count_in_page:
-            return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
-        _none, query = super().get_list(
-            page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
-        )
-        rows = query.add_columns(sa.func.count().over()).all()
-        if rows or not page:
-            return (rows[0][1] if rows else 0), [row[0] for row in rows]
-        # Past the last page: count the usual way, so the pager can lead back.
-        g.tickets_count_in_page = False
         return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
 
     def get_count_query(self) -> Any:
-        if g.get("tickets_count_in_page"):
-            return None
         if g.get("tickets_unfiltered"):
             total = sa.func.coalesce(sa.func.sum(InquiryStatusCount.count), 0)
             return db.session.query(sa.cast(total, sa.BigInteger))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pyotp
 
-from bench.client import Browser, Sample, UnexpectedResponse, timed
+from bench.client import Browser, Response, Sample, UnexpectedResponse, timed
 from bench.dataset import BENCH_OPERATOR, OPERATOR_PASSWORD, PORTAL_PASSWORD
 
 SUBMISSION_KEY = re.compile(r'name="submission_key" type="hidden" value="([^"]+)"')
@@ -46,15 +46,6 @@ def submit(browser: Browser, i: int) -> Sample:
     data = inquiry_data(i)
     state: dict[str, str] = {}
 
-    def form():
-        page = browser.expect(browser.get("/inquiry"), 200)
-        state["csrf"] = page.csrf()
-        return page
-
-    def post_form():
-        response = browser.post("/inquiry", {**data, "csrf_token": state["csrf"]})
-        return _redirect(browser.expect(response, 302), "/inquiry/confirm")
-
     def confirm():
         page = browser.expect(browser.get("/inquiry/confirm"), 200)
         key = SUBMISSION_KEY.search(page.body)
@@ -62,12 +53,6 @@ def submit(browser: Browser, i: int) -> Sample:
             raise UnexpectedResponse("no submission key on 確認")
         state.update(csrf=page.csrf(), key=key.group(1))
         return page
-
-    def send():
-        response = browser.post(
-            "/inquiry/confirm", {"csrf_token": state["csrf"], "submission_key": state["key"]}
-        )
-        return _redirect(browser.expect(response, 302), "/inquiry/complete")
 
     def complete():
         page = browser.expect(browser.get("/inquiry/complete"), 200)
@@ -80,10 +65,19 @@ def submit(browser: Browser, i: int) -> Sample:
     sample = timed(
         browser,
         [
-            ("form", form),
-            ("input", post_form),
+            ("form", _get_form(browser, "/inquiry", state)),
+            ("input", _post_form(browser, "/inquiry", state, lambda: data, "/inquiry/confirm")),
             ("confirm", confirm),
-            ("send", send),
+            (
+                "send",
+                _post_form(
+                    browser,
+                    "/inquiry/confirm",
+                    state,
+                    lambda: {"submission_key": state["key"]},
+                    "/inquiry/complete",
+                ),
+            ),
             ("complete", complete),
         ],
     )
@@ -91,7 +85,35 @@ def submit(browser: Browser, i: int) -> Sample:
     return sample
 
 
-def _redirect(response, path: str):
+def _get_form(browser: Browser, path: str, state: dict[str, str]) -> Callable[[], Response]:
+    """A step: GET the form at `path` and keep its CSRF token in `state` for the POST after it."""
+
+    def step() -> Response:
+        page = browser.expect(browser.get(path), 200)
+        state["csrf"] = page.csrf()
+        return page
+
+    return step
+
+
+def _post_form(
+    browser: Browser,
+    path: str,
+    state: dict[str, str],
+    fields: Callable[[], dict[str, str]],
+    then: str,
+) -> Callable[[], Response]:
+    """A step: POST `fields()` (read when the step runs) with the kept CSRF token; a redirect to `then`
+    is expected."""
+
+    def step() -> Response:
+        response = browser.post(path, {**fields(), "csrf_token": state["csrf"]})
+        return _redirect(browser.expect(response, 302), then)
+
+    return step
+
+
+def _redirect(response: Response, path: str) -> Response:
     if response.location != path:
         raise UnexpectedResponse(f"redirected to {response.location!r}, not {path!r}")
     return response
@@ -135,37 +157,30 @@ def portal_login(
     POSTs' times (password, one-time password)."""
     state: dict[str, str] = {}
 
-    def login_form():
-        page = browser.expect(browser.get("/login"), 200)
-        state["csrf"] = page.csrf()
-        return page
-
-    def password():
-        response = browser.post(
-            "/login", {"csrf_token": state["csrf"], "email": email, "password": PORTAL_PASSWORD}
-        )
-        return _redirect(browser.expect(response, 302), "/login/otp")
-
-    def otp_form():
-        page = browser.expect(browser.get("/login/otp"), 200)
-        state["csrf"] = page.csrf()
-        return page
-
-    def otp():
-        code = read_code(email)
-        response = browser.post("/login/otp", {"csrf_token": state["csrf"], "code": code})
-        return _redirect(browser.expect(response, 302), "/mypage")
-
     def mypage():
         return browser.expect(browser.get("/mypage"), 200)
 
     sample = timed(
         browser,
         [
-            ("login_form", login_form),
-            ("password", password),
-            ("otp_form", otp_form),
-            ("otp", otp),
+            ("login_form", _get_form(browser, "/login", state)),
+            (
+                "password",
+                _post_form(
+                    browser,
+                    "/login",
+                    state,
+                    lambda: {"email": email, "password": PORTAL_PASSWORD},
+                    "/login/otp",
+                ),
+            ),
+            ("otp_form", _get_form(browser, "/login/otp", state)),
+            (
+                "otp",
+                _post_form(
+                    browser, "/login/otp", state, lambda: {"code": read_code(email)}, "/mypage"
+                ),
+            ),
             ("mypage", mypage),
         ],
     )
@@ -182,47 +197,14 @@ def register(browser: Browser, eclaims_id: str, password: str, email: str, read_
     details, 完了."""
     state: dict[str, str] = {}
 
-    def start_form():
-        page = browser.expect(browser.get("/register"), 200)
-        state["csrf"] = page.csrf()
-        return page
-
-    def credentials():
-        response = browser.post(
-            "/register",
-            {"csrf_token": state["csrf"], "eclaims_id": eclaims_id, "password": password},
-        )
-        return _redirect(browser.expect(response, 302), "/register/otp")
-
-    def otp_form():
-        page = browser.expect(browser.get("/register/otp"), 200)
-        state["csrf"] = page.csrf()
-        return page
-
-    def otp():
-        code = read_code(security_email(eclaims_id))
-        response = browser.post("/register/otp", {"csrf_token": state["csrf"], "code": code})
-        return _redirect(browser.expect(response, 302), "/register/details")
-
-    def details_form():
-        page = browser.expect(browser.get("/register/details"), 200)
-        state["csrf"] = page.csrf()
-        return page
-
-    def details():
-        response = browser.post(
-            "/register/details",
-            {
-                "csrf_token": state["csrf"],
-                "name": "鈴木 一郎",
-                "name_kana": "スズキ イチロウ",
-                "email": email,
-                "email_confirm": email,
-                "phone": "03-1234-5678",
-                "department": "管理課",
-            },
-        )
-        return _redirect(browser.expect(response, 302), "/register/complete")
+    details = {
+        "name": "鈴木 一郎",
+        "name_kana": "スズキ イチロウ",
+        "email": email,
+        "email_confirm": email,
+        "phone": "03-1234-5678",
+        "department": "管理課",
+    }
 
     def complete():
         return browser.expect(browser.get("/register/complete"), 200)
@@ -230,12 +212,35 @@ def register(browser: Browser, eclaims_id: str, password: str, email: str, read_
     return timed(
         browser,
         [
-            ("register_form", start_form),
-            ("register_credentials", credentials),
-            ("register_otp_form", otp_form),
-            ("register_otp", otp),
-            ("register_details_form", details_form),
-            ("register_details", details),
+            ("register_form", _get_form(browser, "/register", state)),
+            (
+                "register_credentials",
+                _post_form(
+                    browser,
+                    "/register",
+                    state,
+                    lambda: {"eclaims_id": eclaims_id, "password": password},
+                    "/register/otp",
+                ),
+            ),
+            ("register_otp_form", _get_form(browser, "/register/otp", state)),
+            (
+                "register_otp",
+                _post_form(
+                    browser,
+                    "/register/otp",
+                    state,
+                    lambda: {"code": read_code(security_email(eclaims_id))},
+                    "/register/details",
+                ),
+            ),
+            ("register_details_form", _get_form(browser, "/register/details", state)),
+            (
+                "register_details",
+                _post_form(
+                    browser, "/register/details", state, lambda: details, "/register/complete"
+                ),
+            ),
             ("register_complete", complete),
         ],
     )

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import statistics
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -47,26 +48,28 @@ def _app(app: Any, walks: int, warmup: int) -> dict[str, float]:
     from backoffice.mail.models import EmailStatus, OutboundEmail
 
     server = app.config["MAIL_SERVER"]
-    times: dict[str, list[float]] = {step: [] for step in (*STEPS, "mail")}
-    for i in range(warmup + walks):
+
+    def walk(i: int) -> dict[str, float]:
         app.config["MAIL_SERVER"] = None  # no delivery inside 送信: it is timed below
-        samples = _walk(app.test_client(), 30_000_000 + i)
+        samples = _walk(app.test_client(), i)
         app.config["MAIL_SERVER"] = server
         with app.app_context():
             email_id = db.session.scalars(
                 sa.select(OutboundEmail.id).where(
-                    OutboundEmail.to_address == scenarios.inquiry_data(30_000_000 + i)["email"],
+                    OutboundEmail.to_address == scenarios.inquiry_data(i)["email"],
                     OutboundEmail.status == EmailStatus.QUEUED,
                 )
             ).one()
             db.session.rollback()
-            samples["mail"] = _cpu(lambda: outbox.deliver_one(email_id))  # noqa: B023
-        if i >= warmup:
-            for step, ms in samples.items():
-                times[step].append(ms)
+            started = time.thread_time()
+            outbox.deliver_one(email_id)
+            samples["mail"] = (time.thread_time() - started) * 1000
+        return samples
+
+    medians = _medians(walk, 30_000_000, walks, warmup)
     with app.app_context():
         db.engine.dispose()
-    return {step: round(statistics.median(ms), 2) for step, ms in times.items()}
+    return medians
 
 
 def _floor(env: dict[str, str], walks: int, warmup: int) -> dict[str, float]:
@@ -74,34 +77,38 @@ def _floor(env: dict[str, str], walks: int, warmup: int) -> dict[str, float]:
 
     os.environ.update(DATABASE_URL=env["DATABASE_URL"], SECRET_KEY=env["SECRET_KEY"])
     app = create_app()
-    times: dict[str, list[float]] = {step: [] for step in STEPS}
-    for i in range(warmup + walks):
-        samples = _walk(app.test_client(), 40_000_000 + i)
-        if i >= warmup:
-            for step, ms in samples.items():
-                times[step].append(ms)
+    medians = _medians(lambda i: _walk(app.test_client(), i), 40_000_000, walks, warmup)
     app.extensions["floor_engine"].dispose()
+    return medians
+
+
+def _medians(
+    walk: Callable[[int], dict[str, float]], first: int, walks: int, warmup: int
+) -> dict[str, float]:
+    """Run `walk(first)`, `walk(first + 1)` … `warmup + walks` times; the median of each step, warm-up
+    left out."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for n in range(warmup + walks):
+        for step, ms in walk(first + n).items():
+            if n >= warmup:
+                times[step].append(ms)
     return {step: round(statistics.median(ms), 2) for step, ms in times.items()}
 
 
 def _walk(client: Any, i: int) -> dict[str, float]:
-    """入力 (GET, POST), 確認 (GET), 送信 (POST), 完了 (GET), as scenarios.submit does over HTTP."""
-    data = scenarios.inquiry_data(i)
+    """入力 (GET, POST), 確認 (GET), 送信 (POST), 完了 (GET), as scenarios.submit does over HTTP; the
+    thread's CPU milliseconds of each."""
     out: dict[str, float] = {}
-    page: Any = None
 
     def step(name: str, request: Callable[[], Any], status: int) -> Any:
-        response = None
-
-        def run() -> None:
-            nonlocal response
-            response = request()
-
-        out[name] = _cpu(run)
+        started = time.thread_time()
+        response = request()
+        out[name] = (time.thread_time() - started) * 1000
         if response.status_code != status:
             raise SystemExit(f"{name}: HTTP {response.status_code}")
         return response
 
+    data = scenarios.inquiry_data(i)
     page = step("form", lambda: client.get("/inquiry"), 200)
     token = CSRF.search(page.text).group(1)
     step("input", lambda: client.post("/inquiry", data={**data, "csrf_token": token}), 302)
@@ -113,9 +120,3 @@ def _walk(client: Any, i: int) -> dict[str, float]:
     step("send", lambda: client.post("/inquiry/confirm", data=fields), 302)
     step("complete", lambda: client.get("/inquiry/complete"), 200)
     return out
-
-
-def _cpu(call: Callable[[], Any]) -> float:
-    started = time.thread_time()
-    call()
-    return (time.thread_time() - started) * 1000

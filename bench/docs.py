@@ -21,8 +21,10 @@ def write_section(name: str, content: str) -> None:
 LIST_PAGES = {
     "first_page_p95_ms": "first page",
     "filtered_p95_ms": "status + 中カテゴリー",
+    "filtered_broad_p95_ms": "the commonest status alone",
     "search_number_p95_ms": "search by 受付番号",
-    "search_text_p95_ms": "search by name",
+    "search_text_p95_ms": "search by full name",
+    "search_surname_p95_ms": "search by the commonest surname alone",
     "search_email_p95_ms": "search by email",
     "deep_page_p95_ms": "page 1,000",
 }

@@ -122,9 +122,15 @@ class Inquiry(db.Model):
     # search box is PostgreSQL-only and lives in migration 0005 (backoffice.inquiries.search).
     __table_args__ = (
         sa.Index("ix_inquiries_created_at_id", "created_at", "id"),
-        sa.Index("ix_inquiries_status_created_at", "status", "created_at"),
+        # A filtered list's page, in the list's order (migration 0006).
+        sa.Index("ix_inquiries_status_created_at_id", "status", "created_at", "id"),
+        sa.Index("ix_inquiries_category_id_created_at_id", "category_id", "created_at", "id"),
         sa.Index(
-            "ix_inquiries_category_id_status_created_at", "category_id", "status", "created_at"
+            "ix_inquiries_category_id_status_created_at_id",
+            "category_id",
+            "status",
+            "created_at",
+            "id",
         ),
         sa.Index(
             "ix_inquiries_open_category_id",

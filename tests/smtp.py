@@ -10,10 +10,19 @@ from aiosmtpd.controller import Controller
 class _Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.sessions: list[object] = []  # the connection each message came over, in order
+        self.refused: set[str] = set()  # recipients answered with 550
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(message)  # type: ignore[arg-type]
+        self.sessions.append(session)
         return "250 OK"
 
 
@@ -33,6 +42,11 @@ class SMTPServer:
     @property
     def messages(self) -> list[EmailMessage]:
         return self.handler.messages
+
+    @property
+    def connections(self) -> int:
+        """How many SMTP connections the messages came over."""
+        return len({id(session) for session in self.handler.sessions})
 
     def text_of(self, message: EmailMessage) -> str:
         part = message.get_body(preferencelist=("plain",))

@@ -46,7 +46,7 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def _unseal(email: OutboundEmail) -> tuple[str, str]:
+def _unseal(email: "OutboundEmail | sa.Row[Any]") -> tuple[str, str]:
     """The bodies to send. Raises InvalidToken when they were sealed under another SECRET_KEY."""
     if not email.contains_secret or email.scrubbed_at is not None:
         return email.body_text, email.body_html
@@ -150,18 +150,33 @@ def _finish(
 _SENDER_LOCK = threading.Lock()
 
 
+# The sending thread takes whatever is waiting, up to this many emails, over one SMTP connection.
+_BATCH = 50
+
+
 def _send_forever(app: Flask, pending: "queue.SimpleQueue[list[int] | None]") -> None:
     while (ids := pending.get()) is not None:
+        stop = False
+        while len(ids) < _BATCH:
+            try:
+                more = pending.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                stop = True
+                break
+            ids += more
         try:
             _deliver_in_context(app, ids)
         except Exception:
             log.exception("background delivery of %s failed; left to `flask mail deliver`", ids)
+        if stop:
+            return
 
 
 def _deliver_in_context(app: Flask, ids: list[int]) -> None:
     with app.app_context():
-        for email_id in ids:
-            deliver_one(email_id)
+        deliver_many(ids)
 
 
 @dataclass
@@ -187,28 +202,35 @@ def deliver_due(limit: int = 100) -> DeliveryReport:
         .limit(limit)
     ).all()
     db.session.rollback()  # end the read transaction before the SMTP conversations
-    for email_id in ids:
-        outcome = deliver_one(email_id)
-        if outcome is True:
-            report.sent += 1
-        elif outcome is False:
-            report.failed += 1
+    return deliver_many(ids)
+
+
+def deliver_many(ids: Iterable[int]) -> DeliveryReport:
+    """Deliver these emails one by one (each claimed, sent and recorded on its own, as deliver_one
+    does) over one SMTP connection, opened when the first is claimed."""
+    report = DeliveryReport()
+    with _Smtp() as smtp:
+        for email_id in ids:
+            outcome = deliver_one(email_id, smtp)
+            if outcome is True:
+                report.sent += 1
+            elif outcome is False:
+                report.failed += 1
     return report
 
 
-def deliver_one(email_id: int) -> bool | None:
+def deliver_one(email_id: int, smtp: "_Smtp | None" = None) -> bool | None:
     """Claim, send and record one email. True: sent; False: failed (retried later); None: not ours to
-    send (already sent, or claimed by another worker)."""
-    token = _claim(email_id)
-    if token is None:
+    send (already sent, or claimed by another worker). `smtp` keeps a connection open for the next."""
+    claimed = _claim(email_id)
+    if claimed is None:
         return None
-    email = db.session.get_one(OutboundEmail, email_id)  # the claim proves it exists
-    attempts, contains_secret = email.attempts + 1, email.contains_secret
+    token, email = claimed
+    attempts = email.attempts + 1
     try:
         text, html = _unseal(email)
     except InvalidToken as error:
         # Never send a placeholder: the worker must run with the app's SECRET_KEY.
-        db.session.rollback()
         _record_failure(
             email_id, token, attempts, RuntimeError(f"sealed under another SECRET_KEY ({error!r})")
         )
@@ -222,41 +244,64 @@ def deliver_one(email_id: int) -> bool | None:
     )
     # The same Message-ID on every attempt, so a receiver can drop a copy sent twice.
     message.msgId = message_id(email)
-    db.session.rollback()  # hold no transaction open while talking to the SMTP server
     try:
-        _send(message)
+        if smtp is None:
+            with _Smtp() as once:
+                once.send(message)
+        else:
+            smtp.send(message)
     except (smtplib.SMTPException, OSError) as error:
         _record_failure(email_id, token, attempts, error)
         return False
-    _record_success(email_id, token, attempts, contains_secret)
+    _record_success(email_id, token, attempts, email.contains_secret)
     return True
 
 
-def message_id(email: OutboundEmail) -> str:
+def message_id(email: Any) -> str:
     """`<outbox id.created time@sender's domain>`: stable across retries, unique across databases."""
     sender = str(current_app.config["MAIL_DEFAULT_SENDER"])
     domain = sender.rpartition("@")[2].rstrip(">").strip() or "localhost"
     return f"<{email.id}.{email.created_at:%Y%m%d%H%M%S%f}@{domain}>"
 
 
-def _claim(email_id: int) -> str | None:
+_OUTBOX = OutboundEmail.__table__
+# What sending needs, returned by the claim itself (no second query).
+_CLAIMED = [
+    _OUTBOX.c[name]
+    for name in (
+        "id",
+        "to_address",
+        "subject",
+        "body_text",
+        "body_html",
+        "contains_secret",
+        "scrubbed_at",
+        "attempts",
+        "created_at",
+    )
+]
+
+
+def _claim(email_id: int) -> tuple[str, sa.Row[Any]] | None:
+    """Take the lease on a queued email and commit, so no other worker sends it meanwhile; the claim
+    token and the email, or None when it is sent already or another worker holds it."""
     now = utcnow()
     token = secrets.token_hex(16)
-    result = db.session.execute(
-        sa.update(OutboundEmail)
+    email = db.session.execute(
+        sa.update(_OUTBOX)
         .where(
-            OutboundEmail.id == email_id,
-            OutboundEmail.status == EmailStatus.QUEUED,
-            sa.or_(OutboundEmail.claimed_until.is_(None), OutboundEmail.claimed_until < now),
+            _OUTBOX.c.id == email_id,
+            _OUTBOX.c.status == EmailStatus.QUEUED,
+            sa.or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until < now),
         )
         .values(
             claimed_until=now + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"]),
             claim_token=token,
         )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return token if result.rowcount == 1 else None
+        .returning(*_CLAIMED)
+    ).one_or_none()
+    db.session.commit()  # also: no transaction stays open while talking to the SMTP server
+    return None if email is None else (token, email)
 
 
 def _record_success(email_id: int, token: str, attempts: int, contains_secret: bool) -> None:
@@ -299,10 +344,9 @@ def _record_failure(email_id: int, token: str, attempts: int, error: Exception) 
 def _update_claimed(email_id: int, token: str, values: dict[str, Any]) -> None:
     """Write the outcome only while the claim is still ours (a lease that ran out may be re-claimed)."""
     db.session.execute(
-        sa.update(OutboundEmail)
-        .where(OutboundEmail.id == email_id, OutboundEmail.claim_token == token)
+        sa.update(_OUTBOX)
+        .where(_OUTBOX.c.id == email_id, _OUTBOX.c.claim_token == token)
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
     db.session.commit()
 
@@ -347,8 +391,39 @@ class _Connection(flask_mail.Connection):
         return host
 
 
-def _send(message: flask_mail.Message) -> None:
-    # With MAIL_SUPPRESS_SEND (the default under TESTING) the connection sends nothing but still signals
-    # the message, so `mail.record_messages()` sees it.
-    with _Connection(current_app.extensions["mail"]) as connection:
-        connection.send(message)
+class _Smtp:
+    """One SMTP connection for several emails: opened on the first send, closed at the end of the
+    `with` block, and dropped after any error so that the next email starts on a fresh one.
+
+    With MAIL_SUPPRESS_SEND (the default under TESTING) the connection sends nothing but still signals
+    each message, so `mail.record_messages()` sees it."""
+
+    def __init__(self) -> None:
+        self._connection: _Connection | None = None
+
+    def __enter__(self) -> "_Smtp":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close(quit=True)
+
+    def send(self, message: flask_mail.Message) -> None:
+        if self._connection is None:
+            self._connection = _Connection(current_app.extensions["mail"]).__enter__()
+        try:
+            self._connection.send(message)
+        except BaseException:
+            self._close(quit=False)
+            raise
+
+    def _close(self, *, quit: bool) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None or connection.host is None:
+            return
+        try:
+            if quit:
+                connection.host.quit()
+            else:
+                connection.host.close()
+        except (smtplib.SMTPException, OSError):
+            connection.host.close()  # the emails are recorded already; only the goodbye failed

@@ -1,6 +1,7 @@
 """Delivery through the outbox to a real SMTP server (aiosmtpd on loopback), with `flask mail deliver`."""
 
 import os
+import queue as queues
 import subprocess
 import sys
 import time
@@ -257,3 +258,42 @@ def test_a_thread_of_the_worker_delivers_after_the_response(app, client, db, smt
     assert email.status is EmailStatus.SENT
     assert len(smtp_server.messages) == 1
     assert smtp_server.messages[0]["Message-ID"] == outbox.message_id(email)
+
+
+@pytest.mark.live_smtp
+def test_a_batch_shares_one_connection_and_each_mail_is_recorded_on_its_own(
+    db, smtp_server, test_templates
+) -> None:
+    ids = queue(db, 5)
+    smtp_server.handler.refused.add("user2@example.jp")
+    report = outbox.deliver_due()
+    assert (report.sent, report.failed) == (4, 1)
+    assert sorted(m["To"] for m in smtp_server.messages) == [
+        f"user{i}@example.jp" for i in (0, 1, 3, 4)
+    ]
+    # One connection for the first two; the refusal drops it, the rest share a fresh one.
+    assert smtp_server.connections == 2
+    db.session.expire_all()
+    emails = {e.id: e for e in db.session.scalars(sa.select(OutboundEmail))}
+    refused = emails.pop(ids[2])
+    assert refused.status is EmailStatus.QUEUED
+    assert "SMTPRecipientsRefused" in refused.last_error
+    assert refused.claim_token is None
+    assert {(e.status, e.attempts, e.claim_token) for e in emails.values()} == {
+        (EmailStatus.SENT, 1, None)
+    }
+
+
+@pytest.mark.live_smtp
+def test_the_sending_thread_takes_everything_waiting_over_one_connection(
+    app, db, smtp_server, test_templates
+) -> None:
+    first, second, third = queue(db, 3)
+    pending: queues.SimpleQueue[list[int] | None] = queues.SimpleQueue()
+    for ids in ([first], [second, third], None):
+        pending.put(ids)
+    outbox._send_forever(app, pending)  # returns at the None, as when the worker stops
+    assert len(smtp_server.messages) == 3
+    assert smtp_server.connections == 1
+    db.session.expire_all()
+    assert set(db.session.scalars(sa.select(OutboundEmail.status))) == {EmailStatus.SENT}

@@ -4,6 +4,7 @@ import re
 
 import pyotp
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from backoffice.accounts.operations import current_terms
 from backoffice.eclaims.importer import import_csv
@@ -87,7 +88,7 @@ def test_care_office_registers_and_reaches_mypage(page, live_app, axe_source) ->
     page.get_by_label("電子請求受付システムのID").fill("ｋｊ０００００００００００３")
     page.get_by_label("パスワード", exact=False).first.fill("eclaims-pass-1")
     page.get_by_role("button", name="次へ進む").click()
-    assert "s***@d***.example.jp" in page.content()
+    expect(page.locator("body")).to_contain_text("s***@d***.example.jp")
     shot(page, "04-register-otp")
     assert axe_violations(page, axe_source) == []
     code = re.search(
@@ -96,7 +97,7 @@ def test_care_office_registers_and_reaches_mypage(page, live_app, axe_source) ->
     page.get_by_label("ワンタイムパスワード", exact=False).first.fill(code)
     page.get_by_label("セキュリティコード").fill("7391")
     page.get_by_role("button", name="次へ進む").click()
-    assert page.locator("h1").inner_text() == "ユーザ登録"
+    expect(page.locator("h1")).to_have_text("ユーザ登録")
     assert axe_violations(page, axe_source) == []
     page.locator("#name").fill("鈴木 一郎")
     page.locator("#name_kana").fill("すずき いちろう")
@@ -104,7 +105,7 @@ def test_care_office_registers_and_reaches_mypage(page, live_app, axe_source) ->
     page.locator("#email_confirm").fill("boss@midori.example.jp")
     page.locator("#phone").fill("06-1234-5678")
     page.get_by_role("button", name="登録する").click()
-    assert page.locator("h1").inner_text() == "登録が完了しました"
+    expect(page.locator("h1")).to_have_text("登録が完了しました")
     assert axe_violations(page, axe_source) == []
 
     password = re.search(
@@ -117,25 +118,25 @@ def test_care_office_registers_and_reaches_mypage(page, live_app, axe_source) ->
     page.get_by_label("ID（メールアドレス）").fill("boss@midori.example.jp")
     page.locator("#password").fill(password)
     page.get_by_role("button", name="ログインする").click()
-    assert page.locator("h1").inner_text() == "ワンタイムパスワードを入力してください"
+    expect(page.locator("h1")).to_have_text("ワンタイムパスワードを入力してください")
     assert axe_violations(page, axe_source) == []
     code = re.search(
         r"^(\d{6})$", mail_to(live_app, "boss@midori.example.jp", "ワンタイム"), re.M
     ).group(1)
     page.locator("#code").fill(code)
     page.get_by_role("button", name="ログインする").click()
-    assert page.locator("h1").inner_text() == "パスワードの変更"
+    expect(page.locator("h1")).to_have_text("パスワードの変更")
     assert axe_violations(page, axe_source) == []
     page.locator("#current").fill(password)
     page.locator("#new").fill("aki-no-momiji-2026-kyoto")
     page.locator("#confirm").fill("aki-no-momiji-2026-kyoto")
     page.get_by_role("button", name="パスワードを変更する").click()
-    assert page.locator("h1").inner_text() == "利用規約への同意"
+    expect(page.locator("h1")).to_have_text("利用規約への同意")
     assert axe_violations(page, axe_source) == []
     page.get_by_label("利用規約に同意する").check()
     page.get_by_role("button", name="同意して進む").click()
-    assert page.locator("h1").inner_text() == "マイページ"
-    assert "みどりケアセンター" in page.content()
+    expect(page.locator("h1")).to_have_text("マイページ")
+    expect(page.locator("body")).to_contain_text("みどりケアセンター")
     shot(page, "05-mypage")
     assert axe_violations(page, axe_source) == []
 
@@ -150,7 +151,7 @@ def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> N
     number = send_account_request(page, base, data)
 
     page.goto(base + "/admin/")
-    assert page.url.endswith("/admin/login?next=/admin/")
+    expect(page).to_have_url(re.compile(re.escape("/admin/login?next=/admin/") + "$"))
     assert axe_violations(page, axe_source) == []
     operator_sign_in(page, secret)
     assert "ダッシュボード" in page.title()
@@ -161,13 +162,13 @@ def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> N
     assert axe_violations(page, axe_source) == []
     page.locator("#reply-body").fill("アカウントの発行手続きを進めています。")
     page.get_by_role("button", name="回答を送信する").click()
-    assert "回答を送信しました" in page.content()
+    expect(page.locator("body")).to_contain_text("回答を送信しました")
     shot(page, "07-admin-ticket")
-    assert "回答（依頼者に送信）" in page.content()
+    expect(page.locator("body")).to_contain_text("回答（依頼者に送信）")
     page.get_by_role("link", name="お問い合わせ一覧に戻る").click()
     assert axe_violations(page, axe_source) == []
     page.get_by_role("button", name="ログアウト").click()
-    assert page.url.endswith("/admin/login")
+    expect(page).to_have_url(re.compile(re.escape("/admin/login") + "$"))
 
 
 def test_issued_account_reaches_mypage_and_adds_a_user(page, live_app, axe_source) -> None:
@@ -187,7 +188,7 @@ def test_issued_account_reaches_mypage_and_adds_a_user(page, live_app, axe_sourc
     page.get_by_role("link", name="アカウント発行").click()
     assert axe_violations(page, axe_source) == []
     page.get_by_role("button", name="発行する").click()
-    assert "アカウントを発行しました" in page.content()
+    expect(page.locator("body")).to_contain_text("アカウントを発行しました")
     page.get_by_role("button", name="ログアウト").click()
 
     email = data["email"]
@@ -207,11 +208,11 @@ def test_issued_account_reaches_mypage_and_adds_a_user(page, live_app, axe_sourc
     page.get_by_role("button", name="パスワードを変更する").click()
     page.get_by_label("利用規約に同意する").check()
     page.get_by_role("button", name="同意して進む").click()
-    assert "ユーザはあと4名追加できます" in page.content()
+    expect(page.locator("body")).to_contain_text("ユーザはあと4名追加できます")
     page.get_by_role("link", name="ユーザ新規登録").click()
     assert axe_violations(page, axe_source) == []
     page.get_by_role("button", name="登録する").click()  # empty: the errors first
-    assert page.title().startswith("エラー：")
+    expect(page).to_have_title(re.compile("^エラー："))
     assert axe_violations(page, axe_source) == []
     page.locator("#name").fill("田中 一郎")
     page.locator("#name_kana").fill("たなか いちろう")
@@ -219,8 +220,8 @@ def test_issued_account_reaches_mypage_and_adds_a_user(page, live_app, axe_sourc
     page.locator("#email_confirm").fill("tanaka@sakura-clinic.example.jp")
     page.locator("#phone").fill("03-1234-5679")
     page.get_by_role("button", name="登録する").click()
-    assert "ユーザはあと3名追加できます" in page.content()
-    assert "tanaka@sakura-clinic.example.jp" in page.content()
+    expect(page.locator("body")).to_contain_text("ユーザはあと3名追加できます")
+    expect(page.locator("body")).to_contain_text("tanaka@sakura-clinic.example.jp")
 
 
 def test_error_states_are_accessible(page, live_app, axe_source) -> None:
@@ -234,11 +235,11 @@ def test_error_states_are_accessible(page, live_app, axe_source) -> None:
     ):
         page.goto(base + path)
         page.get_by_role("button", name=button).click()
-        assert page.title().startswith("エラー："), path
+        expect(page).to_have_title(re.compile("^エラー："))
         assert axe_violations(page, axe_source) == [], path
     page.goto(base + "/login")
     page.get_by_label("ID（メールアドレス）").fill("nobody@example.jp")
     page.locator("#password").fill("wrong password here")
     page.get_by_role("button", name="ログインする").click()
-    assert "ログインできませんでした" in page.content()
+    expect(page.locator("body")).to_contain_text("ログインできませんでした")
     assert axe_violations(page, axe_source) == []

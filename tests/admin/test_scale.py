@@ -203,6 +203,29 @@ def test_far_pages_load_the_same_tickets_through_the_deferred_join(
     assert [n for page in deferred for n in dict.fromkeys(page)] == newest_first
 
 
+def test_a_filtered_page_finds_its_ids_first_then_loads_those_rows(db, signed_in) -> None:
+    newest_first = _tickets(db, 120)
+    viewer = signed_in(Role.VIEWER)
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, many) -> None:
+        if statement.lstrip().startswith("SELECT inquiries.id AS inquiries_id, inquiries.ref"):
+            statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        pages = [
+            viewer.get("/admin/tickets/", query_string={"flt0_0": "new", "page": p}).text
+            for p in range(3)
+        ]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    shown = [n for page in pages for n in dict.fromkeys(re.findall(r"P\d{3}-TEST", page))]
+    assert shown == newest_first
+    assert len(statements) == 3
+    assert all("inquiries.id IN (SELECT" in statement for statement in statements), statements
+
+
 @pytest.mark.parametrize("app_overrides", [{"CATEGORY_CACHE_SECONDS": 60}])
 def test_the_category_tree_is_kept_and_a_closed_category_is_still_refused(db, client) -> None:
     seed_tree()

@@ -56,8 +56,14 @@ def test_the_search_box_uses_the_trigram_index_of_migration_0005(postgres_cluste
             with db.engine.begin() as conn:
                 conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
                 plans.append("\n".join(conn.scalars(sa.text(f"EXPLAIN {sql}"))))
+        with db.engine.connect() as conn:
+            options = conn.scalar(
+                sa.text("SELECT reloptions FROM pg_class WHERE relname = 'ix_inquiries_search'")
+            )
         db.engine.dispose()
     assert all("ix_inquiries_search" in plan for plan in plans), plans
+    # New tickets go straight into the index (migration 0007): no pending list for searches to read.
+    assert options == ["fastupdate=off"]
 
 
 def _not_search_index(name: str | None, type_: str, parent_names: object) -> bool:

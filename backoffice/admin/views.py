@@ -381,10 +381,10 @@ class TicketView(SecuredModelView):
         plan: asked for whole rows, it prefers walking (created_at, id), whose order matches the table's,
         and filtering — for 完了 it skipped the 46,000 newest tickets that are still open."""
         size = self.page_size if page_size is None else page_size
-        far = bool(page and size) and (page or 0) * size >= DEFERRED_JOIN_FROM
-        if not size or not (far or g.get("tickets_filtered")):
+        skipped = (page or 0) * (size or 0)
+        if not size or not (skipped >= DEFERRED_JOIN_FROM or g.get("tickets_filtered")):
             return super()._apply_pagination(query, page, page_size)
-        ids = query.with_entities(Inquiry.id).limit(size).offset((page or 0) * size).subquery()
+        ids = query.with_entities(Inquiry.id).limit(size).offset(skipped).subquery()
         return query.filter(Inquiry.id.in_(sa.select(ids.c.id))).limit(size)
 
     def get_query(self) -> Any:

@@ -155,23 +155,19 @@ _BATCH = 50
 
 
 def _send_forever(app: Flask, pending: "queue.SimpleQueue[list[int] | None]") -> None:
-    while (ids := pending.get()) is not None:
-        stop = False
-        while len(ids) < _BATCH:
+    stop = False
+    while not stop and (ids := pending.get()) is not None:
+        while len(ids) < _BATCH and not stop:  # and whatever else is waiting
             try:
                 more = pending.get_nowait()
             except queue.Empty:
                 break
-            if more is None:
-                stop = True
-                break
-            ids += more
+            stop = more is None
+            ids += more or []
         try:
             _deliver_in_context(app, ids)
         except Exception:
             log.exception("background delivery of %s failed; left to `flask mail deliver`", ids)
-        if stop:
-            return
 
 
 def _deliver_in_context(app: Flask, ids: list[int]) -> None:
@@ -211,7 +207,7 @@ def deliver_many(ids: Iterable[int]) -> DeliveryReport:
     report = DeliveryReport()
     with _Smtp() as smtp:
         for email_id in ids:
-            outcome = deliver_one(email_id, smtp)
+            outcome = _deliver(email_id, smtp)
             if outcome is True:
                 report.sent += 1
             elif outcome is False:
@@ -219,9 +215,15 @@ def deliver_many(ids: Iterable[int]) -> DeliveryReport:
     return report
 
 
-def deliver_one(email_id: int, smtp: "_Smtp | None" = None) -> bool | None:
+def deliver_one(email_id: int) -> bool | None:
     """Claim, send and record one email. True: sent; False: failed (retried later); None: not ours to
-    send (already sent, or claimed by another worker). `smtp` keeps a connection open for the next."""
+    send (already sent, or claimed by another worker)."""
+    with _Smtp() as smtp:
+        return _deliver(email_id, smtp)
+
+
+def _deliver(email_id: int, smtp: "_Smtp") -> bool | None:
+    """deliver_one over a connection that may stay open for the next email."""
     claimed = _claim(email_id)
     if claimed is None:
         return None
@@ -245,11 +247,7 @@ def deliver_one(email_id: int, smtp: "_Smtp | None" = None) -> bool | None:
     # The same Message-ID on every attempt, so a receiver can drop a copy sent twice.
     message.msgId = message_id(email)
     try:
-        if smtp is None:
-            with _Smtp() as once:
-                once.send(message)
-        else:
-            smtp.send(message)
+        smtp.send(message)
     except (smtplib.SMTPException, OSError) as error:
         _record_failure(email_id, token, attempts, error)
         return False

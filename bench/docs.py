@@ -34,6 +34,9 @@ def _mark(ok: bool) -> str:
     return "✅" if ok else "❌"
 
 
+CPU_SIDES = (("App", "app"), ("Stack floor", "stack_floor"), ("Floor", "floor"))
+
+
 def results_table(r: dict[str, Any]) -> str:
     s, lists, csv, login, m = r["submit"], r["list"], r["csv"], r["login"], r["machine"]
     limit = r["targets"]["list_p95_ms"]
@@ -87,18 +90,29 @@ def results_table(r: dict[str, Any]) -> str:
         "",
         f"Inquiry steps, p95: {steps}. Floor: p50 {s['floor_p50_ms']} ms, p95 {s['floor_p95_ms']} ms.",
     ]
+    if "stack_floor_rps" in s:
+        lines += [
+            "",
+            f"Stack floor (`bench/stack_floor.py`, the floor written with Flask-WTF, Jinja and the ORM): "
+            f"{s['stack_floor_rps']} /s, {s['stack_floor_ratio']} × the floor; p50 "
+            f"{s['stack_floor_p50_ms']} ms, p95 {s['stack_floor_p95_ms']} ms.",
+        ]
     if cpu := s.get("cpu_ms"):
-        app, floor = cpu["app"], cpu["floor"]
+        sides = [(n, cpu[k]) for n, k in CPU_SIDES if k in cpu]
         lines += [
             "",
             "CPU time of one submission, step by step (median, one process, `bench/steps.py`):",
             "",
-            "| Step | App | Floor |",
-            "|---|---|---|",
+            "| Step | " + " | ".join(n for n, _ in sides) + " |",
+            "|---" * (len(sides) + 1) + "|",
             *(
-                f"| {step} | {app[step]} ms | {f'{floor[step]} ms' if step in floor else '—'} |"
-                for step in app
+                f"| {step} | "
+                + " | ".join(f"{side[step]} ms" if step in side else "—" for _, side in sides)
+                + " |"
+                for step in cpu["app"]
             ),
-            f"| all | {round(sum(app.values()), 1)} ms | {round(sum(floor.values()), 1)} ms |",
+            "| all | "
+            + " | ".join(f"{round(sum(side.values()), 1)} ms" for _, side in sides)
+            + " |",
         ]
     return "\n".join(lines)

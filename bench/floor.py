@@ -64,30 +64,9 @@ def create_app() -> Flask:
         if request.method == "GET":
             return CONFIRM.format(csrf=csrf(), key=session["key"], name=escape(draft.get("name")))
         check_csrf()
-        now = datetime.now(UTC).replace(tzinfo=None)
-        number = "".join(secrets.choice(ALPHABET) for _ in range(8))
-        reference = f"{number[:4]}-{number[4:]}"
+        reference = reference_number()
         with Session(engine) as db, db.begin():
-            db.execute(
-                inquiries.insert().values(
-                    reference_number=reference,
-                    submission_key=session["key"],
-                    status_token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
-                    category_id=int(draft.get("category", 0)),
-                    status="new",
-                    requester_name=draft.get("name", ""),
-                    requester_kana=draft.get("name_kana", ""),
-                    organization_name=draft.get("organization"),
-                    email=draft.get("email", ""),
-                    phone="".join(c for c in draft.get("phone", "") if c.isdigit())[:11],
-                    body=draft.get("body", ""),
-                    priority="normal",
-                    due_on=(now + timedelta(days=7)).date(),
-                    created_at=now,
-                    updated_at=now,
-                    version=1,
-                )
-            )
+            db.execute(inquiries.insert().values(row(draft, reference, session["key"])))
         session.pop("draft")
         session["sent"] = reference
         return redirect("/inquiry/complete")
@@ -97,3 +76,31 @@ def create_app() -> Flask:
         return f"<!doctype html><title>完了</title><p>受付番号 {escape(session.get('sent'))}</p>"
 
     return app
+
+
+def reference_number() -> str:
+    number = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    return f"{number[:4]}-{number[4:]}"
+
+
+def row(draft: dict[str, str], reference: str, submission_key: str) -> dict[str, object]:
+    """The `inquiries` row both floors insert for a draft (what the app stores, without normalising)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return {
+        "reference_number": reference,
+        "submission_key": submission_key,
+        "status_token_hash": hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
+        "category_id": int(draft.get("category") or 0),
+        "status": "new",
+        "requester_name": draft.get("name") or "",
+        "requester_kana": draft.get("name_kana") or "",
+        "organization_name": draft.get("organization"),
+        "email": draft.get("email") or "",
+        "phone": "".join(c for c in draft.get("phone") or "" if c.isdigit())[:11],
+        "body": draft.get("body") or "",
+        "priority": "normal",
+        "due_on": (now + timedelta(days=7)).date(),
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }

@@ -18,7 +18,7 @@ import psycopg
 import sqlalchemy as sa
 
 from bench import dataset, docs, scenarios, steps
-from bench.client import Browser, percentile, run_parallel
+from bench.client import Browser, Run, percentile, run_parallel
 from bench.infra import (
     ROOT,
     Gunicorn,
@@ -60,20 +60,21 @@ def main() -> None:
         pages = {**list_urls(url), "dashboard": "/admin/"}
         with Gunicorn("wsgi:app", env, app_port, workers) as app:
             results.update(measure_app(app, mailbox, seconds, samples, url, pages))
-        floor_port = free_port()
-        with Gunicorn("bench.floor:create_app()", env, floor_port, workers).start(
-            "/inquiry"
-        ) as floor:
-            log("floor: submitting")
-            floor_run = run_parallel(
-                scenarios.submit, floor.port, clients=2 * workers, seconds=seconds
-            )
-            check_run(floor_run, "floor submit")
-        results["submit"]["floor_rps"] = round(floor_run.rps, 1)
-        results["submit"]["floor_p50_ms"] = round(floor_run.percentile(50), 1)
-        results["submit"]["floor_p95_ms"] = round(floor_run.percentile(95), 1)
-        results["submit"]["ratio"] = round(results["submit"]["rps"] / floor_run.rps, 2)
-        log("app and floor: CPU time of each step, in this process")
+        for key, target in (
+            ("floor", "bench.floor:create_app()"),
+            ("stack_floor", "bench.stack_floor:create_app()"),
+        ):
+            run = measure_floor(key, target, env, workers, seconds)
+            results["submit"][f"{key}_rps"] = round(run.rps, 1)
+            results["submit"][f"{key}_p50_ms"] = round(run.percentile(50), 1)
+            results["submit"][f"{key}_p95_ms"] = round(run.percentile(95), 1)
+        results["submit"]["ratio"] = round(
+            results["submit"]["rps"] / results["submit"]["floor_rps"], 2
+        )
+        results["submit"]["stack_floor_ratio"] = round(
+            results["submit"]["stack_floor_rps"] / results["submit"]["floor_rps"], 2
+        )
+        log("app and floors: CPU time of each step, in this process")
         results["submit"]["cpu_ms"] = steps.measure(env)
         log(f"  {results['submit']['cpu_ms']}")
         results["targets"] = TARGETS
@@ -240,6 +241,19 @@ def measure_app(
     log(f"  {result['csv']}")
     result["worker_rss_mb"] = [round(rss_mb(pid), 1) for pid in app.worker_pids()]
     return result
+
+
+def measure_floor(name: str, target: str, env: dict[str, str], workers: int, seconds: float) -> Run:
+    """Send the inquiry form to a floor app under the same gunicorn settings and load as the app."""
+    with Gunicorn(target, env, free_port(), workers).start("/inquiry") as floor:
+        log(f"{name}: submitting")
+        run_parallel(
+            scenarios.submit, floor.port, clients=workers, seconds=3
+        )  # warm-up, as the app's
+        run = run_parallel(scenarios.submit, floor.port, clients=2 * workers, seconds=seconds)
+        check_run(run, name)
+    log(f"  {run.rps:.1f} /s, p50 {run.percentile(50):.0f} ms, p95 {run.percentile(95):.0f} ms")
+    return run
 
 
 def measure_login(app: Gunicorn, mailbox: Mailbox, count: int = 30) -> dict[str, Any]:

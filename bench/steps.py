@@ -7,6 +7,7 @@ delivered to an SMTP server in another process, and that delivery timed as a ste
 throughput run a thread of the worker does it after the response).
 """
 
+import importlib
 import logging
 import multiprocessing
 import os
@@ -26,8 +27,8 @@ STEPS = ("form", "input", "confirm", "send", "complete")
 
 
 def measure(env: dict[str, str], walks: int = 300, warmup: int = 20) -> dict[str, dict[str, float]]:
-    """Median CPU milliseconds per step over `walks` submissions (after `warmup` more), for the app and
-    the floor; the app's also has `mail`."""
+    """Median CPU milliseconds per step over `walks` submissions (after `warmup` more), for the app, the
+    stack floor and the floor; the app's also has `mail`."""
     scenarios.choose_category(libpq_url(env["DATABASE_URL"]))
     logger = logging.getLogger("backoffice")
     level = logger.level
@@ -36,7 +37,11 @@ def measure(env: dict[str, str], walks: int = 300, warmup: int = 20) -> dict[str
         smtp = SmtpProcess(manager).up()
         try:
             app = in_process_app({**env, "FLASK_MAIL_PORT": str(smtp.port)})
-            return {"app": _app(app, walks, warmup), "floor": _floor(env, walks, warmup)}
+            return {
+                "app": _app(app, walks, warmup),
+                "stack_floor": _floor("bench.stack_floor", env, 50_000_000, walks, warmup),
+                "floor": _floor("bench.floor", env, 40_000_000, walks, warmup),
+            }
         finally:
             smtp.down()
             logger.setLevel(level)
@@ -72,12 +77,12 @@ def _app(app: Any, walks: int, warmup: int) -> dict[str, float]:
     return medians
 
 
-def _floor(env: dict[str, str], walks: int, warmup: int) -> dict[str, float]:
-    from bench.floor import create_app
-
+def _floor(
+    module: str, env: dict[str, str], first: int, walks: int, warmup: int
+) -> dict[str, float]:
     os.environ.update(DATABASE_URL=env["DATABASE_URL"], SECRET_KEY=env["SECRET_KEY"])
-    app = create_app()
-    medians = _medians(lambda i: _walk(app.test_client(), i), 40_000_000, walks, warmup)
+    app = importlib.import_module(module).create_app()
+    medians = _medians(lambda i: _walk(app.test_client(), i), first, walks, warmup)
     app.extensions["floor_engine"].dispose()
     return medians
 

@@ -35,6 +35,12 @@ def _mark(ok: bool) -> str:
 
 
 CPU_SIDES = (("App", "app"), ("Stack floor", "stack_floor"), ("Floor", "floor"))
+MACHINE_PARTS = {
+    "server": "gunicorn (master and workers; the app's mail-sending thread included)",
+    "postgresql": "PostgreSQL",
+    "clients": "load generator",
+    "smtp": "benchmark process (its SMTP server)",
+}
 
 
 def results_table(r: dict[str, Any]) -> str:
@@ -96,6 +102,30 @@ def results_table(r: dict[str, Any]) -> str:
             f"Stack floor (`bench/stack_floor.py`, the floor written with Flask-WTF, Jinja and the ORM): "
             f"{s['stack_floor_rps']} /s, {s['stack_floor_ratio']} × the floor; p50 "
             f"{s['stack_floor_p50_ms']} ms, p95 {s['stack_floor_p95_ms']} ms.",
+        ]
+    shares = {
+        "app": s.get("machine_ms"),
+        **{k: s.get(f"{k}_machine_ms") for k in ("stack_floor", "floor")},
+    }
+    if all(shares.values()):
+        rates = {"app": s["rps"], "stack_floor": s["stack_floor_rps"], "floor": s["floor_rps"]}
+        sides = [(n, k, shares[k]) for n, k in CPU_SIDES]
+        lines += [
+            "",
+            "Machine time of one submission under that load (CPU ms per submission, by process):",
+            "",
+            "| Part | " + " | ".join(n for n, _, _ in sides) + " |",
+            "|---" * (len(sides) + 1) + "|",
+            *(
+                f"| {label} | " + " | ".join(f"{share[part]} ms" for _, _, share in sides) + " |"
+                for part, label in MACHINE_PARTS.items()
+            ),
+            "| all | "
+            + " | ".join(f"{round(sum(share.values()), 1)} ms" for _, _, share in sides)
+            + " |",
+            f"| {r['workers']} cores ÷ throughput | "
+            + " | ".join(f"{round(r['workers'] * 1000 / rates[k], 1)} ms" for _, k, _ in sides)
+            + " |",
         ]
     if cpu := s.get("cpu_ms"):
         sides = [(n, cpu[k]) for n, k in CPU_SIDES if k in cpu]

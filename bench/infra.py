@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import re
+import resource
 import secrets
 import signal
 import socket
@@ -241,6 +242,11 @@ class Gunicorn:
         assert self.process is not None
         return children(self.process.pid)
 
+    def server_pids(self) -> list[int]:
+        """The master and its workers."""
+        assert self.process is not None
+        return [self.process.pid, *self.worker_pids()]
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -268,6 +274,60 @@ def children(pid: int) -> list[int]:
             if int(fields[1]) == pid:
                 found.append(int(entry.name))
     return sorted(found)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class CpuShare:
+    """The CPU seconds each part of this machine spends while a block runs: `server` (the given
+    processes, e.g. gunicorn's master and workers), `postgresql` (every local postgres process; one
+    that ends inside the block, such as a client's own connection, is missed), `clients` (the
+    processes this one started and reaped inside the block: the load generator's) and `smtp` (this
+    process: the SMTP server's thread when it runs here, beside a main thread that mostly waits)."""
+
+    def __init__(self, server_pids: list[int]) -> None:
+        self.server_pids = server_pids
+        self.spent: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {
+            "server": sum(_cpu_seconds(pid) for pid in self.server_pids),
+            "postgresql": sum(_cpu_seconds(pid) for pid in _postgres_pids()),
+            "clients": children.ru_utime + children.ru_stime,
+            "smtp": time.process_time(),
+        }
+
+    def __enter__(self) -> "CpuShare":
+        self._start = self._read()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._read()
+        self.spent = {part: end[part] - self._start[part] for part in end}
+
+    def per(self, count: int) -> dict[str, float]:
+        """Milliseconds of each part per unit of work (e.g. per submission)."""
+        return {part: round(s * 1000 / max(count, 1), 2) for part, s in self.spent.items()}
 
 
 def rss_mb(pid: int) -> float:

@@ -21,6 +21,7 @@ from bench import dataset, docs, scenarios, steps
 from bench.client import Browser, Run, percentile, run_parallel
 from bench.infra import (
     ROOT,
+    CpuShare,
     Gunicorn,
     Mailbox,
     PeakMemory,
@@ -64,7 +65,8 @@ def main() -> None:
             ("floor", "bench.floor:create_app()"),
             ("stack_floor", "bench.stack_floor:create_app()"),
         ):
-            run = measure_floor(key, target, env, workers, seconds)
+            run, cpu = measure_floor(key, target, env, workers, seconds)
+            results["submit"][f"{key}_machine_ms"] = cpu.per(len(run.ok))
             results["submit"][f"{key}_rps"] = round(run.rps, 1)
             results["submit"][f"{key}_p50_ms"] = round(run.percentile(50), 1)
             results["submit"][f"{key}_p95_ms"] = round(run.percentile(95), 1)
@@ -178,7 +180,8 @@ def measure_app(
     run_parallel(scenarios.submit, app.port, clients=workers, seconds=3)
 
     log("app: submitting")
-    submit = run_parallel(scenarios.submit, app.port, clients=2 * workers, seconds=seconds)
+    with CpuShare(app.server_pids()) as cpu:
+        submit = run_parallel(scenarios.submit, app.port, clients=2 * workers, seconds=seconds)
     check_run(submit, "submit")
     log(
         f"  {submit.rps:.1f} /s, p50 {submit.percentile(50):.0f} ms, p95 {submit.percentile(95):.0f} ms"
@@ -190,6 +193,7 @@ def measure_app(
             "p95_ms": round(submit.percentile(95), 1),
             "clients": 2 * workers,
             "seconds": seconds,
+            "machine_ms": cpu.per(len(submit.ok)),
             "steps_p95_ms": {
                 step: round(submit.percentile(95, step), 1)
                 for step in ("form", "input", "confirm", "send", "complete")
@@ -243,17 +247,19 @@ def measure_app(
     return result
 
 
-def measure_floor(name: str, target: str, env: dict[str, str], workers: int, seconds: float) -> Run:
-    """Send the inquiry form to a floor app under the same gunicorn settings and load as the app."""
+def measure_floor(
+    name: str, target: str, env: dict[str, str], workers: int, seconds: float
+) -> tuple[Run, CpuShare]:
+    """Send the inquiry form to a floor app under the same gunicorn settings and load as the app
+    (warmed up as the app is)."""
     with Gunicorn(target, env, free_port(), workers).start("/inquiry") as floor:
         log(f"{name}: submitting")
-        run_parallel(
-            scenarios.submit, floor.port, clients=workers, seconds=3
-        )  # warm-up, as the app's
-        run = run_parallel(scenarios.submit, floor.port, clients=2 * workers, seconds=seconds)
+        run_parallel(scenarios.submit, floor.port, clients=workers, seconds=3)
+        with CpuShare(floor.server_pids()) as cpu:
+            run = run_parallel(scenarios.submit, floor.port, clients=2 * workers, seconds=seconds)
         check_run(run, name)
     log(f"  {run.rps:.1f} /s, p50 {run.percentile(50):.0f} ms, p95 {run.percentile(95):.0f} ms")
-    return run
+    return run, cpu
 
 
 def measure_login(app: Gunicorn, mailbox: Mailbox, count: int = 30) -> dict[str, Any]:

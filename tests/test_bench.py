@@ -3,6 +3,7 @@ trip (it must insert a row the app can read, or the comparison means nothing), a
 sections of docs/performance.md."""
 
 import re
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -117,3 +118,41 @@ def test_cpu_per_step_walks_the_three_forms_and_delivers_the_mail(
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 9
         db.session.remove()
         db.engine.dispose()
+
+
+def _burn(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_cpu_share_tells_the_server_from_the_load_generator() -> None:
+    import multiprocessing
+    import subprocess
+    import sys
+
+    from bench.infra import CpuShare
+
+    server = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(1)"])
+    try:
+        with CpuShare([server.pid]) as idle:
+            client = multiprocessing.get_context("fork").Process(target=_burn, args=(0.3,))
+            client.start()
+            client.join()
+        assert idle.spent["clients"] >= 0.25
+        assert idle.spent["server"] < 0.1
+    finally:
+        server.kill()
+        server.wait()
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        with CpuShare([busy.pid]) as share:
+            time.sleep(1)
+        assert (
+            share.spent["server"] >= 0.1
+        )  # a busy loop gets that much of a second even when shared
+        assert share.spent["clients"] < 0.05
+        assert share.per(10)["server"] == round(share.spent["server"] * 100, 2)
+    finally:
+        busy.kill()
+        busy.wait()

@@ -15,6 +15,20 @@ from backoffice.operators.models import Operator
 
 UNASSIGNED = "none"
 
+# The options' statements, built once: every list page reads them (TicketView.index_view).
+_MAJORS = (
+    sa.select(InquiryCategory.id, InquiryCategory.name)
+    .where(InquiryCategory.parent_id.is_(None))
+    .order_by(InquiryCategory.position, InquiryCategory.id)
+)
+_PARENT = sa.orm.aliased(InquiryCategory)
+_MINORS = (
+    sa.select(InquiryCategory.id, _PARENT.name, InquiryCategory.name)
+    .join(_PARENT, InquiryCategory.parent)
+    .order_by(_PARENT.position, _PARENT.id, InquiryCategory.position, InquiryCategory.id)
+)
+_OPERATORS = sa.select(Operator.id, Operator.name).order_by(Operator.name)
+
 
 class _Filter(BaseSQLAFilter):
     key = ""
@@ -50,12 +64,7 @@ class MajorCategoryFilter(_Filter):
 
     @staticmethod
     def _options() -> list[tuple[str, str]]:
-        majors = db.session.scalars(
-            sa.select(InquiryCategory)
-            .where(InquiryCategory.parent_id.is_(None))
-            .order_by(InquiryCategory.position, InquiryCategory.id)
-        )
-        return [(str(m.id), m.name) for m in majors]
+        return [(str(i), name) for i, name in db.session.execute(_MAJORS)]
 
     def clean(self, value: str) -> int:
         return int(value)
@@ -73,13 +82,7 @@ class MinorCategoryFilter(_Filter):
 
     @staticmethod
     def _options() -> list[tuple[str, str]]:
-        parent = sa.orm.aliased(InquiryCategory)
-        rows = db.session.execute(
-            sa.select(InquiryCategory.id, parent.name, InquiryCategory.name)
-            .join(parent, InquiryCategory.parent)
-            .order_by(parent.position, parent.id, InquiryCategory.position, InquiryCategory.id)
-        )
-        return [(str(i), f"{major} ＞ {minor}") for i, major, minor in rows]
+        return [(str(i), f"{major} ＞ {minor}") for i, major, minor in db.session.execute(_MINORS)]
 
     def clean(self, value: str) -> int:
         return int(value)
@@ -96,8 +99,8 @@ class AssigneeFilter(_Filter):
 
     @staticmethod
     def _options() -> list[tuple[str, str]]:
-        operators = db.session.scalars(sa.select(Operator).order_by(Operator.name))
-        return [(UNASSIGNED, "（未割り当て）")] + [(str(o.id), o.name) for o in operators]
+        operators = db.session.execute(_OPERATORS)
+        return [(UNASSIGNED, "（未割り当て）")] + [(str(i), name) for i, name in operators]
 
     def clean(self, value: str) -> int | None:
         return None if value == UNASSIGNED else int(value)

@@ -66,8 +66,8 @@ def _row(inquiry: Inquiry) -> list[str]:
 
 def stream_csv(query: Query, batch: int = 1000) -> Iterator[bytes]:
     """Yield the CSV in chunks, reading `batch` rows at a time (server-side cursor on PostgreSQL), so
-    memory stays flat whatever the number of tickets. The query should load its relations in batches
-    (selectinload), as TicketView.get_query does."""
+    memory stays flat whatever the number of tickets. The query should load its many-to-one relations
+    joined and any other in batches (selectinload), as TicketView.get_query does."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)

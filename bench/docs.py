@@ -1,6 +1,7 @@
 """The generated parts of docs/performance.md: each lies between `<!-- NAME:begin -->` and
 `<!-- NAME:end -->` and is rewritten by the run that measures it; the prose around them is written by hand."""
 
+from collections.abc import Callable
 from typing import Any
 
 from bench.infra import ROOT
@@ -41,6 +42,26 @@ MACHINE_PARTS = {
     "clients": "load generator",
     "smtp": "benchmark process (its SMTP server)",
 }
+
+
+def _by_side(
+    first: str, sides: dict[str, Any], rows: list[tuple[str, Callable[[str, Any], float | None]]]
+) -> list[str]:
+    """A Markdown table with a column for each of CPU_SIDES present in `sides` and a row for each
+    (label, value(side's key, side)), in milliseconds; a missing value is a dash."""
+    present = [(name, key) for name, key in CPU_SIDES if key in sides]
+    return [
+        f"| {first} | " + " | ".join(name for name, _ in present) + " |",
+        "|---" * (len(present) + 1) + "|",
+        *(
+            f"| {label} | "
+            + " | ".join(
+                "—" if (v := value(key, sides[key])) is None else f"{v} ms" for _, key in present
+            )
+            + " |"
+            for label, value in rows
+        ),
+    ]
 
 
 def results_table(r: dict[str, Any]) -> str:
@@ -103,46 +124,30 @@ def results_table(r: dict[str, Any]) -> str:
             f"{s['stack_floor_rps']} /s, {s['stack_floor_ratio']} × the floor; p50 "
             f"{s['stack_floor_p50_ms']} ms, p95 {s['stack_floor_p95_ms']} ms.",
         ]
-    shares = {
-        "app": s.get("machine_ms"),
-        **{k: s.get(f"{k}_machine_ms") for k in ("stack_floor", "floor")},
-    }
+    shares = {k: s.get("machine_ms" if k == "app" else f"{k}_machine_ms") for _, k in CPU_SIDES}
     if all(shares.values()):
         rates = {"app": s["rps"], "stack_floor": s["stack_floor_rps"], "floor": s["floor_rps"]}
-        sides = [(n, k, shares[k]) for n, k in CPU_SIDES]
+        parts = [(label, lambda _k, v, p=part: v[p]) for part, label in MACHINE_PARTS.items()]
+        parts += [
+            ("all", lambda _k, v: round(sum(v.values()), 1)),
+            (
+                f"{r['workers']} cores ÷ throughput",
+                lambda k, _v: round(r["workers"] * 1000 / rates[k], 1),
+            ),
+        ]
         lines += [
             "",
             "Machine time of one submission under that load (CPU ms per submission, by process):",
             "",
-            "| Part | " + " | ".join(n for n, _, _ in sides) + " |",
-            "|---" * (len(sides) + 1) + "|",
-            *(
-                f"| {label} | " + " | ".join(f"{share[part]} ms" for _, _, share in sides) + " |"
-                for part, label in MACHINE_PARTS.items()
-            ),
-            "| all | "
-            + " | ".join(f"{round(sum(share.values()), 1)} ms" for _, _, share in sides)
-            + " |",
-            f"| {r['workers']} cores ÷ throughput | "
-            + " | ".join(f"{round(r['workers'] * 1000 / rates[k], 1)} ms" for _, k, _ in sides)
-            + " |",
+            *_by_side("Part", shares, parts),
         ]
     if cpu := s.get("cpu_ms"):
-        sides = [(n, cpu[k]) for n, k in CPU_SIDES if k in cpu]
+        per_step = [(step, lambda _k, v, step=step: v.get(step)) for step in cpu["app"]]
+        per_step += [("all", lambda _k, v: round(sum(v.values()), 1))]
         lines += [
             "",
             "CPU time of one submission, step by step (median, one process, `bench/steps.py`):",
             "",
-            "| Step | " + " | ".join(n for n, _ in sides) + " |",
-            "|---" * (len(sides) + 1) + "|",
-            *(
-                f"| {step} | "
-                + " | ".join(f"{side[step]} ms" if step in side else "—" for _, side in sides)
-                + " |"
-                for step in cpu["app"]
-            ),
-            "| all | "
-            + " | ".join(f"{round(sum(side.values()), 1)} ms" for _, side in sides)
-            + " |",
+            *_by_side("Step", cpu, per_step),
         ]
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 trip (it must insert a row the app can read, or the comparison means nothing), and the generated
 sections of docs/performance.md."""
 
+import json
 import re
 import time
 
@@ -156,3 +157,17 @@ def test_cpu_share_tells_the_server_from_the_load_generator() -> None:
     finally:
         busy.kill()
         busy.wait()
+
+
+def test_results_table_compares_the_app_with_both_floors() -> None:
+    from bench.infra import ROOT
+
+    results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    table = docs.results_table(results).splitlines()
+    assert "| Part | App | Stack floor | Floor |" in table
+    assert "| Step | App | Stack floor | Floor |" in table
+    cores = next(line for line in table if "cores ÷ throughput" in line)
+    expected = round(results["workers"] * 1000 / results["submit"]["floor_rps"], 1)
+    assert cores.endswith(f"| {expected} ms |")
+    mail = next(line for line in table if line.startswith("| mail |"))
+    assert mail.endswith("| — | — |")  # the floors send no mail

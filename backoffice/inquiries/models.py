@@ -125,6 +125,7 @@ class Inquiry(db.Model):
         # A filtered list's page, in the list's order (migration 0006).
         sa.Index("ix_inquiries_status_created_at_id", "status", "created_at", "id"),
         sa.Index("ix_inquiries_category_id_created_at_id", "category_id", "created_at", "id"),
+        sa.Index("ix_inquiries_assignee_id_created_at_id", "assignee_id", "created_at", "id"),
         sa.Index(
             "ix_inquiries_category_id_status_created_at_id",
             "category_id",
@@ -170,7 +171,7 @@ class Inquiry(db.Model):
     priority: Mapped[Priority] = mapped_column(
         enum_column(Priority, "inquiry_priority"), default=Priority.NORMAL, server_default="normal"
     )
-    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
     # The answer is due by the end of this day (Japan time).
     due_on: Mapped[date | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

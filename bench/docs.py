@@ -24,6 +24,7 @@ LIST_PAGES = {
     "filtered_p95_ms": "status + 中カテゴリー",
     "filtered_broad_p95_ms": "the commonest status alone",
     "filtered_assignee_p95_ms": "one operator's tickets (担当者)",
+    "filtered_unanswered_p95_ms": "未回答 (linked from the dashboard)",
     "search_number_p95_ms": "search by 受付番号",
     "search_text_p95_ms": "search by full name",
     "search_surname_p95_ms": "search by the commonest surname alone",

@@ -162,6 +162,8 @@ def list_urls(url: str) -> dict[str, str]:
         "filtered_broad": scenarios.quoted(base, flt0_0=broad_status),
         # One operator's tickets (担当者, the fourth filter), the operator with the most.
         "filtered_assignee": scenarios.quoted(base, flt0_3=str(assignee)),
+        # 未回答 (the sixth filter), which the dashboard links to.
+        "filtered_unanswered": scenarios.quoted(base, flt0_5="1"),
         "search_number": scenarios.quoted(base, search=number),
         "search_text": scenarios.quoted(base, search=name),
         "search_surname": scenarios.quoted(base, search=surname),
@@ -233,6 +235,7 @@ def measure_app(
         "filtered_p95_ms": pages["filtered"],
         "filtered_broad_p95_ms": pages["filtered_broad"],
         "filtered_assignee_p95_ms": pages["filtered_assignee"],
+        "filtered_unanswered_p95_ms": pages["filtered_unanswered"],
         "search_number_p95_ms": pages["search_number"],
         "search_text_p95_ms": pages["search_text"],
         "search_surname_p95_ms": pages["search_surname"],

@@ -11,12 +11,15 @@ runs it under the same gunicorn settings as the app:
 import hashlib
 import os
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, abort, redirect, request, session
 from markupsafe import escape
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
 from backoffice.config import _sqlalchemy_url
 
@@ -52,9 +55,7 @@ def create_app() -> Flask:
     @app.post("/inquiry")
     def save() -> object:
         check_csrf()
-        session["draft"] = {k: v for k, v in request.form.items() if k != "csrf_token"}
-        session["key"] = secrets.token_hex(32)
-        return redirect("/inquiry/confirm")
+        return keep_draft(request.form.items())
 
     @app.route("/inquiry/confirm", methods=["GET", "POST"])
     def confirm() -> object:
@@ -67,15 +68,27 @@ def create_app() -> Flask:
         reference = reference_number()
         with Session(engine) as db, db.begin():
             db.execute(inquiries.insert().values(row(draft, reference, session["key"])))
-        session.pop("draft")
-        session["sent"] = reference
-        return redirect("/inquiry/complete")
+        return sent(reference)
 
     @app.get("/inquiry/complete")
     def complete() -> str:
         return f"<!doctype html><title>完了</title><p>受付番号 {escape(session.get('sent'))}</p>"
 
     return app
+
+
+def keep_draft(fields: Iterable[tuple[str, Any]]) -> Response:
+    """入力 → 確認, as both floors do it: the draft in the signed cookie with a fresh submission key."""
+    session["draft"] = {k: v for k, v in fields if k != "csrf_token"}
+    session["key"] = secrets.token_hex(32)
+    return redirect("/inquiry/confirm")
+
+
+def sent(reference: str) -> Response:
+    """送信 → 完了, once the row is in: the draft forgotten, the 受付番号 kept for 完了."""
+    session.pop("draft")
+    session["sent"] = reference
+    return redirect("/inquiry/complete")
 
 
 def reference_number() -> str:

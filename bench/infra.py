@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -263,38 +264,25 @@ class Gunicorn:
         self.stop()
 
 
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """(pid, command name, the fields of /proc/PID/stat after the name) of every running process."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name, fields = stat.split(" (", 1)[1].rsplit(")", 1)
+            yield int(entry.name), name, fields.split()
+
+
 def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
+    return sorted(child for child, _name, fields in _processes() if int(fields[1]) == pid)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a running process (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
+def _cpu_seconds(fields: list[str]) -> float:
+    """User + system CPU seconds from a process's stat fields."""
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_pids() -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 class CpuShare:
@@ -309,11 +297,17 @@ class CpuShare:
         self.spent: dict[str, float] = {}
 
     def _read(self) -> dict[str, float]:
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server = postgresql = 0.0
+        for pid, name, fields in _processes():  # one pass over /proc for both
+            if pid in self.server_pids:
+                server += _cpu_seconds(fields)
+            elif name == "postgres":
+                postgresql += _cpu_seconds(fields)
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
         return {
-            "server": sum(_cpu_seconds(pid) for pid in self.server_pids),
-            "postgresql": sum(_cpu_seconds(pid) for pid in _postgres_pids()),
-            "clients": children.ru_utime + children.ru_stime,
+            "server": server,
+            "postgresql": postgresql,
+            "clients": reaped.ru_utime + reaped.ru_stime,
             "smtp": time.process_time(),
         }
 

@@ -11,7 +11,6 @@ the stack costs from what the product does:
 """
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from backoffice.config import _sqlalchemy_url
-from bench.floor import reference_number, row
+from bench.floor import keep_draft, reference_number, row, sent
 
 
 class InquiryForm(FlaskForm):
@@ -83,9 +82,7 @@ def create_app() -> Flask:
         form = inquiry_form()
         if not form.validate_on_submit():
             return render_template("input.html", form=form)
-        session["draft"] = {k: v for k, v in form.data.items() if k != "csrf_token"}
-        session["key"] = secrets.token_hex(32)
-        return redirect("/inquiry/confirm")
+        return keep_draft(form.data.items())
 
     @app.route("/inquiry/confirm", methods=["GET", "POST"])
     def confirm() -> Any:
@@ -99,9 +96,7 @@ def create_app() -> Flask:
         reference = reference_number()
         with Session(engine) as db, db.begin():
             db.add(Inquiry(**row(draft, reference, session["key"])))
-        session.pop("draft")
-        session["sent"] = reference
-        return redirect("/inquiry/complete")
+        return sent(reference)
 
     @app.get("/inquiry/complete")
     def complete() -> str:

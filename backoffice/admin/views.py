@@ -395,13 +395,14 @@ class TicketView(SecuredModelView):
 
     def get_query(self) -> Any:
         """Category, its parent and assignee joined (one row each: no extra round trips); the
-        ID-issuance details, which most tickets lack, in a batch."""
+        ID-issuance details, which most tickets lack, in a batch. Of the assignee only what lists and
+        the CSV show: its password hash and TOTP secrets stay in the database."""
         return (
             super()
             .get_query()
             .options(
                 sa.orm.joinedload(Inquiry.category).joinedload(InquiryCategory.parent),
-                sa.orm.joinedload(Inquiry.assignee),
+                sa.orm.joinedload(Inquiry.assignee).load_only(Operator.id, Operator.name),
                 sa.orm.selectinload(Inquiry.account_request),
             )
         )

@@ -10,6 +10,7 @@ from backoffice.db import utcnow
 from backoffice.inquiries.export import safe_cell
 from backoffice.inquiries.models import Inquiry, InquiryStatus
 from backoffice.operators.models import Role
+from tests.admin.conftest import make_operator
 from tests.factories import account_request_input, category, general_input, seed_tree, send
 
 
@@ -46,6 +47,35 @@ def test_csv_follows_the_current_filters_and_search(signed_in, client, db) -> No
     text = viewer.get("/admin/tickets/export.csv", query_string={"search": "さくら"}).data.decode()
     assert request.reference_number in text
     assert general.reference_number not in text
+
+
+def test_list_and_csv_read_no_operator_secret(signed_in, client, db) -> None:
+    seed_tree()
+    send(client, general_input())
+    assignee = make_operator(name="佐藤 担当")
+    db.session.scalars(sa.select(Inquiry)).one().assignee_id = assignee.id
+    db.session.commit()
+    viewer = signed_in(Role.VIEWER)
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, many) -> None:
+        if "FROM inquiries" in statement:
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        pages = [
+            viewer.get("/admin/tickets/").text,
+            viewer.get("/admin/tickets/", query_string={"flt0_0": "new"}).text,
+            viewer.get("/admin/tickets/export.csv").data.decode(),
+        ]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    assert all("佐藤 担当" in page for page in pages)
+    assert statements
+    for statement in statements:
+        assert "password_hash" not in statement, statement
+        assert "totp_" not in statement, statement
 
 
 def test_safe_cell() -> None:

@@ -46,7 +46,13 @@ def eclaims_import(file: str, skip_invalid: bool) -> None:
     with open(file, encoding="utf-8-sig", newline="") as handle:
         text = handle.read()
     try:
-        report = importer.import_csv(text, skip_invalid=skip_invalid)
+        report = importer.import_csv(
+            text,
+            skip_invalid=skip_invalid,
+            progress=lambda done, total: click.echo(
+                f"imported {done:,} of {total:,} rows", err=True
+            ),
+        )
     except importer.HeaderError as error:
         raise click.ClickException(str(error)) from error
     for line in report.refused:

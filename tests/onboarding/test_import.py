@@ -1,4 +1,5 @@
-"""`flask eclaims import`: normalise and check every row, all or nothing, update instead of duplicate."""
+"""`flask eclaims import`: normalise and check every row, write nothing while a row is bad, update instead
+of duplicate, and write a large file in batches."""
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -102,6 +103,31 @@ def test_batches_mix_new_and_known_rows_and_report_progress(
     result = run(runner, tmp_path, more)
     assert "imported 3 of 5 rows" in result.output
     assert "added 0, updated 5" in result.output
+
+
+def test_an_import_stopped_part_way_keeps_whole_batches_and_a_rerun_completes_it(
+    db, monkeypatch
+) -> None:
+    monkeypatch.setattr(importer, "BATCH", 2)
+    real_hash = importer.hash_password
+
+    def stop_at_the_fourth_row(password: str) -> str:
+        if password == "pass-4":
+            raise KeyboardInterrupt
+        return real_hash(password)
+
+    monkeypatch.setattr(importer, "hash_password", stop_at_the_fourth_row)
+    try:
+        importer.import_csv(GOOD)
+    except KeyboardInterrupt:
+        db.session.rollback()
+    imported = db.session.scalars(sa.select(EClaimsOffice.eclaims_id)).all()
+    assert sorted(imported) == ["KJ000000000001", "KJ000000000003"]  # the first batch, whole
+
+    monkeypatch.setattr(importer, "hash_password", real_hash)
+    report = importer.import_csv(GOOD)
+    assert (report.added, report.updated) == (2, 2)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(EClaimsOffice)) == 4
 
 
 def test_a_national_directory_is_more_rows_than_one_statement_may_name(db, monkeypatch) -> None:

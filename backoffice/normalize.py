@@ -16,6 +16,8 @@ _SPACES_RE = re.compile(r"\s+")
 _KATAKANA_RE = re.compile(r"^[ァ-ヶー・ ]+$")
 _PHONE_RE = re.compile(r"^0\d{9,10}$")
 _POSTAL_RE = re.compile(r"^(\d{3})(\d{4})$")
+# The shape of one whole email address (a search term that names an address rather than part of one).
+WHOLE_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class InvalidInput(ValueError):

@@ -15,10 +15,9 @@ import sqlalchemy as sa
 
 from backoffice.inquiries.models import AccountRequestDetails, Inquiry
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
-from backoffice.normalize import nfkc, normalize_email
+from backoffice.normalize import WHOLE_EMAIL_RE, nfkc, normalize_email
 
 _REFERENCE = re.compile(f"[{REFERENCE_ALPHABET}]{{8}}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _MEDICAL_CODE = re.compile(r"\d{10}")
 # Below this many characters a term has no trigram of its own (see the module docstring).
 TRIGRAM = 3
@@ -54,7 +53,7 @@ def search_clause(text: str) -> sa.ColumnElement[bool] | None:
                 AccountRequestDetails.medical_code == term
             )
         )
-    if _EMAIL.fullmatch(term):
+    if WHOLE_EMAIL_RE.fullmatch(term):
         return Inquiry.email == normalize_email(term)
     escaped = re.sub(r"([\\%_])", r"\\\1", term)
     pattern = f"%{escaped}%" if len(term) >= TRIGRAM else f"% {escaped}%"

@@ -6,10 +6,11 @@ imported unless `skip_invalid`. An ID already in the table is updated, never dup
 security codes are stored only as hashes.
 
 The national directory has hundreds of thousands of offices, and one argon2 hash takes about 0.14 s of
-both cores, so a whole import takes hours (README: ~11 h for 200,000 offices on two cores). The checked rows are therefore written in
-batches of BATCH: a batch's hashes are computed outside any transaction, then the batch is looked up
-and written in one short transaction, so nothing stays locked or open for hours, and an import that
-stops part-way (a crash, Ctrl-C) has written whole batches only; running it again completes it.
+both cores, so a whole import takes hours (README: ~11 h for 200,000 offices on two cores). The checked
+rows are therefore written in batches of BATCH: a batch's hashes are computed outside any transaction,
+then the batch is looked up and written in one short transaction, so nothing stays locked or open for
+hours, and an import that stops part-way (a crash, Ctrl-C) has written whole batches only; running it
+again completes it.
 """
 
 import csv

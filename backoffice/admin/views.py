@@ -1013,9 +1013,10 @@ class PortalUserView(SecuredModelView):
     column_filters = ["is_registrant", "is_active", "must_change_password"]
 
     def exact_search(self, term: str) -> Any | None:
-        """A whole email address: the user whose ID it is (the ticket page links here with one)."""
+        """A whole email address: the user whose ID it is (the ticket page links here with one). IDs
+        are stored lower-cased, as login compares them."""
         if WHOLE_EMAIL_RE.fullmatch(term):
-            return PortalUser.email == normalize_email(term)
+            return PortalUser.email == normalize_email(term).lower()
         return None
 
     def _users(self, ids: list[str]) -> list[PortalUser]:

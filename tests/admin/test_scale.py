@@ -255,7 +255,7 @@ def test_a_whole_email_or_office_number_finds_its_row_by_the_unique_index(signed
     try:
         users = viewer.get(
             "/admin/portal_users/",
-            query_string={"search": "ｒｅｇｉｓｔｒａｎｔ＠ＣＬＩＮＩＣ.example.jp"},
+            query_string={"search": "Ｒｅｇｉｓｔｒａｎｔ＠ＣＬＩＮＩＣ.example.jp"},
         ).text
         organizations = viewer.get(
             "/admin/organizations/", query_string={"search": " 04A-0700017 "}

@@ -66,8 +66,47 @@ def test_the_search_box_uses_the_trigram_index_of_migration_0005(postgres_cluste
     assert options == ["fastupdate=off"]
 
 
+def test_the_account_lists_search_through_the_trigram_indexes_of_migration_0009(
+    postgres_cluster,
+) -> None:
+    """The organizations' and portal users' search expressions are the ones migration 0009 indexed."""
+    import sqlalchemy as sa
+
+    from backoffice.accounts import search
+    from backoffice.accounts.models import Organization, PortalUser
+
+    url = postgres_cluster.create_database(f"search_{uuid.uuid4().hex[:8]}")
+    app = create_app(app_config(url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        plans = {}
+        for clause_for, model, index, terms in (
+            (search.organization_clause, Organization, "ix_organizations_search", ["さくら在宅"]),
+            # contains, and the start of a word (an organization's short term reads the table)
+            (search.portal_user_clause, PortalUser, "ix_portal_users_search", ["佐藤 花", "佐藤"]),
+        ):
+            for term in terms:
+                statement = sa.select(model.id).where(clause_for(term))
+                sql = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+                    plans[(index, term)] = "\n".join(conn.scalars(sa.text(f"EXPLAIN {sql}")))
+            with db.engine.connect() as conn:
+                options = conn.scalar(
+                    sa.text("SELECT reloptions FROM pg_class WHERE relname = :name"),
+                    {"name": index},
+                )
+            assert options == ["fastupdate=off"], index
+        db.engine.dispose()
+    for (index, _term), plan in plans.items():
+        assert index in plan, plan
+
+
+SEARCH_INDEXES = {"ix_inquiries_search", "ix_organizations_search", "ix_portal_users_search"}
+
+
 def _not_search_index(name: str | None, type_: str, parent_names: object) -> bool:
-    """The trigram index behind the search box is an expression index that only PostgreSQL has
-    (migration 0005); autogenerate cannot compare expression indexes, so it is checked on its own in
-    tests/inquiries/test_search.py."""
-    return not (type_ == "index" and name == "ix_inquiries_search")
+    """The trigram indexes behind the search boxes are expression indexes that only PostgreSQL has
+    (migrations 0005 and 0009); autogenerate cannot compare expression indexes, so they are checked on
+    their own above."""
+    return not (type_ == "index" and name in SEARCH_INDEXES)

@@ -21,12 +21,12 @@ from wtforms.validators import ValidationError
 
 from backoffice.accounts import issuance
 from backoffice.accounts import operations as accounts
+from backoffice.accounts import search as account_search
 from backoffice.accounts.models import Organization, PortalUser, TermsVersion
 from backoffice.admin.access import MANAGE, READ, WORK, current_operator, refuse
 from backoffice.admin.filters import DayFromFilter, DayUntilFilter, StatusFilter, ticket_filters
 from backoffice.audit.models import AuditEvent
 from backoffice.audit.operations import record
-from backoffice.codes import CARE_OFFICE_NUMBER_RE, MEDICAL_CODE_RE
 from backoffice.db import utcnow
 from backoffice.display import format_date, format_datetime
 from backoffice.extensions import db
@@ -42,9 +42,9 @@ from backoffice.inquiries.models import (
     InquiryStatusCount,
     Priority,
 )
-from backoffice.inquiries.search import search_clause
+from backoffice.inquiries.search import search_clause as ticket_search_clause
 from backoffice.mail.outbox import deliver_after_response
-from backoffice.normalize import WHOLE_EMAIL_RE, nfkc, normalize_digits, normalize_email
+from backoffice.normalize import nfkc
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
@@ -89,16 +89,16 @@ class SecuredModelView(SecuredMixin, ModelView):
     page_size = 50
     can_set_page_size = True
 
-    def exact_search(self, term: str) -> Any | None:
-        """The WHERE clause for a search term that names one row by a unique column, which its index
-        answers at once, or None to search as Flask-Admin does (`ILIKE '%term%'` over
-        `column_searchable_list`: it reads the whole table). `term` is NFKC-normalised."""
+    def search_clause(self, term: str) -> Any | None:
+        """The WHERE clause for what was typed in the search box (NFKC-normalised), shaped for the
+        table's indexes, or None to search as Flask-Admin does (`ILIKE '%term%'` over each column of
+        `column_searchable_list`, which reads the whole table)."""
         return None
 
     def _apply_search(
         self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str
     ) -> tuple[Any, Any, Any, Any]:
-        clause = self.exact_search(nfkc(search))
+        clause = self.search_clause(nfkc(search))
         if clause is None:
             return super()._apply_search(query, count_query, joins, count_joins, search)
         query = query.filter(clause)
@@ -334,15 +334,8 @@ class TicketView(SecuredModelView):
 
     # Searching, counting and deep pages, shaped for a million tickets (docs/performance.md).
 
-    def _apply_search(
-        self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str
-    ) -> tuple[Any, Any, Any, Any]:
-        clause = search_clause(search)
-        if clause is not None:
-            query = query.filter(clause)
-            if count_query is not None:
-                count_query = count_query.filter(clause)
-        return query, count_query, joins, count_joins
+    def search_clause(self, term: str) -> Any | None:
+        return ticket_search_clause(term)
 
     def get_list(
         self,
@@ -935,13 +928,8 @@ class OrganizationView(SecuredModelView):
     column_sortable_list = ["name", "office_number", "created_at"]
     column_default_sort = ("created_at", True)
 
-    def exact_search(self, term: str) -> Any | None:
-        """A whole 事業所番号 or 医療機関コード (any width, with dashes or spaces): that organization (the
-        ticket page links here with one)."""
-        number = normalize_digits(term).upper()
-        if MEDICAL_CODE_RE.match(number) or CARE_OFFICE_NUMBER_RE.match(number):
-            return Organization.office_number == number
-        return None
+    def search_clause(self, term: str) -> Any | None:
+        return account_search.organization_clause(term)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.column_filters = [FirstLoginFilter(), "kind", "is_active"]
@@ -1012,12 +1000,8 @@ class PortalUserView(SecuredModelView):
     column_searchable_list = ["name", "email"]
     column_filters = ["is_registrant", "is_active", "must_change_password"]
 
-    def exact_search(self, term: str) -> Any | None:
-        """A whole email address: the user whose ID it is (the ticket page links here with one). IDs
-        are stored lower-cased, as login compares them."""
-        if WHOLE_EMAIL_RE.fullmatch(term):
-            return PortalUser.email == normalize_email(term).lower()
-        return None
+    def search_clause(self, term: str) -> Any | None:
+        return account_search.portal_user_clause(term)
 
     def _users(self, ids: list[str]) -> list[PortalUser]:
         return list(

@@ -4,9 +4,8 @@
 - a 10-digit 医療機関コード → the ID-issuance requests for it (index on the details);
 - a whole email address → tickets from it (index on the address);
 - anything else → 氏名, フリガナ, 組織名・医療機関名 and email address containing the text. On PostgreSQL a
-  trigram index (pg_trgm, migration 0005) answers it; trigrams need three characters, so a shorter term
-  (a two-character surname such as 「山田」) matches the start of a word instead: 「山田」 finds
-  「山田 太郎」 and 「小山田」 does not come up.
+  trigram index (pg_trgm, migration 0005) answers it; a term shorter than three characters matches the
+  start of a word (backoffice.search).
 """
 
 import re
@@ -16,26 +15,20 @@ import sqlalchemy as sa
 from backoffice.inquiries.models import AccountRequestDetails, Inquiry
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.normalize import WHOLE_EMAIL_RE, nfkc, normalize_email
+from backoffice.search import contains, spaced
 
 _REFERENCE = re.compile(f"[{REFERENCE_ALPHABET}]{{8}}")
 _MEDICAL_CODE = re.compile(r"\d{10}")
-# Below this many characters a term has no trigram of its own (see the module docstring).
-TRIGRAM = 3
 
 
 def searchable_text() -> sa.ColumnElement[str]:
     """' ' || 氏名 || ' ' || フリガナ || ' ' || 組織名 || ' ' || email — exactly the expression of the
-    PostgreSQL index ix_inquiries_search (a leading space, so every word starts after one)."""
-    space = sa.literal_column("' '", sa.String)
-    return (
-        space
-        + Inquiry.requester_name
-        + space
-        + Inquiry.requester_kana
-        + space
-        + sa.func.coalesce(Inquiry.organization_name, sa.literal_column("''", sa.String))
-        + space
-        + Inquiry.email
+    PostgreSQL index ix_inquiries_search."""
+    return spaced(
+        Inquiry.requester_name,
+        Inquiry.requester_kana,
+        sa.func.coalesce(Inquiry.organization_name, sa.literal_column("''", sa.String)),
+        Inquiry.email,
     )
 
 
@@ -55,6 +48,4 @@ def search_clause(text: str) -> sa.ColumnElement[bool] | None:
         )
     if WHOLE_EMAIL_RE.fullmatch(term):
         return Inquiry.email == normalize_email(term)
-    escaped = re.sub(r"([\\%_])", r"\\\1", term)
-    pattern = f"%{escaped}%" if len(term) >= TRIGRAM else f"% {escaped}%"
-    return searchable_text().ilike(pattern, escape="\\")
+    return contains(searchable_text(), term)

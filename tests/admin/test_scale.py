@@ -274,6 +274,31 @@ def test_a_whole_email_or_office_number_finds_its_row_by_the_unique_index(signed
     assert "registrant@clinic.example.jp" in partial.replace("xregistrant", "")
 
 
+def test_account_lists_find_text_in_names_kana_and_ids(signed_in, db) -> None:
+    make_registrant()  # 佐藤 花子 (サトウ ハナコ) of さくら在宅クリニック, 0110113719
+    other, _ = make_registrant(
+        email="kato@care.example.jp", office_number="04A0700017", kind=OrganizationKind.CARE
+    )
+    other.name, other.name_kana = "伊佐藤 次郎", "イサトウ ジロウ"
+    other.organization.name, other.organization.name_kana = "かえでケア", "カエデケア"
+    db.session.commit()
+    viewer = signed_in(Role.VIEWER)
+
+    def found(list_name: str, term: str, *shown: str) -> tuple[str, ...]:
+        page = viewer.get(f"/admin/{list_name}/", query_string={"search": term}).text
+        return tuple(text for text in shown if text in page)
+
+    users = ("registrant@clinic.example.jp", "kato@care.example.jp")
+    assert found("portal_users", "佐藤", *users) == users[:1]  # two characters: a word's start
+    assert found("portal_users", "サトウ", *users) == users  # three: anywhere
+    assert found("portal_users", "ｃａｒｅ．ｅｘａｍｐｌｅ", *users) == users[1:]
+    organizations = ("0110113719", "04A0700017")
+    assert found("organizations", "かえで", *organizations) == organizations[1:]
+    assert found("organizations", "カエデ", *organizations) == organizations[1:]
+    assert found("organizations", "でケ", *organizations) == organizations[1:]  # short: anywhere
+    assert found("organizations", "0110", *organizations) == organizations[:1]  # no フリガナ there
+
+
 @pytest.mark.parametrize("app_overrides", [{"CATEGORY_CACHE_SECONDS": 60}])
 def test_the_category_tree_is_kept_and_a_closed_category_is_still_refused(db, client) -> None:
     seed_tree()

@@ -931,6 +931,9 @@ class OrganizationView(SecuredModelView):
     def search_clause(self, term: str) -> Any | None:
         return account_search.organization_clause(term)
 
+    def search_placeholder(self) -> str:
+        return "名称・フリガナ・事業所番号・医療機関コード"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.column_filters = [FirstLoginFilter(), "kind", "is_active"]
         super().__init__(*args, **kwargs)
@@ -1002,6 +1005,9 @@ class PortalUserView(SecuredModelView):
 
     def search_clause(self, term: str) -> Any | None:
         return account_search.portal_user_clause(term)
+
+    def search_placeholder(self) -> str:
+        return "氏名・フリガナ・ID（メールアドレス）"
 
     def _users(self, ids: list[str]) -> list[PortalUser]:
         return list(

@@ -288,6 +288,8 @@ def test_account_lists_find_text_in_names_kana_and_ids(signed_in, db) -> None:
         page = viewer.get(f"/admin/{list_name}/", query_string={"search": term}).text
         return tuple(text for text in shown if text in page)
 
+    assert "氏名・フリガナ・ID（メールアドレス）" in viewer.get("/admin/portal_users/").text
+    assert "名称・フリガナ・事業所番号・医療機関コード" in viewer.get("/admin/organizations/").text
     users = ("registrant@clinic.example.jp", "kato@care.example.jp")
     assert found("portal_users", "佐藤", *users) == users[:1]  # two characters: a word's start
     assert found("portal_users", "サトウ", *users) == users  # three: anywhere

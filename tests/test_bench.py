@@ -171,3 +171,13 @@ def test_results_table_compares_the_app_with_both_floors() -> None:
     assert cores.endswith(f"| {expected} ms |")
     mail = next(line for line in table if line.startswith("| mail |"))
     assert mail.endswith("| — | — |")  # the floors send no mail
+
+
+def test_results_table_reports_the_account_lists_beside_the_targets() -> None:
+    from bench.infra import ROOT
+
+    results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    results["accounts"] = dict.fromkeys(docs.ACCOUNT_PAGES, 12.5)
+    table = docs.results_table(results).splitlines()
+    for label in docs.ACCOUNT_PAGES.values():
+        assert f"| {label} | p95 12.5 ms | reported |  |" in table

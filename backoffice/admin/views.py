@@ -44,7 +44,6 @@ from backoffice.inquiries.models import (
 )
 from backoffice.inquiries.search import search_clause as ticket_search_clause
 from backoffice.mail.outbox import deliver_after_response
-from backoffice.normalize import nfkc
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
@@ -89,16 +88,16 @@ class SecuredModelView(SecuredMixin, ModelView):
     page_size = 50
     can_set_page_size = True
 
-    def search_clause(self, term: str) -> Any | None:
-        """The WHERE clause for what was typed in the search box (NFKC-normalised), shaped for the
-        table's indexes, or None to search as Flask-Admin does (`ILIKE '%term%'` over each column of
+    def search_clause(self, text: str) -> Any | None:
+        """The WHERE clause for what was typed in the search box, shaped for the table's indexes, or
+        None to search as Flask-Admin does (`ILIKE '%term%'` over each column of
         `column_searchable_list`, which reads the whole table)."""
         return None
 
     def _apply_search(
         self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str
     ) -> tuple[Any, Any, Any, Any]:
-        clause = self.search_clause(nfkc(search))
+        clause = self.search_clause(search)
         if clause is None:
             return super()._apply_search(query, count_query, joins, count_joins, search)
         query = query.filter(clause)
@@ -334,8 +333,8 @@ class TicketView(SecuredModelView):
 
     # Searching, counting and deep pages, shaped for a million tickets (docs/performance.md).
 
-    def search_clause(self, term: str) -> Any | None:
-        return ticket_search_clause(term)
+    def search_clause(self, text: str) -> Any | None:
+        return ticket_search_clause(text)
 
     def get_list(
         self,
@@ -928,8 +927,8 @@ class OrganizationView(SecuredModelView):
     column_sortable_list = ["name", "office_number", "created_at"]
     column_default_sort = ("created_at", True)
 
-    def search_clause(self, term: str) -> Any | None:
-        return account_search.organization_clause(term)
+    def search_clause(self, text: str) -> Any | None:
+        return account_search.organization_clause(text)
 
     def search_placeholder(self) -> str:
         return "名称・フリガナ・事業所番号・医療機関コード"
@@ -1003,8 +1002,8 @@ class PortalUserView(SecuredModelView):
     column_searchable_list = ["name", "email"]
     column_filters = ["is_registrant", "is_active", "must_change_password"]
 
-    def search_clause(self, term: str) -> Any | None:
-        return account_search.portal_user_clause(term)
+    def search_clause(self, text: str) -> Any | None:
+        return account_search.portal_user_clause(text)
 
     def search_placeholder(self) -> str:
         return "氏名・フリガナ・ID（メールアドレス）"

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backoffice import cli, config, errors, security
 from backoffice.admin import setup as admin_setup
 from backoffice.extensions import csrf, db, limiter, mail, migrate
+from backoffice.mail import delivery
 from backoffice.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
 from forms import html
 
@@ -58,20 +59,21 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     mail.init_app(app)
+    delivery.init_app(app)
     limiter.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from backoffice.accounts.views import bp as portal_bp
+    from backoffice.accounts.views import bp as accounts_bp
     from backoffice.inquiries.views import bp as inquiries_bp
     from backoffice.mail.views import bp as devmail_bp
-    from backoffice.onboarding.views import bp as register_bp
     from backoffice.public.views import bp as public_bp
+    from backoffice.registration.views import bp as registration_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(inquiries_bp)
-    app.register_blueprint(portal_bp)
-    app.register_blueprint(register_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(registration_bp)
     if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:
         app.register_blueprint(devmail_bp)
 

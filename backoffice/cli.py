@@ -11,8 +11,8 @@ import sqlalchemy.orm
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from backoffice.accounts import operations as accounts
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser, TermsVersion
+from backoffice.accounts.users import UserDetails, create_user, reissue_initial_password
 from backoffice.db import utcnow
 from backoffice.eclaims import importer
 from backoffice.extensions import db
@@ -230,7 +230,7 @@ def _demo_terms() -> None:
         click.echo("terms of use published: 2026-04")
 
 
-# Organizations with a registrant each, ready for the first login (seed: 医療機関 and 介護事業所).
+# Organizations with a registrant each, ready for the first login (docs/flows.md: 医療機関 and 介護事業所).
 DEMO_ORGANIZATIONS = [
     (
         {
@@ -241,7 +241,7 @@ DEMO_ORGANIZATIONS = [
             "postal_code": "100-0001",
             "address": "東京都千代田区千代田1-1",
         },
-        accounts.UserDetails(
+        UserDetails(
             name="佐藤 花子",
             name_kana="サトウ ハナコ",
             email="registrant@sakura-clinic-demo.example.jp",
@@ -257,7 +257,7 @@ DEMO_ORGANIZATIONS = [
             "office_number": "04A0700017",
             "eclaims_id": "KJ123456789012",
         },
-        accounts.UserDetails(
+        UserDetails(
             name="鈴木 一郎",
             name_kana="スズキ イチロウ",
             email="registrant@himawari-demo.example.jp",
@@ -278,14 +278,14 @@ def _demo_portal_users() -> None:
         if organization is None:
             organization = Organization(**org_fields)
             db.session.add(organization)
-            accounts.create_user(organization, registrant, is_registrant=True)
+            create_user(organization, registrant, is_registrant=True)
             db.session.commit()
             click.echo(f"demo organization added: {organization.name}")
         if not current_app.config["DEVELOPMENT"]:
             continue
         user = db.session.scalar(sa.select(PortalUser).where(PortalUser.email == registrant.email))
         if user is not None and user.must_change_password:
-            password = accounts.reissue_initial_password(user, reveal=True)
+            password = reissue_initial_password(user, reveal=True)
             click.echo(
                 f"  portal: /login  ID: {user.email}  初期パスワード: {password}  ({organization.kind.label})"
             )

@@ -1,4 +1,4 @@
-"""Identifier formats and check digits of the long-term-care and medical systems (DOMAIN.md).
+"""Identifier formats and check digits of the long-term-care and medical systems (docs/domain.md).
 
 These functions take already normalised strings (see `backoffice.normalize.normalize_digits`).
 """
@@ -9,7 +9,7 @@ MEDICAL_CODE_RE = re.compile(r"^\d{10}$")
 CARE_OFFICE_NUMBER_RE = re.compile(r"^\d{2}[0-9A-HJ-NPR-Z]\d{7}$")
 ECLAIMS_ID_RE = re.compile(r"^KJ[0-9A-Z]{12}$")
 
-# Prefectures whose published 医療機関コード validate only over the six local digits (DOMAIN.md, empirical):
+# Prefectures whose published 医療機関コード validate only over the six local digits (docs/domain.md, empirical):
 # 埼玉, 千葉, 東京, 神奈川.
 _LOCAL_CHECK_PREFECTURES = frozenset({"11", "12", "13", "14"})
 # 介護保険事業所番号: letters count A=10 … Z=32, skipping I, O and Q.

@@ -62,14 +62,14 @@ DEFAULTS: dict[str, Any] = {
     "OPERATOR_ABSOLUTE_HOURS": 12,
     "OPERATOR_LOCKOUT_THRESHOLD": 5,
     "OPERATOR_LOGIN_LIMIT": "10 per minute;60 per hour",
-    # Portal users: sessions, lockout, initial passwords, user limit (DESIGN §6; [U] values are settings).
+    # Portal users: sessions, lockout, initial passwords, user limit (docs/security.md; [U] values of docs/domain.md are settings).
     "PORTAL_IDLE_MINUTES": 30,
     "PORTAL_ABSOLUTE_HOURS": 12,
     "PORTAL_LOCKOUT_THRESHOLD": 5,
     "PORTAL_LOGIN_LIMIT": "20 per 10 minutes;100 per hour",
     "INITIAL_PASSWORD_HOURS": 72,
     "MAX_ADDED_USERS": 4,
-    # 電子請求受付システム: lock an ID after this many wrong passwords, for this long ([U] DOMAIN.md);
+    # 電子請求受付システム: lock an ID after this many wrong passwords, for this long ([U] in docs/domain.md);
     # 初回利用登録 must be finished within REGISTRATION_FLOW_MINUTES.
     "ECLAIMS_LOCK_THRESHOLD": 3,
     "ECLAIMS_LOCK_MINUTES": 30,

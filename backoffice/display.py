@@ -45,7 +45,7 @@ def format_time(value: datetime | None) -> str:
 
 
 def format_wareki_date(value: datetime | date | None) -> str:
-    """「令和8年1月20日」 as the seed writes dates."""
+    """「令和8年1月20日」 as the official step tables write dates (docs/domain.md)."""
     if value is None:
         return ""
     day = to_jst(value).date() if isinstance(value, datetime) else value

@@ -5,9 +5,9 @@ from backoffice.audit import models as audit_models
 from backoffice.eclaims import models as eclaims_models
 from backoffice.inquiries import models as inquiries_models
 from backoffice.mail import models as mail_models
-from backoffice.onboarding import models as onboarding_models
 from backoffice.operators import models as operators_models
 from backoffice.otp import models as otp_models
+from backoffice.registration import models as registration_models
 
 __all__ = [
     "accounts_models",
@@ -15,7 +15,7 @@ __all__ = [
     "eclaims_models",
     "inquiries_models",
     "mail_models",
-    "onboarding_models",
     "operators_models",
     "otp_models",
+    "registration_models",
 ]

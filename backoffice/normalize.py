@@ -1,4 +1,4 @@
-"""Japanese input normalisation: accept lenient input, store one canonical form (DOMAIN.md).
+"""Japanese input normalisation: accept lenient input, store one canonical form (docs/domain.md).
 
 Each `normalize_*` function returns the canonical value; each `check_*`/`parse_*` function raises
 `InvalidInput` with the Japanese message to show next to the field.

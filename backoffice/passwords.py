@@ -1,4 +1,4 @@
-"""Password hashing (argon2id) and the password policy of DESIGN §6.
+"""Password hashing (argon2id) and the password policy (docs/security.md).
 
 Policy: 12–128 characters, any characters, no composition rules; refuse common passwords, trivial
 patterns and passwords built from the person's own details (email, name, 事業所番号, ID).
@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from backoffice.domain_errors import DomainError
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -80,8 +82,8 @@ COMMON_PASSWORDS = frozenset(
 _SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 
 
-class PasswordRejected(ValueError):
-    """`str(error)` is the Japanese message for the field."""
+class PasswordRejected(DomainError, ValueError):
+    """The password breaks the policy; `field` is the input the password was typed into."""
 
 
 def hash_password(password: str) -> str:
@@ -101,22 +103,28 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 def check_policy(
-    password: str, context: Iterable[str | None] = (), label: str = "パスワード"
+    password: str,
+    context: Iterable[str | None] = (),
+    label: str = "パスワード",
+    field: str = "password",
 ) -> None:
-    """Raises PasswordRejected with the reason when the password breaks the policy."""
+    """Raises PasswordRejected (for the input `field`, whose label is `label`) with the reason when
+    the password breaks the policy."""
     if len(password) < MIN_LENGTH:
-        raise PasswordRejected(f"＊{label}は{MIN_LENGTH}文字以上で入力してください。")
+        raise PasswordRejected(f"＊{label}は{MIN_LENGTH}文字以上で入力してください。", field=field)
     if len(password) > MAX_LENGTH:
-        raise PasswordRejected(f"＊{label}は{MAX_LENGTH}文字以内で入力してください。")
+        raise PasswordRejected(f"＊{label}は{MAX_LENGTH}文字以内で入力してください。", field=field)
     folded = unicodedata.normalize("NFKC", password).casefold()
     if folded in COMMON_PASSWORDS or _is_trivial(folded):
         raise PasswordRejected(
-            f"＊この{label}はよく使われていて推測されやすいため使えません。別の{label}を入力してください。"
+            f"＊この{label}はよく使われていて推測されやすいため使えません。別の{label}を入力してください。",
+            field=field,
         )
     for word in _context_words(context):
         if word in folded:
             raise PasswordRejected(
-                f"＊{label}に、メールアドレス・氏名・番号などご自身の情報を含めないでください。"
+                f"＊{label}に、メールアドレス・氏名・番号などご自身の情報を含めないでください。",
+                field=field,
             )
 
 

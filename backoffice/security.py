@@ -1,4 +1,4 @@
-"""Security headers on every response (DESIGN §6)."""
+"""Security headers on every response (docs/security.md)."""
 
 import secrets
 

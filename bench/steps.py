@@ -49,7 +49,7 @@ def measure(env: dict[str, str], walks: int = 300, warmup: int = 20) -> dict[str
 
 def _app(app: Any, walks: int, warmup: int) -> dict[str, float]:
     from backoffice.extensions import db
-    from backoffice.mail import outbox
+    from backoffice.mail import delivery
     from backoffice.mail.models import EmailStatus, OutboundEmail
 
     server = app.config["MAIL_SERVER"]
@@ -67,7 +67,7 @@ def _app(app: Any, walks: int, warmup: int) -> dict[str, float]:
             ).one()
             db.session.rollback()
             started = time.thread_time()
-            outbox.deliver_one(email_id)
+            delivery.deliver_one(email_id)
             samples["mail"] = (time.thread_time() - started) * 1000
         return samples
 

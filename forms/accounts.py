@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField
 from wtforms.validators import ValidationError
 
+from backoffice.accounts.profile import ProfileDetails
+from backoffice.accounts.users import UserDetails
 from backoffice.normalize import (
     check_email,
     normalize_digits,
@@ -77,6 +79,15 @@ class UserForm(FlaskForm):
                 "＊メールアドレス（確認）には、メールアドレスと同じものを入力してください。"
             )
 
+    def to_input(self) -> UserDetails:
+        return UserDetails(
+            name=self.name.data,
+            name_kana=self.name_kana.data,
+            email=self.email.data,
+            phone=self.phone.data,
+            department=self.department.data or None,
+        )
+
 
 class ForgotForm(FlaskForm):
     email = TextInput(
@@ -99,6 +110,14 @@ class ProfileForm(FlaskForm):
     name_kana = InquiryForm.name_kana
     phone = InquiryForm.phone
     department = InquiryForm.department
+
+    def to_changes(self) -> ProfileDetails:
+        return ProfileDetails(
+            name=self.name.data,
+            name_kana=self.name_kana.data,
+            phone=self.phone.data,
+            department=self.department.data or None,
+        )
 
 
 class EmailChangeForm(FlaskForm):

@@ -1,7 +1,7 @@
 """Field types shared by the forms.
 
 `TextInput` keeps exactly what the user typed for re-display, while `.data` holds the normalised value that
-validation and storage see (DOMAIN.md: accept lenient input, store one canonical form).
+validation and storage see (docs/domain.md: accept lenient input, store one canonical form).
 """
 
 from collections.abc import Callable

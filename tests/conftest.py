@@ -3,8 +3,6 @@
 Without PostgreSQL binaries the PostgreSQL runs skip locally and fail under CI=true.
 """
 
-import os
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,16 +15,8 @@ from backoffice import create_app
 from backoffice.extensions import db as _db
 from backoffice.extensions import limiter
 from tests import postgres
+from tests.builders.app import app_config, missing, smtp_config
 from tests.smtp import SMTPServer
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def missing(reason: str) -> None:
-    """Skip a test whose real part is missing; under CI that is a failure, not a skip."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: every real part must be installed by .ci/run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -54,34 +44,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
     return request.getfixturevalue("postgres_url")
-
-
-def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "DEVELOPMENT": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "RATELIMIT_ENABLED": False,
-        "MAIL_SERVER": None,
-        "SERVER_NAME": "localhost",
-        # Tests change categories and read the form at once; test_category_cache covers the cache.
-        "CATEGORY_CACHE_SECONDS": 0,
-        **overrides,
-    }
-
-
-def smtp_config(port: int, **extra: object) -> dict[str, object]:
-    """Config for an app that delivers to the SMTP server on `port` (retries due at once)."""
-    return {
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": port,
-        "MAIL_SUPPRESS_SEND": False,
-        "MAIL_RETRY_BASE_SECONDS": 0,
-        # The tests see the delivery the moment the response is closed; test_delivery covers the thread.
-        "MAIL_DELIVER_IN_BACKGROUND": False,
-        **extra,
-    }
 
 
 @pytest.fixture
@@ -144,12 +106,3 @@ def smtp_server() -> Iterator[SMTPServer]:
     server = SMTPServer(postgres.free_port()).start()
     yield server
     server.stop()
-
-
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_token(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)

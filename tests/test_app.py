@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from backoffice import create_app
 from backoffice.config import ConfigError
 from backoffice.inquiries.models import Inquiry, InquiryCategory
-from tests.conftest import app_config
+from tests.builders.app import app_config
 
 
 def test_outside_development_a_missing_secret_key_or_mail_server_stops_start_up(
@@ -59,7 +59,7 @@ def test_security_headers_on_every_page(client) -> None:
 
 
 def test_session_cookie_is_httponly_and_lax(client, db) -> None:
-    from tests.factories import general_input, post_input, seed_tree
+    from tests.builders.inquiries import general_input, post_input, seed_tree
 
     seed_tree()
     response = post_input(client, general_input())

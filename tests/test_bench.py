@@ -17,7 +17,7 @@ from backoffice.inquiries.models import Inquiry
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.paths import MIGRATIONS
 from bench import dataset, docs, floor, scenarios, stack_floor
-from tests.conftest import app_config
+from tests.builders.app import app_config
 
 
 def test_loader_reference_numbers_are_unique_and_well_formed() -> None:

@@ -1,4 +1,4 @@
-"""Check digits of DOMAIN.md, with its own examples."""
+"""Check digits of docs/domain.md, with its own examples."""
 
 import pytest
 

@@ -10,7 +10,7 @@ from flask_migrate import downgrade, upgrade
 from backoffice import create_app
 from backoffice.extensions import db
 from backoffice.paths import MIGRATIONS
-from tests.conftest import app_config
+from tests.builders.app import app_config
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,4 +1,4 @@
-"""Japanese input normalisation (DOMAIN.md): lenient input, one canonical form."""
+"""Japanese input normalisation (docs/domain.md): lenient input, one canonical form."""
 
 import pytest
 

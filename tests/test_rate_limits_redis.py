@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from backoffice.paths import ROOT
-from tests.conftest import missing
+from tests.builders.app import missing
 from tests.postgres import free_port
 
 

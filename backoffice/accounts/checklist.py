@@ -1,4 +1,4 @@
-"""The seed's onboarding checklist for an organization, each step ticked from the data (never by hand)."""
+"""The official step tables' checklist (docs/flows.md) for an organization, each step ticked from the data (never by hand)."""
 
 from dataclasses import dataclass
 

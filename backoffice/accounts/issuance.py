@@ -1,4 +1,4 @@
-"""「アカウント発行」: medical institutions' accounts issued from ID-issuance tickets (seed, 医療機関 step 1).
+"""「アカウント発行」: medical institutions' accounts issued from ID発行申請 inquiries (docs/flows.md, 医療機関 step 1).
 
 One reviewed action on the ticket creates, in one transaction, the organization (医療機関), its registrant
 with an initial password (emailed), a public reply to the requester (without the password), the ticket's
@@ -11,28 +11,30 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from backoffice.accounts import operations as accounts
+from backoffice.accounts.errors import EmailTaken
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser
+from backoffice.accounts.users import UserDetails, create_user
 from backoffice.audit.operations import record
 from backoffice.codes import medical_code_check_digit_ok
+from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.inquiries import triage
 from backoffice.inquiries.models import (
     AccountRequestDetails,
     EventKind,
     Inquiry,
-    InquiryEvent,
     InquiryStatus,
 )
-from backoffice.mail import outbox
 from backoffice.operators.operations import OperatorActor
 
 
-class IssuanceError(Exception):
+class IssuanceError(DomainError):
     """`str(error)` is the Japanese message for the operator."""
 
 
 class NeedsAcknowledgement(IssuanceError):
+    field = "acknowledge_check_digit"
+
     def __init__(self) -> None:
         super().__init__(
             "医療機関コードの検証番号が一致しません。依頼者に確認したうえで、"
@@ -110,10 +112,9 @@ def find_duplicates(inquiry: Inquiry, medical_code: str, email: str) -> Duplicat
 
 def issue_account(
     inquiry_id: int, data: IssuanceInput, actor: OperatorActor, *, check_digit_acknowledged: bool
-) -> tuple[Organization, list[int]]:
-    """Create the account and answer the ticket, all or nothing. Returns the organization and the ids of
-    the queued emails. Raises NeedsAcknowledgement, AlreadyIssued, accounts.EmailTaken or
-    IssuanceError."""
+) -> Organization:
+    """Create the account and answer the inquiry, all or nothing. Returns the organization. Raises
+    NeedsAcknowledgement, AlreadyIssued, EmailTaken or IssuanceError."""
     inquiry = db.session.get(Inquiry, inquiry_id)
     if inquiry is None or not inquiry.category.is_account_request:
         raise IssuanceError("ID発行申請のお問い合わせではありません。")
@@ -135,9 +136,9 @@ def issue_account(
         )
         db.session.add(organization)
         db.session.flush()
-        registrant, password_mail = accounts.create_user(
+        registrant = create_user(
             organization,
-            accounts.UserDetails(
+            UserDetails(
                 name=data.name,
                 name_kana=data.name_kana,
                 email=data.email,
@@ -152,28 +153,12 @@ def issue_account(
             "初期パスワードは、上記のメールアドレスに別のメールでお送りしました。"
             "初期パスワードの有効期限内に、ログインしてパスワードを変更してください。"
         )
-        inquiry.events.append(
-            InquiryEvent(
-                kind=EventKind.ACCOUNT_ISSUED,
-                actor=actor.label,
-                operator_id=actor.id,
-                new_value=organization.office_number,
-            )
+        triage.add_event(
+            inquiry, actor, EventKind.ACCOUNT_ISSUED, new_value=organization.office_number
         )
-        inquiry.events.append(
-            InquiryEvent(
-                kind=EventKind.PUBLIC_REPLY,
-                actor=actor.label,
-                operator_id=actor.id,
-                body=reply_text,
-            )
-        )
+        triage.add_public_reply(inquiry, actor, reply_text)
         if inquiry.status is not InquiryStatus.RESOLVED:
             triage.move_status(inquiry, InquiryStatus.RESOLVED, actor)
-        inquiry.first_response_at = inquiry.first_response_at or organization.created_at
-        reply_mail = outbox.enqueue(
-            "inquiry_reply", inquiry.email, {"inquiry": inquiry, "body": reply_text}
-        )
         record(
             "account.issued",
             **actor.audit(),
@@ -184,8 +169,6 @@ def issue_account(
                 "medical_code": organization.office_number,
             },
         )
-        db.session.flush()
-        email_ids = [password_mail, reply_mail.id]
         db.session.commit()
     except IntegrityError as error:
         # Someone issued the same code or email in the meantime: theirs stands.
@@ -195,14 +178,14 @@ def issue_account(
         )
         if existing is not None:
             raise AlreadyIssued(existing) from error
-        raise accounts.EmailTaken from error
+        raise EmailTaken from error
     except triage.TriageError as error:
         db.session.rollback()
         raise IssuanceError(str(error)) from error
     except BaseException:
         db.session.rollback()  # all or nothing: no organization without its registrant
         raise
-    return organization, email_ids
+    return organization
 
 
 def merge_into(duplicate_id: int, main_id: int, actor: OperatorActor) -> None:
@@ -210,20 +193,8 @@ def merge_into(duplicate_id: int, main_id: int, actor: OperatorActor) -> None:
     duplicate, main = db.session.get(Inquiry, duplicate_id), db.session.get(Inquiry, main_id)
     if duplicate is None or main is None or duplicate.id == main.id:
         raise IssuanceError("統合するお問い合わせが見つかりません。")
-    note = f"受付番号 {main.reference_number} に統合しました。"
-    duplicate.events.append(
-        InquiryEvent(
-            kind=EventKind.INTERNAL_NOTE, actor=actor.label, operator_id=actor.id, body=note
-        )
-    )
-    main.events.append(
-        InquiryEvent(
-            kind=EventKind.INTERNAL_NOTE,
-            actor=actor.label,
-            operator_id=actor.id,
-            body=f"受付番号 {duplicate.reference_number} を統合しました。",
-        )
-    )
+    triage.add_internal_note(duplicate, actor, f"受付番号 {main.reference_number} に統合しました。")
+    triage.add_internal_note(main, actor, f"受付番号 {duplicate.reference_number} を統合しました。")
     try:
         triage.move_status(duplicate, InquiryStatus.RESOLVED, actor)
     except triage.TriageError as error:
@@ -239,27 +210,21 @@ def merge_into(duplicate_id: int, main_id: int, actor: OperatorActor) -> None:
     db.session.commit()
 
 
-def reject_request(inquiry_id: int, body: str, actor: OperatorActor) -> list[int]:
-    """却下 with a reason (often a canned reply), mailed to the requester. Commits."""
+def reject_request(inquiry_id: int, body: str, actor: OperatorActor) -> None:
+    """却下 with a reason (often a canned reply), mailed to the requester as a public reply. Commits.
+    Raises IssuanceError (no such inquiry, an empty reason for the field `body`, a status that cannot
+    become 却下)."""
     inquiry = db.session.get(Inquiry, inquiry_id)
     if inquiry is None:
         raise IssuanceError("お問い合わせが見つかりません。")
     text = body.strip()
     if not text:
-        raise IssuanceError("＊却下の理由を入力してください。")
-    inquiry.events.append(
-        InquiryEvent(
-            kind=EventKind.PUBLIC_REPLY, actor=actor.label, operator_id=actor.id, body=text
-        )
-    )
+        raise IssuanceError("＊却下の理由を入力してください。", field="body")
+    triage.add_public_reply(inquiry, actor, text)
     try:
         triage.move_status(inquiry, InquiryStatus.REJECTED, actor)
     except triage.TriageError as error:
         db.session.rollback()
         raise IssuanceError(str(error)) from error
-    email = outbox.enqueue("inquiry_reply", inquiry.email, {"inquiry": inquiry, "body": text})
     record("account.request_rejected", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
-    db.session.flush()
-    email_id = email.id
     db.session.commit()
-    return [email_id]

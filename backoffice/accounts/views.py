@@ -23,14 +23,16 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from backoffice.accounts import operations as accounts
+from backoffice.accounts import first_login, members
+from backoffice.accounts import login as portal_login
+from backoffice.accounts import profile as profiles
 from backoffice.accounts.checklist import checklist
+from backoffice.accounts.errors import AccountError, UserLimitReached, UserNotFound
 from backoffice.accounts.models import PortalUser
+from backoffice.domain_errors import DomainError
 from backoffice.extensions import limiter
-from backoffice.mail.outbox import deliver_after_response
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
-from backoffice.passwords import PasswordRejected
 from forms.accounts import (
     EmailChangeForm,
     ForgotForm,
@@ -42,6 +44,7 @@ from forms.accounts import (
     TermsForm,
     UserForm,
 )
+from forms.errors import populate_errors
 
 bp = Blueprint("portal", __name__)
 
@@ -57,7 +60,7 @@ def _login_limit() -> str:
 
 def current_user() -> PortalUser | None:
     if "portal_user" not in g:
-        g.portal_user = accounts.load_session(session.get(SESSION_KEY))
+        g.portal_user = portal_login.load_session(session.get(SESSION_KEY))
         if g.portal_user is None:
             session.pop(SESSION_KEY, None)
     return g.portal_user
@@ -67,7 +70,7 @@ def pending_step(user: PortalUser) -> str | None:
     """The first-login step still to do, as an endpoint, or None."""
     if user.must_change_password:
         return "portal.change_password"
-    if accounts.needs_consent(user):
+    if first_login.needs_consent(user):
         return "portal.terms"
     return None
 
@@ -98,12 +101,11 @@ def login() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         try:
-            issued = accounts.begin_login(form.email.data, form.password.data or "")
-        except accounts.AccountError as failure:
+            issued = portal_login.begin_login(form.email.data, form.password.data or "")
+        except AccountError as failure:
             error = str(failure)
         else:
             session[OTP_KEY] = issued.binding
-            deliver_after_response([issued.email_id])
             return redirect(url_for(".login_otp"))
     status = 422 if (error or form.errors) else 200
     return render_template("portal/login.html", form=form, error=error), status
@@ -120,11 +122,11 @@ def login_otp() -> ResponseReturnValue:
     form = OtpForm()
     if form.validate_on_submit():
         try:
-            user, key = accounts.finish_login(
+            user, key = portal_login.finish_login(
                 session.get(OTP_KEY), form.code.data, request.remote_addr
             )
         except otp.OtpError as failure:
-            form.code.errors.append(str(failure))
+            populate_errors(form, failure)
         else:
             session.clear()  # a new cookie session for the signed-in user
             session[SESSION_KEY] = key
@@ -138,13 +140,12 @@ def login_otp() -> ResponseReturnValue:
 def login_otp_resend() -> ResponseReturnValue:
     """ワンタイムパスワードを再送する (after a cooldown, within an hourly cap)."""
     try:
-        issued = otp.resend(session.get(OTP_KEY), Purpose.LOGIN)
+        otp.resend(session.get(OTP_KEY), Purpose.LOGIN)
     except otp.ResendRefused as refused:
         flash(str(refused).lstrip("＊"), "warning")
     except otp.OtpUnavailable:
         return redirect(url_for(".login"))
     else:
-        deliver_after_response([issued.email_id])
         flash(
             "ワンタイムパスワードを再送しました。前に届いたワンタイムパスワードは使えません。",
             "info",
@@ -155,7 +156,7 @@ def login_otp_resend() -> ResponseReturnValue:
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """ログアウト: the session ends on the server (a copied cookie stops working)."""
-    accounts.logout(session.get(SESSION_KEY))
+    portal_login.logout(session.get(SESSION_KEY))
     session.clear()
     flash("ログアウトしました。", "info")
     return redirect(url_for(".login"))
@@ -169,17 +170,14 @@ def change_password() -> ResponseReturnValue:
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(
+            first_login.change_password(
                 user,
                 form.current.data or "",
                 form.new.data or "",
                 keep_session=session.get(SESSION_KEY),
             )
-        except PasswordRejected as rejected:
-            form.new.errors.append(str(rejected))
-        except accounts.AccountError as failure:
-            target = form.current if "現在のパスワード" in str(failure) else form.new
-            target.errors.append(str(failure))
+        except DomainError as failure:
+            populate_errors(form, failure, fallback="new")
         else:
             flash("パスワードを変更しました。", "info")
             return redirect(url_for(pending_step(user) or ".mypage"))
@@ -194,13 +192,13 @@ def change_password() -> ResponseReturnValue:
 def terms() -> ResponseReturnValue:
     """利用規約: consent to the current version; declining signs out."""
     user = current_user()
-    current = accounts.current_terms()
+    current = first_login.current_terms()
     if current is None:
         return redirect(url_for(".mypage"))
     form = TermsForm()
     if form.validate_on_submit():
         if request.form.get("decision") == "decline":
-            accounts.logout(session.get(SESSION_KEY))
+            portal_login.logout(session.get(SESSION_KEY))
             session.clear()
             flash(
                 "利用規約に同意いただけない場合は、介護情報基盤ポータルを利用できません。ログアウトしました。",
@@ -208,7 +206,7 @@ def terms() -> ResponseReturnValue:
             )
             return redirect(url_for(".login"))
         if form.agree.data:
-            accounts.accept_terms(user, current)
+            first_login.accept_terms(user, current)
             return redirect(url_for(".mypage"))
         form.agree.errors.append(
             "＊利用規約を確認し、「利用規約に同意する」にチェックを入れてください。"
@@ -230,7 +228,7 @@ def mypage() -> ResponseReturnValue:
         user=user,
         organization=organization,
         users=[u for u in organization.users if u.is_active],
-        places_left=accounts.places_left(organization),
+        places_left=members.places_left(organization),
         checklist=checklist(organization),
         max_added=current_app.config["MAX_ADDED_USERS"],
     )
@@ -249,26 +247,18 @@ def add_user() -> ResponseReturnValue:
             message="ユーザを追加できるのは、登録者の方だけです。",
         ), 403
     form = UserForm()
-    places = accounts.places_left(user.organization)
+    places = members.places_left(user.organization)
     if form.validate_on_submit():
         try:
-            added, email_id = accounts.add_user(
-                user,
-                accounts.UserDetails(
-                    name=form.name.data,
-                    name_kana=form.name_kana.data,
-                    email=form.email.data,
-                    phone=form.phone.data,
-                    department=form.department.data or None,
-                ),
-            )
-        except accounts.EmailTaken as taken:
-            form.email.errors.append(str(taken))
-        except accounts.UserLimitReached as full:
+            added = members.add_user(user, form.to_input())
+        except UserLimitReached as full:
             flash(str(full), "warning")
             return redirect(url_for(".mypage"))
+        except AccountError as refused:
+            if not populate_errors(form, refused):
+                flash(str(refused), "warning")
+                return redirect(url_for(".mypage"))
         else:
-            deliver_after_response([email_id])
             flash(
                 f"{added.name}さんを追加しました。{added.email} に初期パスワードをお送りしました。",
                 "info",
@@ -283,10 +273,10 @@ def add_user() -> ResponseReturnValue:
 def disable_user(user_id: int) -> ResponseReturnValue:
     """Disable an added user (the registrant only); their sessions end at once."""
     try:
-        user = accounts.disable_user(current_user(), user_id)
-    except accounts.UserNotFound:
+        user = members.disable_user(current_user(), user_id)
+    except UserNotFound:
         abort(404)
-    except accounts.AccountError as refused:
+    except AccountError as refused:
         flash(str(refused), "warning")
     else:
         flash(f"{user.name}さんを無効にしました。", "info")
@@ -298,13 +288,12 @@ def disable_user(user_id: int) -> ResponseReturnValue:
 def resend_initial_password(user_id: int) -> ResponseReturnValue:
     """Send a new initial password to an added user who has not logged in yet."""
     try:
-        user, email_id = accounts.resend_initial_password(current_user(), user_id)
-    except accounts.UserNotFound:
+        user = members.resend_initial_password(current_user(), user_id)
+    except UserNotFound:
         abort(404)
-    except accounts.AccountError as refused:
+    except AccountError as refused:
         flash(str(refused), "warning")
     else:
-        deliver_after_response([email_id])
         flash(f"{user.email} に新しい初期パスワードをお送りしました。", "info")
     return redirect(url_for(".mypage"))
 
@@ -316,10 +305,8 @@ def forgot_password() -> ResponseReturnValue:
     address, registered or not."""
     form = ForgotForm()
     if form.validate_on_submit():
-        issued = accounts.begin_password_reset(form.email.data)
+        issued = portal_login.begin_password_reset(form.email.data)
         session[RESET_KEY] = issued.binding
-        if issued.email_id:
-            deliver_after_response([issued.email_id])
         return redirect(url_for(".reset_password"))
     status = 422 if form.errors else 200
     return render_template("portal/forgot.html", form=form), status
@@ -336,13 +323,11 @@ def reset_password() -> ResponseReturnValue:
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            accounts.finish_password_reset(
+            portal_login.finish_password_reset(
                 session.get(RESET_KEY), form.code.data, form.new.data or ""
             )
-        except PasswordRejected as rejected:
-            form.new.errors.append(str(rejected))
-        except otp.OtpError as failure:
-            form.code.errors.append(str(failure))
+        except DomainError as failure:  # PasswordRejected (`new`) or otp.OtpError (`code`)
+            populate_errors(form, failure, fallback="code")
         else:
             session.clear()
             flash("パスワードを再設定しました。新しいパスワードでログインしてください。", "info")
@@ -358,15 +343,7 @@ def profile() -> ResponseReturnValue:
     user = current_user()
     form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
     if form.validate_on_submit():
-        accounts.update_profile(
-            user,
-            accounts.ProfileDetails(
-                name=form.name.data,
-                name_kana=form.name_kana.data,
-                phone=form.phone.data,
-                department=form.department.data or None,
-            ),
-        )
+        profiles.update_profile(user, form.to_changes())
         flash("ユーザ情報を変更しました。", "info")
         return redirect(url_for(".mypage"))
     status = 422 if form.errors else 200
@@ -381,15 +358,11 @@ def change_email() -> ResponseReturnValue:
     form = EmailChangeForm()
     if form.validate_on_submit():
         try:
-            issued = accounts.begin_email_change(user, form.email.data, form.password.data or "")
-        except accounts.EmailTaken as taken:
-            form.email.errors.append(str(taken))
-        except accounts.AccountError as failure:
-            target = form.password if "パスワード" in str(failure) else form.email
-            target.errors.append(str(failure))
+            issued = profiles.begin_email_change(user, form.email.data, form.password.data or "")
+        except AccountError as failure:
+            populate_errors(form, failure, fallback="email")
         else:
             session[EMAIL_KEY] = issued.binding
-            deliver_after_response([issued.email_id])
             return redirect(url_for(".confirm_email"))
     status = 422 if form.errors else 200
     return render_template("portal/email_change.html", form=form), status
@@ -406,14 +379,11 @@ def confirm_email() -> ResponseReturnValue:
     form = OtpForm()
     if form.validate_on_submit():
         try:
-            email_ids = accounts.finish_email_change(user, session.get(EMAIL_KEY), form.code.data)
-        except accounts.EmailTaken as taken:
-            form.code.errors.append(str(taken))
-        except otp.OtpError as failure:
-            form.code.errors.append(str(failure))
+            profiles.finish_email_change(user, session.get(EMAIL_KEY), form.code.data)
+        except DomainError as failure:  # otp.OtpError, or EmailTaken (this form has only the code)
+            populate_errors(form, failure, fallback="code")
         else:
             session.pop(EMAIL_KEY, None)
-            deliver_after_response(email_ids)
             flash(
                 f"メールアドレスを {user.email} に変更しました。次回からこのメールアドレスでログインしてください。",
                 "info",

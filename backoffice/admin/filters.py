@@ -1,4 +1,4 @@
-"""List filters for the ticket list. Each has a `key`, so dashboard links can find it by name."""
+"""List filters for the inquiry list. Each has a `key`, so dashboard links can find it by name."""
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -15,7 +15,7 @@ from backoffice.operators.models import Operator
 
 UNASSIGNED = "none"
 
-# The options' statements, built once: every list page reads them (TicketView.index_view).
+# The options' statements, built once: every list page reads them (InquiryView.index_view).
 _MAJORS = (
     sa.select(InquiryCategory.id, InquiryCategory.name)
     .where(InquiryCategory.parent_id.is_(None))
@@ -37,7 +37,7 @@ class _Filter(BaseSQLAFilter):
         return ""
 
     def get_options(self, view: Any) -> Any:
-        # Options from the database are read per request (TicketView.index_view), never at start-up.
+        # Options from the database are read per request (InquiryView.index_view), never at start-up.
         if callable(self.options) and not has_request_context():
             return None
         return super().get_options(view)
@@ -166,7 +166,7 @@ class DayUntilFilter(DayFromFilter):
         return query.filter(self.column < _jst_day_start(value + timedelta(days=1)))
 
 
-def ticket_filters() -> list[_Filter]:
+def inquiry_filters() -> list[_Filter]:
     return [
         StatusFilter(),
         MajorCategoryFilter(),

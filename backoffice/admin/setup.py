@@ -6,7 +6,9 @@ from flask_admin.theme import Bootstrap4Theme
 
 from backoffice.admin import auth
 from backoffice.admin.access import current_operator
-from backoffice.admin.views import DashboardView, TicketView, views
+from backoffice.admin.dashboard import DashboardView
+from backoffice.admin.inquiry_list import InquiryView
+from backoffice.admin.menu import views
 from backoffice.extensions import babel
 from backoffice.inquiries.models import InquiryStatus
 from backoffice.security import csp_nonce
@@ -25,7 +27,7 @@ def init_app(app: Flask) -> None:
     )
     all_views = views()
     admin.add_views(*all_views)
-    dashboard.tickets = next(v for v in all_views if isinstance(v, TicketView))
+    dashboard.inquiries = next(v for v in all_views if isinstance(v, InquiryView))
 
     app.jinja_env.globals["status_label"] = lambda value: (
         InquiryStatus(value).label if value else ""

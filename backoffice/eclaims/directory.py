@@ -1,4 +1,4 @@
-"""The directory interface of DESIGN §3 and its table implementation.
+"""The 電子請求受付システム directory: an interface and its table implementation.
 
 `authenticate(eclaims_id, password)` answers with the office's identity or None, the same way (and in the
 same time) for an unknown ID, a wrong password and a locked ID. A later adapter to the real 電子請求受付
@@ -38,7 +38,7 @@ class Directory(Protocol):
 
 class TableDirectory:
     """The imported table. Locks an ID for ECLAIMS_LOCK_MINUTES after ECLAIMS_LOCK_THRESHOLD wrong
-    passwords, as the e-claims system does ([U] in DOMAIN.md, so both are settings)."""
+    passwords, as the e-claims system does ([U] in docs/domain.md, so both are settings)."""
 
     def authenticate(self, eclaims_id: str, password: str) -> OfficeIdentity | None:
         office = db.session.scalar(

@@ -1,4 +1,4 @@
-"""The 電子請求受付システム as the portal sees it: a table imported from CSV (DESIGN §3)."""
+"""The 電子請求受付システム as the portal sees it: a table imported from CSV."""
 
 from datetime import datetime
 

@@ -1,13 +1,16 @@
-"""CSV export of tickets: streamed row by row, UTF-8 with BOM for Excel, formulas neutralised."""
+"""CSV export of inquiries: streamed row by row, UTF-8 with BOM for Excel, formulas neutralised."""
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy.orm import Query
 
+from backoffice.audit.operations import record
 from backoffice.display import format_datetime
+from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry
+from backoffice.operators.operations import OperatorActor
 
 HEADER = [
     "受付番号",
@@ -67,7 +70,7 @@ def _row(inquiry: Inquiry) -> list[str]:
 def stream_csv(query: Query, batch: int = 1000) -> Iterator[bytes]:
     """Yield the CSV in chunks, reading `batch` rows at a time (server-side cursor on PostgreSQL), so
     memory stays flat whatever the number of tickets. The query should load its many-to-one relations
-    joined and any other in batches (selectinload), as TicketView.get_query does."""
+    joined and any other in batches (selectinload), as InquiryView.get_query does."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
@@ -87,3 +90,15 @@ def _drain(buffer: io.StringIO) -> bytes:
     buffer.seek(0)
     buffer.truncate()
     return data.encode()
+
+
+def record_export(actor: OperatorActor, search: str | None, filters: Iterable[object]) -> None:
+    """The audit event of one export (who, which search and filters), committed before the first row
+    is streamed, so an export is on record even when the download is interrupted."""
+    record(
+        "ticket.exported",
+        **actor.audit(),
+        target_type="inquiry",
+        detail={"search": search, "filters": [str(f) for f in filters]},
+    )
+    db.session.commit()

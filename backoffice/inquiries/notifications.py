@@ -1,19 +1,20 @@
 """Emails about inquiries, queued in the outbox within the caller's transaction."""
 
-from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry
 from backoffice.mail import outbox
-from backoffice.mail.models import OutboundEmail
 
 
-def queue_acknowledgement(inquiry: Inquiry, status_url: str) -> OutboundEmail:
+def queue_acknowledgement(inquiry: Inquiry, status_url: str) -> None:
     """The 受付確認 email: 受付番号, a summary, and the status-page link (a bearer secret, so the body is
     scrubbed once delivered)."""
-    email = outbox.enqueue(
+    outbox.enqueue(
         "inquiry_received",
         inquiry.email,
         {"inquiry": inquiry, "status_url": status_url},
         contains_secret=True,
     )
-    db.session.flush()
-    return email
+
+
+def queue_reply(inquiry: Inquiry, body: str) -> None:
+    """An operator's public reply (the body as shown on the status page), to the requester."""
+    outbox.enqueue("inquiry_reply", inquiry.email, {"inquiry": inquiry, "body": body})

@@ -73,7 +73,6 @@ class InquiryInput:
 class SubmitResult:
     inquiry: Inquiry
     created: bool
-    email_ids: list[int] = field(default_factory=list)
     # Read before the commit expires `inquiry`, so that showing it costs no further query.
     reference_number: str = ""
 
@@ -229,11 +228,9 @@ def submit_inquiry(
             if existing := find_by_submission_key(submission_key):
                 return _existing(existing)
             continue  # a 受付番号 collision: draw another
-        email = notifications.queue_acknowledgement(inquiry, status_url_for(token))
+        notifications.queue_acknowledgement(inquiry, status_url_for(token))
         db.session.execute(sa.delete(InquiryDraft).where(InquiryDraft.key == submission_key))
-        result = SubmitResult(
-            inquiry, created=True, email_ids=[email.id], reference_number=inquiry.reference_number
-        )
+        result = SubmitResult(inquiry, created=True, reference_number=inquiry.reference_number)
         try:
             db.session.commit()
         except IntegrityError:

@@ -1,8 +1,10 @@
-"""Operators' work on tickets: status along an explicit transition map, assignment, priority, due date,
-public replies (emailed) and internal notes (never emailed), in bulk too.
+"""Operators' work on inquiries: status along an explicit transition map, assignment, priority, due
+date, public replies (emailed) and internal notes (never emailed), in bulk too.
 
-Every change is one transaction with its history entry and audit event. A change based on an older
-version of the ticket is refused (StaleTicket) instead of overwriting someone else's work.
+This module owns an inquiry's history: `add_event`, `add_public_reply` and `add_internal_note` are the
+only writers of history entries, and other domains (issuance, merge, rejection) call them. Every change
+is one transaction with its history entry and audit event. A change based on an older version of the
+inquiry is refused (StaleInquiry) instead of overwriting someone else's work.
 """
 
 from collections.abc import Iterable
@@ -15,7 +17,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.display import to_jst
+from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
+from backoffice.inquiries import notifications
 from backoffice.inquiries.models import (
     CannedReply,
     EventKind,
@@ -24,8 +28,7 @@ from backoffice.inquiries.models import (
     InquiryStatus,
     Priority,
 )
-from backoffice.mail import outbox
-from backoffice.operators.models import Operator
+from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
 
 S = InquiryStatus
@@ -39,20 +42,22 @@ TRANSITIONS: dict[InquiryStatus, frozenset[InquiryStatus]] = {
     S.REJECTED: frozenset({S.IN_PROGRESS}),
     S.SPAM: frozenset({S.NEW}),
 }
-# Tickets still waiting for the help desk: these can be overdue.
+# Inquiries still waiting for the help desk: these can be overdue.
 OPEN_STATUSES = frozenset({S.NEW, S.IN_PROGRESS, S.ON_HOLD})
 DONE_STATUSES = frozenset({S.RESOLVED, S.CLOSED, S.REJECTED, S.SPAM})
 
 
-class TriageError(Exception):
+class TriageError(DomainError):
     """`str(error)` is the Japanese message for the operator."""
 
 
 class InvalidTransition(TriageError):
-    pass
+    field = "status"
 
 
-class StaleTicket(TriageError):
+class StaleInquiry(TriageError):
+    """Someone changed the inquiry since the page was loaded (no field: the whole form is outdated)."""
+
     def __init__(self) -> None:
         super().__init__(
             "ほかの担当者がこのお問い合わせを更新しました。最新の内容を確認してから、もう一度操作してください。"
@@ -75,7 +80,7 @@ def overdue_clause(today: date | None = None) -> sa.ColumnElement[bool]:
 
 
 @dataclass(frozen=True)
-class TicketChanges:
+class InquiryChanges:
     """What the ticket page's 「更新する」 sends; None means "leave as it is"."""
 
     status: InquiryStatus | None = None
@@ -90,14 +95,31 @@ def _load(inquiry_id: int, expected_version: int | None) -> Inquiry:
     if inquiry is None:
         raise TriageError("お問い合わせが見つかりません。")
     if expected_version is not None and inquiry.version != expected_version:
-        raise StaleTicket
+        raise StaleInquiry
     return inquiry
 
 
-def _event(inquiry: Inquiry, actor: OperatorActor, kind: EventKind, **values: str | None) -> None:
+def add_event(
+    inquiry: Inquiry, actor: OperatorActor, kind: EventKind, **values: str | None
+) -> None:
+    """One entry of the inquiry's history, by an operator, in the caller's transaction."""
     inquiry.events.append(
         InquiryEvent(kind=kind, actor=actor.label, operator_id=actor.id, **values)
     )
+
+
+def add_public_reply(inquiry: Inquiry, actor: OperatorActor, text: str) -> None:
+    """A public reply in the caller's transaction: the history entry (shown on the requester's status
+    page), the first response time, and the mail to the requester."""
+    add_event(inquiry, actor, EventKind.PUBLIC_REPLY, body=text)
+    if inquiry.first_response_at is None:
+        inquiry.first_response_at = utcnow()
+    notifications.queue_reply(inquiry, text)
+
+
+def add_internal_note(inquiry: Inquiry, actor: OperatorActor, text: str) -> None:
+    """An internal note (for operators only, never emailed) in the caller's transaction."""
+    add_event(inquiry, actor, EventKind.INTERNAL_NOTE, body=text)
 
 
 def _commit() -> None:
@@ -105,7 +127,7 @@ def _commit() -> None:
         db.session.commit()
     except StaleDataError as error:
         db.session.rollback()
-        raise StaleTicket from error
+        raise StaleInquiry from error
 
 
 def move_status(inquiry: Inquiry, new: InquiryStatus, actor: OperatorActor) -> None:
@@ -125,7 +147,7 @@ def move_status(inquiry: Inquiry, new: InquiryStatus, actor: OperatorActor) -> N
         inquiry.resolved_at = now
     elif new not in DONE_STATUSES:
         inquiry.resolved_at = None
-    _event(inquiry, actor, EventKind.STATUS_CHANGED, old_value=old.value, new_value=new.value)
+    add_event(inquiry, actor, EventKind.STATUS_CHANGED, old_value=old.value, new_value=new.value)
     _audit_change(inquiry, actor, "ticket.status_changed", old.value, new.value)
 
 
@@ -135,7 +157,7 @@ def _set_assignee(inquiry: Inquiry, assignee: Operator | None, actor: OperatorAc
     old = inquiry.assignee.name if inquiry.assignee else None
     inquiry.assignee = assignee
     new = assignee.name if assignee else None
-    _event(inquiry, actor, EventKind.ASSIGNED, old_value=old, new_value=new)
+    add_event(inquiry, actor, EventKind.ASSIGNED, old_value=old, new_value=new)
     _audit_change(inquiry, actor, "ticket.assigned", old, new)
 
 
@@ -154,16 +176,16 @@ def _audit_change(
 def _assignee(operator_id: int) -> Operator:
     operator = db.session.get(Operator, operator_id)
     if operator is None or not operator.is_active:
-        raise TriageError("担当者に選んだ運営担当者が見つかりません。")
+        raise TriageError("担当者に選んだ運営担当者が見つかりません。", field="assignee")
     return operator
 
 
-def update_ticket(
-    inquiry_id: int, changes: TicketChanges, actor: OperatorActor, *, expected_version: int
+def update_inquiry(
+    inquiry_id: int, changes: InquiryChanges, actor: OperatorActor, *, expected_version: int
 ) -> Inquiry:
     """Apply the changes of the ticket page; each one becomes a history entry and an audit event.
 
-    Raises StaleTicket, InvalidTransition or TriageError; nothing is saved then.
+    Raises StaleInquiry, InvalidTransition or TriageError; nothing is saved then.
     """
     inquiry = _load(inquiry_id, expected_version)
     try:
@@ -193,47 +215,35 @@ def update_ticket(
     return inquiry
 
 
-def reply(inquiry_id: int, body: str, actor: OperatorActor, *, expected_version: int) -> list[int]:
-    """A public reply: shown on the requester's status page and emailed through the outbox. A ticket
-    waiting for the help desk moves to 回答済. Returns the ids of the queued emails.
+def reply(inquiry_id: int, body: str, actor: OperatorActor, *, expected_version: int) -> Inquiry:
+    """A public reply: shown on the requester's status page and emailed through the outbox. An
+    inquiry waiting for the help desk moves to 回答済. Commits.
 
-    Raises StaleTicket or TriageError (empty body).
+    Raises StaleInquiry or TriageError (empty body, field `body`).
     """
     text = body.strip()
     if not text:
-        raise TriageError("＊回答内容を入力してください。")
+        raise TriageError("＊回答内容を入力してください。", field="body")
     inquiry = _load(inquiry_id, expected_version)
-    _event(inquiry, actor, EventKind.PUBLIC_REPLY, body=text)
-    if inquiry.first_response_at is None:
-        inquiry.first_response_at = utcnow()
+    add_public_reply(inquiry, actor, text)
     if inquiry.status in OPEN_STATUSES:
-        move_status(inquiry, InquiryStatus.ANSWERED, actor)
-    email = outbox.enqueue("inquiry_reply", inquiry.email, {"inquiry": inquiry, "body": text})
+        move_status(inquiry, InquiryStatus.ANSWERED, actor)  # allowed from every open status
     record("ticket.replied", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
-    db.session.flush()
-    email_id = email.id
     _commit()
-    return [email_id]
+    return inquiry
 
 
 def add_note(inquiry_id: int, body: str, actor: OperatorActor) -> Inquiry:
     """An internal note: for operators only, never emailed. Notes never conflict, so no version check.
+    Commits.
 
-    Raises TriageError for an empty note.
+    Raises TriageError for an empty note (field `body`).
     """
     text = body.strip()
     if not text:
-        raise TriageError("＊内部メモを入力してください。")
+        raise TriageError("＊内部メモを入力してください。", field="body")
     inquiry = _load(inquiry_id, None)
-    db.session.add(
-        InquiryEvent(
-            inquiry=inquiry,
-            kind=EventKind.INTERNAL_NOTE,
-            actor=actor.label,
-            operator_id=actor.id,
-            body=text,
-        )
-    )
+    add_internal_note(inquiry, actor, text)
     record("ticket.noted", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
     db.session.commit()
     return inquiry
@@ -246,7 +256,7 @@ class BulkResult:
 
 
 def bulk_update(
-    inquiry_ids: Iterable[int], changes: TicketChanges, actor: OperatorActor
+    inquiry_ids: Iterable[int], changes: InquiryChanges, actor: OperatorActor
 ) -> BulkResult:
     """The same changes on many tickets, each under the same rules; refused tickets are listed by 受付番号
     with the reason, the others are changed."""
@@ -257,7 +267,7 @@ def bulk_update(
             continue
         number = inquiry.reference_number
         try:
-            update_ticket(inquiry_id, changes, actor, expected_version=inquiry.version)
+            update_inquiry(inquiry_id, changes, actor, expected_version=inquiry.version)
         except TriageError as error:
             result.refused.append(f"{number}：{error}")
         else:
@@ -271,5 +281,16 @@ def canned_replies() -> list[CannedReply]:
             sa.select(CannedReply)
             .where(CannedReply.is_active)
             .order_by(CannedReply.position, CannedReply.id)
+        )
+    )
+
+
+def assignable_operators() -> list[Operator]:
+    """Who can be chosen as an assignee: active operators who may work on inquiries (not 閲覧者)."""
+    return list(
+        db.session.scalars(
+            sa.select(Operator)
+            .where(Operator.is_active, Operator.role != Role.VIEWER)
+            .order_by(Operator.name)
         )
     )

@@ -21,7 +21,6 @@ from flask.typing import ResponseReturnValue
 
 from backoffice.extensions import limiter
 from backoffice.inquiries import operations
-from backoffice.mail.outbox import deliver_after_response
 from backoffice.urls import external_url
 from forms.inquiry import ConfirmForm, InquiryForm
 
@@ -110,7 +109,6 @@ def confirm() -> ResponseReturnValue:
             return redirect(url_for(".form"))
         if not result.created:
             return _already_sent(result.reference_number)
-        deliver_after_response(result.email_ids)
         session.pop(DRAFT_KEY, None)
         session[LAST_SENT_KEY] = result.reference_number
         return redirect(url_for(".complete"))

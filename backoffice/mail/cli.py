@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from backoffice.mail.outbox import deliver_due
+from backoffice.mail.delivery import deliver_due
 
 mail_cli = AppGroup("mail", help="Deliver queued emails.")
 

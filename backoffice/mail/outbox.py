@@ -1,42 +1,22 @@
-"""Queue emails with the change that causes them; deliver them after the commit, once, with retries.
+"""Queue emails with the change that causes them; hand them to delivery once that change commits.
 
-Delivery claims a row with one conditional UPDATE (a lease), commits, talks to the SMTP server outside any
-transaction, then records the outcome. The conditional UPDATE is atomic on SQLite and PostgreSQL alike, so
-several `flask mail deliver` workers never send the same mail twice; a worker that dies mid-send leaves a
-lease that runs out, after which the mail is tried again.
+`enqueue` adds the rendered email to the caller's transaction (a secret-bearing body sealed). When the
+transaction commits, the ids of what it queued are kept for the request, which hands them to
+backoffice.mail.delivery after its response; a rolled-back transaction's emails are forgotten with it.
+Services therefore never pass outbox ids around.
 """
 
-import atexit
 import base64
 import hashlib
-import logging
-import os
-import queue
-import secrets
-import smtplib
-import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import timedelta
-from email.header import Header
-from email.mime.base import MIMEBase
-from email.policy import compat32
-from email.utils import parseaddr
 from typing import Any
 
-import flask_mail
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
-from flask import Flask, after_this_request, current_app, has_request_context
-from flask.wrappers import Response
+from flask import current_app, g, has_request_context
+from sqlalchemy.orm import Session
 
-from backoffice.db import utcnow
 from backoffice.extensions import db
-from backoffice.mail.models import EmailStatus, OutboundEmail
-
-log = logging.getLogger(__name__)
-
-SCRUBBED_NOTICE = "（このメールは配信済みのため、本文をサーバーから削除しました。）"
+from backoffice.mail.models import OutboundEmail
 
 
 def _fernet() -> Fernet:
@@ -46,7 +26,7 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def _unseal(email: "OutboundEmail | sa.Row[Any]") -> tuple[str, str]:
+def unseal(email: "OutboundEmail | sa.Row[Any]") -> tuple[str, str]:
     """The bodies to send. Raises InvalidToken when they were sealed under another SECRET_KEY."""
     if not email.contains_secret or email.scrubbed_at is not None:
         return email.body_text, email.body_html
@@ -60,7 +40,7 @@ def _unseal(email: "OutboundEmail | sa.Row[Any]") -> tuple[str, str]:
 def readable(email: OutboundEmail) -> tuple[str, str]:
     """The text and HTML bodies as they are (or were) sent, for people to read."""
     try:
-        return _unseal(email)
+        return unseal(email)
     except InvalidToken:
         return ("（この本文は別の鍵で保護されているため表示できません。）",) * 2
 
@@ -78,7 +58,8 @@ def render_mail(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
 def enqueue(
     name: str, to: str, context: dict[str, Any], *, contains_secret: bool = False
 ) -> OutboundEmail:
-    """Add a rendered email to the current transaction; it is sent only if that transaction commits."""
+    """Add a rendered email to the current transaction; it is sent only if that transaction commits,
+    and then, in a request, right after the response (see backoffice.mail.delivery)."""
     subject, text, html = render_mail(name, context)
     if contains_secret:
         # A one-time password, initial password or bearer link never sits in the database in clear.
@@ -92,336 +73,32 @@ def enqueue(
         contains_secret=contains_secret,
     )
     db.session.add(email)
+    db.session.info.setdefault(_PENDING, []).append(email)
     return email
 
 
-def deliver_after_response(email_ids: Iterable[int]) -> None:
-    """Try to send these (committed) emails once the response has gone out, so the user never waits for
-    the SMTP server. Whatever fails stays queued for `flask mail deliver`.
-
-    With MAIL_DELIVER_IN_BACKGROUND (the default) a thread of this process sends them, so the worker
-    takes its next request at once even when the SMTP server is slow or hangs (up to MAIL_TIMEOUT per
-    email); otherwise the worker sends them itself after the response. Either way an email the process
-    never gets to (it stops, it dies) is still in the outbox for `flask mail deliver`."""
-    ids = list(email_ids)
-    if not ids or not current_app.config["MAIL_SERVER"] or not has_request_context():
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    background = app.config["MAIL_DELIVER_IN_BACKGROUND"]
-
-    @after_this_request
-    def _register(response: Response) -> Response:
-        if background:
-            response.call_on_close(lambda: _sender(app).put(ids))
-        else:
-            response.call_on_close(lambda: _deliver_in_context(app, ids))
-        return response
+# Mails added by `enqueue` and not yet committed (on the session) and, in a request, the ids of those
+# whose transaction committed (on `g`): the request hands the latter to delivery when it answers.
+_PENDING = "kip.outbox_pending"
+_COMMITTED = "kip.outbox_committed"
 
 
-_SENDER = "kip.mail_sender"
+@sa.event.listens_for(Session, "after_commit")
+def _remember_committed(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending or not has_request_context():
+        return  # outside a request (the CLI, the demo) the worker delivers them
+    # The identity key holds the id without loading the (now expired) row.
+    committed = g.setdefault(_COMMITTED, [])
+    committed += [state.identity[0] for state in map(sa.inspect, pending) if state.has_identity]
 
 
-def _sender(app: Flask) -> "queue.SimpleQueue[list[int] | None]":
-    """This process's queue to its sending thread (started on first use: gunicorn forks workers after
-    the app may have been created, and a thread does not survive a fork)."""
-    with _SENDER_LOCK:
-        found = app.extensions.get(_SENDER)
-        if found and found[0] == os.getpid() and found[2].is_alive():
-            return found[1]
-        pending: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
-        thread = threading.Thread(
-            target=_send_forever, args=(app, pending), name="mail-sender", daemon=True
-        )
-        thread.start()
-        app.extensions[_SENDER] = (os.getpid(), pending, thread)
-        # A worker that stops (gunicorn's graceful shutdown ends in sys.exit) first finishes what it
-        # was given, so no email is left half-sent under a lease until the lease runs out.
-        atexit.register(_finish, pending, thread, app.config["MAIL_TIMEOUT"])
-        return pending
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
-def _finish(
-    pending: "queue.SimpleQueue[list[int] | None]", thread: threading.Thread, timeout: float
-) -> None:
-    pending.put(None)
-    thread.join(timeout + 5)
-
-
-_SENDER_LOCK = threading.Lock()
-
-
-# The sending thread takes whatever is waiting, up to this many emails, over one SMTP connection.
-_BATCH = 50
-
-
-def _send_forever(app: Flask, pending: "queue.SimpleQueue[list[int] | None]") -> None:
-    stop = False
-    while not stop and (ids := pending.get()) is not None:
-        while len(ids) < _BATCH and not stop:  # and whatever else is waiting
-            try:
-                more = pending.get_nowait()
-            except queue.Empty:
-                break
-            stop = more is None
-            ids += more or []
-        try:
-            _deliver_in_context(app, ids)
-        except Exception:
-            log.exception("background delivery of %s failed; left to `flask mail deliver`", ids)
-
-
-def _deliver_in_context(app: Flask, ids: list[int]) -> None:
-    with app.app_context():
-        deliver_many(ids)
-
-
-@dataclass
-class DeliveryReport:
-    sent: int = 0
-    failed: int = 0
-
-
-def deliver_due(limit: int = 100) -> DeliveryReport:
-    """Send every queued email whose next attempt is due, up to `limit`; returns what happened."""
-    report = DeliveryReport()
-    if not current_app.config["MAIL_SERVER"]:
-        return report
-    now = utcnow()
-    ids = db.session.scalars(
-        sa.select(OutboundEmail.id)
-        .where(
-            OutboundEmail.status == EmailStatus.QUEUED,
-            OutboundEmail.next_attempt_at <= now,
-            sa.or_(OutboundEmail.claimed_until.is_(None), OutboundEmail.claimed_until < now),
-        )
-        .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id)
-        .limit(limit)
-    ).all()
-    db.session.rollback()  # end the read transaction before the SMTP conversations
-    return deliver_many(ids)
-
-
-def deliver_many(ids: Iterable[int]) -> DeliveryReport:
-    """Deliver these emails one by one (each claimed, sent and recorded on its own, as deliver_one
-    does) over one SMTP connection, opened when the first is claimed."""
-    report = DeliveryReport()
-    with _Smtp() as smtp:
-        for email_id in ids:
-            outcome = _deliver(email_id, smtp)
-            if outcome is True:
-                report.sent += 1
-            elif outcome is False:
-                report.failed += 1
-    return report
-
-
-def deliver_one(email_id: int) -> bool | None:
-    """Claim, send and record one email. True: sent; False: failed (retried later); None: not ours to
-    send (already sent, or claimed by another worker)."""
-    with _Smtp() as smtp:
-        return _deliver(email_id, smtp)
-
-
-def _deliver(email_id: int, smtp: "_Smtp") -> bool | None:
-    """deliver_one over a connection that may stay open for the next email."""
-    claimed = _claim(email_id)
-    if claimed is None:
-        return None
-    token, email = claimed
-    attempts = email.attempts + 1
-    try:
-        text, html = _unseal(email)
-    except InvalidToken as error:
-        # Never send a placeholder: the worker must run with the app's SECRET_KEY.
-        _record_failure(
-            email_id, token, attempts, RuntimeError(f"sealed under another SECRET_KEY ({error!r})")
-        )
-        return False
-    message = _Message(
-        subject=email.subject,
-        recipients=[email.to_address],
-        body=text,
-        html=html,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
-    )
-    # The same Message-ID on every attempt, so a receiver can drop a copy sent twice.
-    message.msgId = message_id(email)
-    try:
-        smtp.send(message)
-    except (smtplib.SMTPException, OSError) as error:
-        _record_failure(email_id, token, attempts, error)
-        return False
-    _record_success(email_id, token, attempts, email.contains_secret)
-    return True
-
-
-def message_id(email: Any) -> str:
-    """`<outbox id.created time@sender's domain>`: stable across retries, unique across databases."""
-    sender = str(current_app.config["MAIL_DEFAULT_SENDER"])
-    domain = sender.rpartition("@")[2].rstrip(">").strip() or "localhost"
-    return f"<{email.id}.{email.created_at:%Y%m%d%H%M%S%f}@{domain}>"
-
-
-_OUTBOX = OutboundEmail.__table__
-# What sending needs, returned by the claim itself (no second query).
-_CLAIMED = [
-    _OUTBOX.c[name]
-    for name in (
-        "id",
-        "to_address",
-        "subject",
-        "body_text",
-        "body_html",
-        "contains_secret",
-        "scrubbed_at",
-        "attempts",
-        "created_at",
-    )
-]
-
-
-def _claim(email_id: int) -> tuple[str, sa.Row[Any]] | None:
-    """Take the lease on a queued email and commit, so no other worker sends it meanwhile; the claim
-    token and the email, or None when it is sent already or another worker holds it."""
-    now = utcnow()
-    token = secrets.token_hex(16)
-    email = db.session.execute(
-        sa.update(_OUTBOX)
-        .where(
-            _OUTBOX.c.id == email_id,
-            _OUTBOX.c.status == EmailStatus.QUEUED,
-            sa.or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until < now),
-        )
-        .values(
-            claimed_until=now + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"]),
-            claim_token=token,
-        )
-        .returning(*_CLAIMED)
-    ).one_or_none()
-    db.session.commit()  # also: no transaction stays open while talking to the SMTP server
-    return None if email is None else (token, email)
-
-
-def _record_success(email_id: int, token: str, attempts: int, contains_secret: bool) -> None:
-    now = utcnow()
-    values: dict[str, Any] = {
-        "status": EmailStatus.SENT,
-        "sent_at": now,
-        "attempts": attempts,
-        "claimed_until": None,
-        "claim_token": None,
-        "last_error": None,
-    }
-    if contains_secret:
-        values |= {"body_text": SCRUBBED_NOTICE, "body_html": SCRUBBED_NOTICE, "scrubbed_at": now}
-    _update_claimed(email_id, token, values)
-    log.info("mail %s sent", email_id)
-
-
-def _record_failure(email_id: int, token: str, attempts: int, error: Exception) -> None:
-    config = current_app.config
-    delay = min(
-        config["MAIL_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1), config["MAIL_RETRY_MAX_SECONDS"]
-    )
-    gave_up = attempts >= config["MAIL_MAX_ATTEMPTS"]
-    _update_claimed(
-        email_id,
-        token,
-        {
-            "status": EmailStatus.FAILED if gave_up else EmailStatus.QUEUED,
-            "attempts": attempts,
-            "next_attempt_at": utcnow() + timedelta(seconds=delay),
-            "claimed_until": None,
-            "claim_token": None,
-            "last_error": f"{type(error).__name__}: {error}"[:500],
-        },
-    )
-    log.warning("mail %s not sent (attempt %s): %s", email_id, attempts, type(error).__name__)
-
-
-def _update_claimed(email_id: int, token: str, values: dict[str, Any]) -> None:
-    """Write the outcome only while the claim is still ours (a lease that ran out may be re-claimed)."""
-    db.session.execute(
-        sa.update(_OUTBOX)
-        .where(_OUTBOX.c.id == email_id, _OUTBOX.c.claim_token == token)
-        .values(**values)
-    )
-    db.session.commit()
-
-
-# The generator of the legacy email API with SMTP line endings (see _Message).
-_SMTP_COMPAT32 = compat32.clone(linesep="\r\n")
-
-
-class _Message(flask_mail.Message):
-    """Flask-Mail's message, written out by the legacy (compat32) generator.
-
-    Flask-Mail builds the parts with the legacy MIME classes and RFC 2047-encodes Subject and From itself,
-    then serialises with `policy.SMTP`, which parses and re-folds every header: that took three quarters
-    of the time of sending a mail. Subject and From are given as `Header` objects, so they fold with the
-    first encoded word on the header's own line, as before.
-    """
-
-    def _message(self) -> MIMEBase:
-        message = super()._message()
-        message.policy = _SMTP_COMPAT32
-        if self.subject:
-            message.replace_header("Subject", Header(self.subject, "utf-8", header_name="Subject"))
-        name, address = self.sender if isinstance(self.sender, tuple) else parseaddr(self.sender)
-        if name:
-            sender = Header(name, "utf-8", header_name="From")
-            sender.append(f"<{address}>", "us-ascii")
-            message.replace_header("From", sender)
-        return message
-
-
-class _Connection(flask_mail.Connection):
-    """Flask-Mail's connection with a socket timeout, so a hung SMTP server cannot hold a worker."""
-
-    def configure_host(self) -> smtplib.SMTP:
-        state = self.mail
-        smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
-        host = smtp_class(state.server, state.port, timeout=current_app.config["MAIL_TIMEOUT"])
-        if state.use_tls:
-            host.starttls()
-        if state.username and state.password:
-            host.login(state.username, state.password)
-        return host
-
-
-class _Smtp:
-    """One SMTP connection for several emails: opened on the first send, closed at the end of the
-    `with` block, and dropped after any error so that the next email starts on a fresh one.
-
-    With MAIL_SUPPRESS_SEND (the default under TESTING) the connection sends nothing but still signals
-    each message, so `mail.record_messages()` sees it."""
-
-    def __init__(self) -> None:
-        self._connection: _Connection | None = None
-
-    def __enter__(self) -> "_Smtp":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._close(quit=True)
-
-    def send(self, message: flask_mail.Message) -> None:
-        if self._connection is None:
-            self._connection = _Connection(current_app.extensions["mail"]).__enter__()
-        try:
-            self._connection.send(message)
-        except BaseException:
-            self._close(quit=False)
-            raise
-
-    def _close(self, *, quit: bool) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None or connection.host is None:
-            return
-        try:
-            if quit:
-                connection.host.quit()
-            else:
-                connection.host.close()
-        except (smtplib.SMTPException, OSError):
-            connection.host.close()  # the emails are recorded already; only the goodbye failed
+def take_committed() -> list[int]:
+    """The ids of the emails this request's committed transactions queued, once (they are handed to
+    delivery by backoffice.mail.delivery after the response)."""
+    return g.pop(_COMMITTED, None) or []

@@ -6,6 +6,7 @@ Every function that writes commits its own transaction, audit event included.
 import base64
 import io
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -270,3 +271,30 @@ def reset_authenticator(operator: Operator) -> None:
     operator.totp_confirmed_at = None
     operator.totp_last_step = 0
     revoke_sessions(operator)
+
+
+# --- an admin's actions on other operators (運営担当者) -------------------------------------------
+
+
+def unlock_operators(operator_ids: Iterable[int], actor: OperatorActor) -> None:
+    """Lift the sign-in lock of these operators (the failure count starts again). Commits."""
+    for operator in db.session.scalars(sa.select(Operator).where(Operator.id.in_(operator_ids))):
+        operator.failed_attempts = 0
+        operator.locked_until = None
+        record(
+            "operators.unlocked", **actor.audit(), target_type="operators", target_id=operator.id
+        )
+    db.session.commit()
+
+
+def reset_authenticators(operator_ids: Iterable[int], actor: OperatorActor) -> None:
+    """`reset_authenticator` for each of these operators, with an audit event each. Commits."""
+    for operator in db.session.scalars(sa.select(Operator).where(Operator.id.in_(operator_ids))):
+        reset_authenticator(operator)
+        record(
+            "operators.authenticator_reset",
+            **actor.audit(),
+            target_type="operators",
+            target_id=operator.id,
+        )
+    db.session.commit()

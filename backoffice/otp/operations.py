@@ -1,4 +1,4 @@
-"""Email one-time passwords: issue, verify, resend (DESIGN §6).
+"""Email one-time passwords: issue, verify, resend (docs/security.md).
 
 A code is 6 random digits (from `secrets`), stored only as an HMAC, valid 10 minutes, single use, bound to
 the purpose and to the browser session that asked for it (the caller keeps the binding in the session), and
@@ -16,14 +16,17 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backoffice.db import utcnow
+from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.mail import outbox
 from backoffice.otp.models import OtpChallenge, Purpose
 from backoffice.sessions import hash_key
 
 
-class OtpError(Exception):
-    """`str(error)` is the Japanese message for the ワンタイムパスワード field."""
+class OtpError(DomainError):
+    """`str(error)` is the Japanese message for the ワンタイムパスワード field (`code`)."""
+
+    field = "code"
 
 
 class OtpWrong(OtpError):
@@ -64,7 +67,6 @@ class ResendRefused(OtpError):
 class Issued:
     challenge: OtpChallenge
     binding: str  # for the browser's session only
-    email_id: int
 
 
 def _code_hash(code: str, binding_hash: str) -> str:
@@ -77,8 +79,8 @@ def _new_code() -> str:
     return f"{secrets.randbelow(10**digits):0{digits}d}"
 
 
-def _queue_mail(challenge: OtpChallenge, code: str) -> int:
-    email = outbox.enqueue(
+def _queue_mail(challenge: OtpChallenge, code: str) -> None:
+    outbox.enqueue(
         "otp",
         challenge.sent_to,
         {
@@ -89,8 +91,6 @@ def _queue_mail(challenge: OtpChallenge, code: str) -> int:
         },
         contains_secret=True,
     )
-    db.session.flush()
-    return email.id
 
 
 def issue(
@@ -99,7 +99,7 @@ def issue(
     """A new challenge and its email, in the caller's transaction (the caller commits).
 
     With `send=False` no email goes out: a decoy for an unknown address, so that the next page behaves
-    exactly as for a known one (`email_id` is then 0).
+    exactly as for a known one.
     """
     binding = secrets.token_urlsafe(32)
     binding_hash = hash_key(binding)
@@ -115,8 +115,9 @@ def issue(
         last_sent_at=now,
     )
     db.session.add(challenge)
-    db.session.flush()
-    return Issued(challenge, binding, _queue_mail(challenge, code) if send else 0)
+    if send:
+        _queue_mail(challenge, code)
+    return Issued(challenge, binding)
 
 
 def find(binding: str | None, purpose: Purpose) -> OtpChallenge | None:
@@ -207,10 +208,7 @@ def resend(binding: str | None, purpose: Purpose, *, now: datetime | None = None
     challenge.last_sent_at = now
     challenge.sends += 1
     # A decoy (unknown address) stays silent on resend too.
-    email_id = (
+    if challenge.portal_user_id or purpose is Purpose.REGISTRATION:
         _queue_mail(challenge, code)
-        if challenge.portal_user_id or purpose is Purpose.REGISTRATION
-        else 0
-    )
     db.session.commit()
-    return Issued(challenge, binding, email_id)
+    return Issued(challenge, binding)

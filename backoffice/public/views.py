@@ -18,7 +18,7 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/flows")
 def flows() -> ResponseReturnValue:
-    """利用登録の流れ: the seed's two step tables as checklists."""
+    """利用登録の流れ: the two official step tables (docs/flows.md) as checklists."""
     return render_template("flows.html")
 
 

@@ -1,4 +1,4 @@
-"""Login with a one-time password, the first-login steps in order, sessions, lockout (DESIGN §6)."""
+"""Login with a one-time password, the first-login steps in order, sessions, lockout (docs/security.md)."""
 
 from datetime import timedelta
 
@@ -11,7 +11,7 @@ from backoffice.db import utcnow
 from backoffice.display import format_time
 from backoffice.mail.outbox import readable
 from backoffice.otp.models import OtpChallenge
-from tests.accounts.conftest import (
+from tests.builders.accounts import (
     NEW_PASSWORD,
     enter_otp,
     full_first_login,
@@ -68,7 +68,7 @@ def mail_expiry(db):
 def test_otp_mail_states_the_code_and_its_validity(client, registrant, db) -> None:
     user, password = registrant
     login(client, user.email, password)
-    from tests.accounts.conftest import last_mail_to
+    from tests.builders.accounts import last_mail_to
 
     mail = last_mail_to(user.email)
     assert mail.subject == "【介護情報基盤ポータル】ワンタイムパスワードのお知らせ"
@@ -264,13 +264,13 @@ def test_password_change_ends_the_other_sessions(app, registrant, db) -> None:
     publish_terms("2026-05")
     user.must_change_password = False
     db.session.commit()
-    from backoffice.accounts import operations as accounts
+    from backoffice.accounts import first_login
 
-    accounts.change_password(user, registrant[1], NEW_PASSWORD, keep_session=None)
+    first_login.change_password(user, registrant[1], NEW_PASSWORD, keep_session=None)
     here, elsewhere = signed_in_as(app, user), signed_in_as(app, user)
     with here.session_transaction() as s:
         key = s["portal_session"]
-    accounts.change_password(user, NEW_PASSWORD, NEW_PASSWORD + "-2", keep_session=key)
+    first_login.change_password(user, NEW_PASSWORD, NEW_PASSWORD + "-2", keep_session=key)
     assert here.get("/terms").status_code == 200
     assert elsewhere.get("/terms").headers["Location"] == "/login"
 

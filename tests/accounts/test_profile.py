@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from backoffice.accounts.models import PortalUser
 from backoffice.audit.models import AuditEvent
-from tests.accounts.conftest import (
+from tests.builders.accounts import (
     NEW_PASSWORD,
     full_first_login,
     last_mail_to,

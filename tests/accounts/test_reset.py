@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from backoffice.accounts.models import PortalUser
 from backoffice.mail.models import OutboundEmail
-from tests.accounts.conftest import full_first_login, login, otp_of, signed_in_as, submit
+from tests.builders.accounts import full_first_login, login, otp_of, signed_in_as, submit
 
 NEW = "natsu-no-umi-to-yama-2027"
 

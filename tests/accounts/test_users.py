@@ -5,11 +5,13 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from backoffice.accounts import operations as accounts
+from backoffice.accounts import first_login, members
+from backoffice.accounts.errors import UserLimitReached
 from backoffice.accounts.models import PortalUser
+from backoffice.accounts.users import UserDetails
 from backoffice.audit.models import AuditEvent
 from backoffice.mail.outbox import readable
-from tests.accounts.conftest import (
+from tests.builders.accounts import (
     full_first_login,
     initial_password_of,
     last_mail_to,
@@ -144,7 +146,7 @@ def test_ten_concurrent_adds_end_with_four_users(app, registrant, db, database_u
     from backoffice.accounts.models import TermsVersion
 
     terms = db.session.scalars(sa.select(TermsVersion)).one()
-    accounts.accept_terms(user, terms)
+    first_login.accept_terms(user, terms)
     user_id = user.id
     barrier = threading.Barrier(10)
     outcomes: list[str] = []
@@ -154,9 +156,9 @@ def test_ten_concurrent_adds_end_with_four_users(app, registrant, db, database_u
             registrant_user = db.session.get(PortalUser, user_id)
             barrier.wait()
             try:
-                accounts.add_user(
+                members.add_user(
                     registrant_user,
-                    accounts.UserDetails(
+                    UserDetails(
                         name=f"職員{n}",
                         name_kana="ショクイン",
                         email=f"race{n}@clinic.example.jp",
@@ -165,7 +167,7 @@ def test_ten_concurrent_adds_end_with_four_users(app, registrant, db, database_u
                     ),
                 )
                 outcomes.append("added")
-            except accounts.UserLimitReached:
+            except UserLimitReached:
                 outcomes.append("refused")
             finally:
                 db.session.remove()
@@ -239,7 +241,7 @@ def test_resending_an_initial_password_replaces_the_old_one(app, ready_registran
     submit(client, f"/mypage/users/{staff.id}/resend", {}, page_url="/mypage")
     new = initial_password_of(staff)
     assert new != old
-    from tests.accounts.conftest import login
+    from tests.builders.accounts import login
 
     assert "正しくありません" in login(app.test_client(), staff.email, old).text
     assert login(app.test_client(), staff.email, new).status_code == 302

@@ -1,30 +1,17 @@
-"""Back-office fixtures: operators of each role, signed-in clients, and tickets."""
+"""Back-office fixtures: signed-in clients of each role, and an inquiry to work on."""
 
 from collections.abc import Callable
 
-import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from backoffice.admin.access import SESSION_KEY
-from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry
 from backoffice.operators import operations
-from backoffice.operators.models import Operator, Role
-from tests.factories import general_input, seed_tree, send
-
-PASSWORD = "correct horse battery staple"
-
-
-def make_operator(role: Role = Role.AGENT, email: str | None = None, name: str = "") -> Operator:
-    address = email or f"{role.value}@ops.example.jp"
-    return operations.create_operator(address, name or f"{role.value}担当", role, PASSWORD)
-
-
-def current_code(operator: Operator) -> str:
-    return pyotp.TOTP(operator.totp_secret).now()
+from backoffice.operators.models import Role
+from tests.builders.inquiries import make_inquiry, seed_tree
+from tests.builders.operators import make_operator
 
 
 @pytest.fixture
@@ -47,5 +34,4 @@ def signed_in(app: Flask) -> Callable[[Role], FlaskClient]:
 def ticket(client: FlaskClient) -> Inquiry:
     """One general inquiry sent through the public form."""
     seed_tree()
-    send(client, general_input())
-    return db.session.scalars(select(Inquiry)).one()
+    return make_inquiry(client)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from backoffice.inquiries.models import CannedReply, InquiryStatus
 from backoffice.operators.models import Role
-from tests.conftest import csrf_token
+from tests.builders.web import csrf_token
 
 READ_PAGES = ["/admin/", "/admin/tickets/", "/admin/tickets/{id}/", "/admin/tickets/export.csv"]
 MANAGE_PAGES = [
@@ -166,7 +166,7 @@ def test_admin_pages_carry_a_strict_csp_with_a_nonce(signed_in) -> None:
 
 def test_portal_users_are_strangers_to_the_back_office(app, ticket, db) -> None:
     """A signed-in portal user has no operator session: every admin page sends them to sign-in."""
-    from tests.accounts.conftest import make_registrant, signed_in_as
+    from tests.builders.accounts import make_registrant, signed_in_as
 
     user, _ = make_registrant()
     portal_client = signed_in_as(app, user)

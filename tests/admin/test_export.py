@@ -10,8 +10,8 @@ from backoffice.db import utcnow
 from backoffice.inquiries.export import safe_cell
 from backoffice.inquiries.models import Inquiry, InquiryStatus
 from backoffice.operators.models import Role
-from tests.admin.conftest import make_operator
-from tests.factories import account_request_input, category, general_input, seed_tree, send
+from tests.builders.inquiries import account_request_input, category, general_input, seed_tree, send
+from tests.builders.operators import make_operator
 
 
 def test_csv_has_a_bom_japanese_text_and_neutralised_formulas(signed_in, client, db) -> None:

@@ -15,7 +15,7 @@ from backoffice.db import utcnow
 from backoffice.inquiries.models import EventKind, Inquiry, InquiryStatus
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
-from tests.accounts.conftest import (
+from tests.builders.accounts import (
     NEW_PASSWORD,
     full_first_login,
     initial_password_of,
@@ -24,9 +24,9 @@ from tests.accounts.conftest import (
     publish_terms,
     signed_in_as,
 )
-from tests.admin.conftest import make_operator
-from tests.conftest import csrf_token
-from tests.factories import account_request_input, seed_tree, send
+from tests.builders.inquiries import account_request_input, seed_tree, send
+from tests.builders.operators import make_operator
+from tests.builders.web import csrf_token
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import sqlalchemy as sa
 from backoffice.audit.models import AuditEvent
 from backoffice.inquiries.models import InquiryCategory
 from backoffice.operators.models import Operator, Role
-from tests.admin.conftest import make_operator
-from tests.conftest import csrf_token
-from tests.factories import seed_tree
+from tests.builders.inquiries import seed_tree
+from tests.builders.operators import login, make_operator
+from tests.builders.web import csrf_token
 
 
 def test_back_office_speaks_japanese(signed_in) -> None:
@@ -106,8 +106,6 @@ def test_audit_log_is_read_only_and_filterable(signed_in, db) -> None:
 
 
 def test_no_secret_is_ever_in_the_audit_log(signed_in, client, db) -> None:
-    from tests.admin.test_sign_in import login
-
     operator = make_operator(Role.AGENT, email="audit@ops.example.jp")
     login(client, operator.email, "correct horse battery staple", "123456")
     for event in db.session.scalars(sa.select(AuditEvent)):

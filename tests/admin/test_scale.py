@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from backoffice import create_app
 from backoffice.accounts.models import OrganizationKind
-from backoffice.admin import views
+from backoffice.admin.inquiry_list import InquiryView
 from backoffice.db import utcnow
 from backoffice.inquiries import counts, triage
 from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatus, InquiryStatusCount
@@ -18,10 +18,10 @@ from backoffice.inquiries.search import search_clause
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
 from tests import postgres
-from tests.accounts.conftest import make_registrant
-from tests.admin.conftest import make_operator
-from tests.conftest import app_config
-from tests.factories import account_request_input, category, general_input, seed_tree, send
+from tests.builders.accounts import make_registrant
+from tests.builders.app import app_config
+from tests.builders.inquiries import account_request_input, category, general_input, seed_tree, send
+from tests.builders.operators import make_operator
 
 
 def _actual(db) -> dict[InquiryStatus, int]:
@@ -98,7 +98,7 @@ def test_the_whole_list_and_one_status_are_counted_from_the_counters_the_rest_fr
 
 def test_a_broad_search_counts_its_matches_only_up_to_the_cap(db, signed_in, monkeypatch) -> None:
     newest_first = _tickets(db, 120)
-    monkeypatch.setattr(views, "COUNT_CAP", 100)
+    monkeypatch.setattr(InquiryView, "count_cap", 100)
     viewer = signed_in(Role.VIEWER)
     broad = viewer.get("/admin/tickets/", query_string={"search": "山田"}).text
     assert _listed(broad) == "100件以上"
@@ -112,7 +112,7 @@ def test_a_broad_search_counts_its_matches_only_up_to_the_cap(db, signed_in, mon
 
     narrow = viewer.get("/admin/tickets/", query_string={"search": "user7@example.jp"}).text
     assert _listed(narrow) == "1"
-    monkeypatch.setattr(views, "COUNT_CAP", 120)
+    monkeypatch.setattr(InquiryView, "count_cap", 120)
     assert _listed(viewer.get("/admin/tickets/", query_string={"search": "山田"}).text) == "120"
 
 
@@ -199,7 +199,7 @@ def test_far_pages_load_the_same_tickets_through_the_deferred_join(
         return re.findall(r"P\d{3}-TEST", listing)
 
     plain = [shown(p) for p in range(3)]
-    monkeypatch.setattr(views, "DEFERRED_JOIN_FROM", 1)
+    monkeypatch.setattr(InquiryView, "deferred_join_from", 1)
     deferred = [shown(p) for p in range(3)]
     assert deferred == plain
     assert [n for page in deferred for n in dict.fromkeys(page)] == newest_first

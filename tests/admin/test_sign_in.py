@@ -11,23 +11,10 @@ from backoffice.audit.models import AuditEvent, Outcome
 from backoffice.db import utcnow
 from backoffice.operators import operations
 from backoffice.operators.models import Operator, OperatorSession, Role
-from tests.admin.conftest import PASSWORD, current_code, make_operator
-from tests.conftest import csrf_token
+from tests.builders.operators import PASSWORD, current_code, login, make_operator
+from tests.builders.web import csrf_token
 
 FAILED = "メールアドレス、パスワードまたは確認コードが正しくありません。"
-
-
-def login(client, email: str, password: str, code: str):
-    page = client.get("/admin/login")
-    return client.post(
-        "/admin/login",
-        data={
-            "csrf_token": csrf_token(page.text),
-            "email": email,
-            "password": password,
-            "code": code,
-        },
-    )
 
 
 def test_operator_signs_in_with_password_and_code(client, db) -> None:

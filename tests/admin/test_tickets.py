@@ -14,9 +14,9 @@ from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
-from tests.admin.conftest import make_operator
-from tests.conftest import csrf_token
-from tests.factories import account_request_input, general_input, send
+from tests.builders.inquiries import account_request_input, general_input, send
+from tests.builders.operators import make_operator
+from tests.builders.web import csrf_token
 
 S = InquiryStatus
 
@@ -57,19 +57,22 @@ def test_status_moves_only_along_the_transition_map(ticket, db, path, allowed: b
     actor = OperatorActor.of(make_operator(Role.AGENT))
     *steps, last = path
     for status in steps:
-        triage.update_ticket(
-            ticket.id, triage.TicketChanges(status=status), actor, expected_version=ticket.version
+        triage.update_inquiry(
+            ticket.id, triage.InquiryChanges(status=status), actor, expected_version=ticket.version
         )
     if allowed:
-        triage.update_ticket(
-            ticket.id, triage.TicketChanges(status=last), actor, expected_version=ticket.version
+        triage.update_inquiry(
+            ticket.id, triage.InquiryChanges(status=last), actor, expected_version=ticket.version
         )
         assert ticket.status is last
     else:
         before = ticket.status
         with pytest.raises(triage.InvalidTransition, match="には変更できません"):
-            triage.update_ticket(
-                ticket.id, triage.TicketChanges(status=last), actor, expected_version=ticket.version
+            triage.update_inquiry(
+                ticket.id,
+                triage.InquiryChanges(status=last),
+                actor,
+                expected_version=ticket.version,
             )
         db.session.refresh(ticket)
         assert ticket.status is before
@@ -117,9 +120,9 @@ def test_ticket_page_changes_status_assignee_priority_and_due_with_history(
 
 def test_invalid_move_on_the_page_is_refused_with_a_message(signed_in, ticket, db) -> None:
     client = signed_in(Role.AGENT)
-    triage.update_ticket(
+    triage.update_inquiry(
         ticket.id,
-        triage.TicketChanges(status=S.SPAM),
+        triage.InquiryChanges(status=S.SPAM),
         OperatorActor.of(client.operator),
         expected_version=ticket.version,
     )
@@ -153,9 +156,12 @@ def test_concurrent_commits_cannot_both_win(ticket, db, app) -> None:
             .where(Inquiry.id == ticket.id)
             .values(version=version + 1, status=S.ON_HOLD.value)
         )
-    with pytest.raises(triage.StaleTicket):
-        triage.update_ticket(
-            ticket.id, triage.TicketChanges(priority=Priority.HIGH), actor, expected_version=version
+    with pytest.raises(triage.StaleInquiry):
+        triage.update_inquiry(
+            ticket.id,
+            triage.InquiryChanges(priority=Priority.HIGH),
+            actor,
+            expected_version=version,
         )
 
 
@@ -232,7 +238,7 @@ def test_canned_replies_are_offered_on_the_ticket_page(signed_in, ticket, db) ->
 
 
 def test_bulk_actions_follow_the_same_rules(signed_in, db, client) -> None:
-    from tests.factories import seed_tree
+    from tests.builders.inquiries import seed_tree
 
     seed_tree()
     for i in range(3):
@@ -251,9 +257,9 @@ def test_bulk_actions_follow_the_same_rules(signed_in, db, client) -> None:
     assert [t.assignee_id for t in tickets] == [agent.operator.id, agent.operator.id, None]
 
     # 「ステータスを変更する…」: choose the status on the second page; closed tickets are refused.
-    triage.update_ticket(
+    triage.update_inquiry(
         tickets[2].id,
-        triage.TicketChanges(status=S.RESOLVED),
+        triage.InquiryChanges(status=S.RESOLVED),
         OperatorActor.of(agent.operator),
         expected_version=tickets[2].version,
     )
@@ -290,7 +296,7 @@ def test_bulk_actions_follow_the_same_rules(signed_in, db, client) -> None:
 def test_due_date_is_set_on_arrival_from_the_category_target(client, db) -> None:
     from backoffice.business_days import due_date
     from backoffice.display import to_jst
-    from tests.factories import seed_tree
+    from tests.builders.inquiries import seed_tree
 
     seed_tree()
     send(client, account_request_input())
@@ -302,7 +308,7 @@ def test_due_date_is_set_on_arrival_from_the_category_target(client, db) -> None
 
 
 def test_dashboard_counts_link_to_the_filtered_list(signed_in, db, client) -> None:
-    from tests.factories import seed_tree
+    from tests.builders.inquiries import seed_tree
 
     seed_tree()
     send(client, account_request_input())
@@ -328,7 +334,7 @@ def test_dashboard_counts_link_to_the_filtered_list(signed_in, db, client) -> No
 
 
 def test_search_by_number_name_email_code_and_institution(signed_in, db, client) -> None:
-    from tests.factories import seed_tree
+    from tests.builders.inquiries import seed_tree
 
     seed_tree()
     send(client, account_request_input())

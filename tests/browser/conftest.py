@@ -4,7 +4,6 @@ a real WSGI server on loopback, with axe-core (npm) injected for accessibility c
 Without Chromium, Playwright or axe-core these tests skip locally and fail under CI=true.
 """
 
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from backoffice import create_app
 from backoffice.extensions import db
 from backoffice.inquiries.categories import seed_categories
 from backoffice.paths import ROOT
-from tests.conftest import app_config, missing
+from tests.builders.app import app_config, missing
 from tests.postgres import free_port
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -89,31 +88,3 @@ def page(browser, live_app):
     page.set_default_timeout(10_000)
     yield page
     context.close()
-
-
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-
-
-def shot(page, name: str) -> None:
-    """With SCREENSHOTS=1 (`make screenshots`), save the page for the README."""
-    if os.environ.get("SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def axe_violations(page, axe_source: str) -> list[dict]:
-    """Serious and critical WCAG 2.x A/AA violations on the current page."""
-    # Through the DevTools protocol, which the page's CSP (script-src 'self') does not govern; the page
-    # itself keeps its real policy.
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(axe_source)
-    result = page.evaluate(
-        """async () => await axe.run(document, {
-            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
-        })"""
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]

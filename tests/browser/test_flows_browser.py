@@ -6,16 +6,16 @@ import pyotp
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from backoffice.accounts.operations import current_terms
+from backoffice.accounts.first_login import current_terms
 from backoffice.eclaims.importer import import_csv
 from backoffice.extensions import db
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Role
-from tests.accounts.conftest import publish_terms
-from tests.browser.conftest import axe_violations, shot
-from tests.factories import account_request_input
+from tests.builders.accounts import publish_terms
+from tests.builders.browser import axe_violations, shot
+from tests.builders.inquiries import account_request_input
 
 OFFICE = (
     "eclaims_id,password,security_email,security_code,office_number,office_name,kind\n"

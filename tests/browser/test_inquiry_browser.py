@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry
-from tests.browser.conftest import axe_violations, shot
+from tests.builders.browser import axe_violations, shot
 
 
 def fill_account_request(page) -> None:

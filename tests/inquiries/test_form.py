@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from backoffice.inquiries.categories import STANDARD_TREE
 from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryDraft
-from tests.factories import (
+from tests.builders.inquiries import (
     account_request_input,
     category,
     confirm_fields,

@@ -17,8 +17,7 @@ from backoffice.inquiries.models import (
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.mail.outbox import readable
-from tests.conftest import csrf_token
-from tests.factories import (
+from tests.builders.inquiries import (
     account_request_input,
     confirm_fields,
     confirm_page,
@@ -26,6 +25,7 @@ from tests.factories import (
     seed_tree,
     send,
 )
+from tests.builders.web import csrf_token
 
 REFERENCE_RE = re.compile(rf"^[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}$")
 

@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.db import utcnow
-from backoffice.mail import outbox
+from backoffice.mail import delivery, outbox
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.paths import ROOT
 from tests import postgres
-from tests.conftest import smtp_config
-from tests.factories import general_input, seed_tree, send
+from tests.builders.app import smtp_config
+from tests.builders.inquiries import general_input, seed_tree, send
 
 DEAD_PORT = postgres.free_port()  # nothing listens here: connection refused, like an SMTP outage
 
@@ -111,7 +111,7 @@ def test_smtp_down_keeps_inquiry_and_mail_then_worker_delivers(
     assert sender.addr_spec == "noreply@kaigo-portal.example.jp"
     assert sender.display_name.replace(" ", "") == "介護情報基盤ポータルお問い合わせ窓口"
     # Built by another process on its second attempt, still the outbox row's own Message-ID.
-    assert message["Message-ID"] == outbox.message_id(email)
+    assert message["Message-ID"] == delivery.message_id(email)
     text = smtp_server.text_of(message)
     assert "受付番号：" in text
     html = message.get_body(preferencelist=("html",)).get_content()
@@ -129,6 +129,43 @@ def test_mail_is_delivered_right_after_the_response(client, db, smtp_server) -> 
     response.close()
     assert len(smtp_server.messages) == 1
     assert db.session.scalars(sa.select(OutboundEmail.status)).one() is EmailStatus.SENT
+
+
+@pytest.mark.live_smtp
+def test_a_request_delivers_what_it_committed_and_nothing_it_rolled_back(
+    app, db, smtp_server, test_templates
+) -> None:
+    # Services never pass outbox ids on: the request hands over whatever its commits queued.
+    with app.test_request_context("/"):
+        outbox.enqueue("inquiry_received_test", "rolled-back@example.jp", {"n": 1})
+        db.session.rollback()
+        outbox.enqueue("inquiry_received_test", "first@example.jp", {"n": 2})
+        db.session.commit()
+        outbox.enqueue("inquiry_received_test", "second@example.jp", {"n": 3})
+        db.session.commit()
+        response = app.process_response(app.response_class("ok"))
+        assert smtp_server.messages == []  # not before the response has gone out
+        response.close()
+    assert sorted(m["To"] for m in smtp_server.messages) == [
+        "first@example.jp",
+        "second@example.jp",
+    ]
+    statuses = db.session.execute(sa.select(OutboundEmail.to_address, OutboundEmail.status)).all()
+    assert sorted(statuses) == [
+        ("first@example.jp", EmailStatus.SENT),
+        ("second@example.jp", EmailStatus.SENT),
+    ]
+
+
+def test_mail_queued_outside_a_request_waits_for_the_worker(
+    app, db, smtp_server, test_templates
+) -> None:
+    app.config.update(smtp_config(smtp_server.port))
+    [email_id] = queue(db, 1)  # as the CLI does (the demo, a re-issue): no response to wait for
+    with app.test_request_context("/"):
+        app.process_response(app.response_class("ok")).close()
+    assert smtp_server.messages == []
+    assert db.session.get(OutboundEmail, email_id).status is EmailStatus.QUEUED
 
 
 def test_two_workers_deliver_each_mail_once(db, database_url, smtp_server, test_templates) -> None:
@@ -155,14 +192,14 @@ def test_claimed_mail_is_left_to_its_worker_until_the_lease_runs_out(
         )
     )
     db.session.commit()
-    assert outbox.deliver_due().sent == 0
+    assert delivery.deliver_due().sent == 0
     db.session.execute(
         sa.update(OutboundEmail).values(claimed_until=utcnow() - timedelta(seconds=1))
     )
     db.session.commit()
-    assert outbox.deliver_due().sent == 1
+    assert delivery.deliver_due().sent == 1
     assert len(smtp_server.messages) == 1
-    assert outbox.deliver_due().sent == 0  # sent once, never again
+    assert delivery.deliver_due().sent == 0  # sent once, never again
     assert len(smtp_server.messages) == 1
     assert db.session.get(OutboundEmail, email_id).status is EmailStatus.SENT
 
@@ -172,16 +209,16 @@ def test_claimed_mail_is_left_to_its_worker_until_the_lease_runs_out(
 )
 def test_failures_back_off_and_give_up_after_the_last_attempt(db, test_templates) -> None:
     [email_id] = queue(db, 1)
-    assert outbox.deliver_due().failed == 1
+    assert delivery.deliver_due().failed == 1
     email = db.session.get(OutboundEmail, email_id)
     first_delay = email.next_attempt_at - utcnow()
     assert timedelta(seconds=55) < first_delay <= timedelta(seconds=60)
-    assert outbox.deliver_due().failed == 0  # not due yet
+    assert delivery.deliver_due().failed == 0  # not due yet
 
     for expected_delay in (120, 240):
         db.session.execute(sa.update(OutboundEmail).values(next_attempt_at=utcnow()))
         db.session.commit()
-        assert outbox.deliver_due().failed == 1
+        assert delivery.deliver_due().failed == 1
         db.session.expire_all()
         email = db.session.get(OutboundEmail, email_id)
         assert email.next_attempt_at - utcnow() <= timedelta(seconds=expected_delay)
@@ -193,9 +230,9 @@ def test_failures_back_off_and_give_up_after_the_last_attempt(db, test_templates
 def test_mail_without_a_secret_keeps_its_body(db, smtp_server, test_templates) -> None:
     [plain] = queue(db, 1)
     [secret] = queue(db, 1, secret=True)
-    outbox.deliver_due()
+    delivery.deliver_due()
     assert db.session.get(OutboundEmail, plain).body_text == "本文 0\n"
-    assert db.session.get(OutboundEmail, secret).body_text == outbox.SCRUBBED_NOTICE
+    assert db.session.get(OutboundEmail, secret).body_text == delivery.SCRUBBED_NOTICE
 
 
 def test_worker_refuses_to_run_without_a_mail_server(runner) -> None:
@@ -257,7 +294,7 @@ def test_a_thread_of_the_worker_delivers_after_the_response(app, client, db, smt
         time.sleep(0.02)
     assert email.status is EmailStatus.SENT
     assert len(smtp_server.messages) == 1
-    assert smtp_server.messages[0]["Message-ID"] == outbox.message_id(email)
+    assert smtp_server.messages[0]["Message-ID"] == delivery.message_id(email)
 
 
 @pytest.mark.live_smtp
@@ -266,7 +303,7 @@ def test_a_batch_shares_one_connection_and_each_mail_is_recorded_on_its_own(
 ) -> None:
     ids = queue(db, 5)
     smtp_server.handler.refused.add("user2@example.jp")
-    report = outbox.deliver_due()
+    report = delivery.deliver_due()
     assert (report.sent, report.failed) == (4, 1)
     assert sorted(m["To"] for m in smtp_server.messages) == [
         f"user{i}@example.jp" for i in (0, 1, 3, 4)
@@ -292,7 +329,7 @@ def test_the_sending_thread_takes_everything_waiting_over_one_connection(
     pending: queues.SimpleQueue[list[int] | None] = queues.SimpleQueue()
     for ids in ([first], [second, third], None):
         pending.put(ids)
-    outbox._send_forever(app, pending)  # returns at the None, as when the worker stops
+    delivery._send_forever(app, pending)  # returns at the None, as when the worker stops
     assert len(smtp_server.messages) == 3
     assert smtp_server.connections == 1
     db.session.expire_all()

@@ -1,15 +1,15 @@
-"""/register: 初回利用登録 for 介護事業所・みなし介護事業所, step by step (see onboarding.operations)."""
+"""/register: 初回利用登録 for 介護事業所・みなし介護事業所, step by step (see registration.operations)."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
-from backoffice.accounts import operations as accounts
+from backoffice.accounts.errors import EmailTaken
 from backoffice.extensions import limiter
-from backoffice.mail.outbox import deliver_after_response
-from backoffice.onboarding import operations as onboarding
-from backoffice.onboarding.models import Step
 from backoffice.otp import operations as otp
+from backoffice.registration import operations as registration
+from backoffice.registration.models import Step
 from forms.accounts import UserForm
+from forms.errors import populate_errors
 from forms.registration import EClaimsLoginForm, RegistrationOtpForm
 
 bp = Blueprint("register", __name__, url_prefix="/register")
@@ -25,11 +25,11 @@ def _limit() -> str:
     return current_app.config["REGISTRATION_LIMIT"]
 
 
-def _elsewhere(error: onboarding.RegistrationError) -> ResponseReturnValue:
+def _elsewhere(error: registration.RegistrationError) -> ResponseReturnValue:
     """Where to go when this step is not the flow's: its current step, or the start."""
-    if isinstance(error, onboarding.WrongStep) and error.at in ENDPOINTS:
+    if isinstance(error, registration.WrongStep) and error.at in ENDPOINTS:
         return redirect(url_for(ENDPOINTS[error.at]))
-    if isinstance(error, onboarding.WrongStep):
+    if isinstance(error, registration.WrongStep):
         return redirect(url_for(".complete"))
     flash(str(error), "warning")
     return redirect(url_for(".start"))
@@ -43,18 +43,17 @@ def start() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         try:
-            started = onboarding.start(form.eclaims_id.data, form.password.data or "")
-        except onboarding.NoSecurityEmail:
+            started = registration.start(form.eclaims_id.data, form.password.data or "")
+        except registration.NoSecurityEmail:
             return render_template("register/no_security_email.html")
-        except onboarding.AlreadyRegistered as already:
+        except registration.AlreadyRegistered as already:
             return render_template("register/already.html", masked=already.registrant_masked)
-        except onboarding.CredentialsRejected as rejected:
+        except registration.CredentialsRejected as rejected:
             error = str(rejected)
         else:
             session[FLOW_KEY] = started.flow_key
             session[OTP_KEY] = started.otp_binding
             session[MASKED_KEY] = started.masked_email
-            deliver_after_response([started.email_id])
             return redirect(url_for(".otp_step"))
     status = 422 if (error or form.errors) else 200
     return render_template("register/start.html", form=form, error=error, steps=STEPS), status
@@ -65,21 +64,21 @@ def start() -> ResponseReturnValue:
 def otp_step() -> ResponseReturnValue:
     """Step 2: the one-time password sent to the セキュリティ用メールアドレス (and the セキュリティコード if set)."""
     try:
-        _row, office = onboarding.flow(session.get(FLOW_KEY), Step.OTP)
-    except onboarding.RegistrationError as error:
+        _row, office = registration.flow(session.get(FLOW_KEY), Step.OTP)
+    except registration.RegistrationError as error:
         return _elsewhere(error)
     form = RegistrationOtpForm()
     if form.validate_on_submit():
         try:
-            onboarding.verify(
+            registration.verify(
                 session.get(FLOW_KEY),
                 session.get(OTP_KEY),
                 form.code.data,
                 form.security_code.data or "",
             )
         except otp.OtpError as failure:
-            form.code.errors.append(str(failure))
-        except onboarding.RegistrationError as error:
+            populate_errors(form, failure)
+        except registration.RegistrationError as error:
             return _elsewhere(error)
         else:
             return redirect(url_for(".details"))
@@ -97,15 +96,14 @@ def otp_step() -> ResponseReturnValue:
 @limiter.limit(_limit)
 def resend() -> ResponseReturnValue:
     try:
-        email_id = onboarding.resend(session.get(FLOW_KEY), session.get(OTP_KEY))
+        registration.resend(session.get(FLOW_KEY), session.get(OTP_KEY))
     except otp.ResendRefused as refused:
         flash(str(refused).lstrip("＊"), "warning")
-    except onboarding.RegistrationError as error:
+    except registration.RegistrationError as error:
         return _elsewhere(error)
     except otp.OtpError:
         return redirect(url_for(".start"))
     else:
-        deliver_after_response([email_id])
         flash(
             "ワンタイムパスワードを再送しました。前に届いたワンタイムパスワードは使えません。",
             "info",
@@ -118,30 +116,20 @@ def resend() -> ResponseReturnValue:
 def details() -> ResponseReturnValue:
     """Step 3: the registrant's details; the initial password goes to the address entered here."""
     try:
-        _row, office = onboarding.flow(session.get(FLOW_KEY), Step.DETAILS)
-    except onboarding.RegistrationError as error:
+        _row, office = registration.flow(session.get(FLOW_KEY), Step.DETAILS)
+    except registration.RegistrationError as error:
         return _elsewhere(error)
     form = UserForm()
     if form.validate_on_submit():
         try:
-            _organization, email_id = onboarding.register(
-                session.get(FLOW_KEY),
-                accounts.UserDetails(
-                    name=form.name.data,
-                    name_kana=form.name_kana.data,
-                    email=form.email.data,
-                    phone=form.phone.data,
-                    department=form.department.data or None,
-                ),
-            )
-        except onboarding.AlreadyRegistered as already:
+            registration.register(session.get(FLOW_KEY), form.to_input())
+        except registration.AlreadyRegistered as already:
             return render_template("register/already.html", masked=already.registrant_masked)
-        except accounts.EmailTaken as taken:
-            form.email.errors.append(str(taken))
-        except onboarding.RegistrationError as error:
+        except EmailTaken as taken:
+            populate_errors(form, taken)
+        except registration.RegistrationError as error:
             return _elsewhere(error)
         else:
-            deliver_after_response([email_id])
             return redirect(url_for(".complete"))
     status = 422 if form.errors else 200
     return render_template("register/details.html", form=form, office=office, steps=STEPS), status
@@ -150,7 +138,7 @@ def details() -> ResponseReturnValue:
 @bp.get("/complete")
 def complete() -> ResponseReturnValue:
     """完了: where the initial password went, and what to do next."""
-    row = onboarding.completed(session.get(FLOW_KEY))
+    row = registration.completed(session.get(FLOW_KEY))
     if row is None:
         return redirect(url_for(".start"))
     return render_template("register/complete.html", email=row.registered_email, steps=STEPS)

@@ -1,4 +1,4 @@
-"""Small factories for tests: the category tree, form input, and walking the form like a browser."""
+"""Inquiries as requesters make them: the category tree, form input, and walking the public form."""
 
 import re
 from typing import Any
@@ -8,8 +8,8 @@ from flask.testing import FlaskClient
 
 from backoffice.extensions import db
 from backoffice.inquiries.categories import ACCOUNT_REQUEST, seed_categories
-from backoffice.inquiries.models import InquiryCategory
-from tests.conftest import csrf_token
+from backoffice.inquiries.models import Inquiry, InquiryCategory
+from tests.builders.web import csrf_token
 
 
 def seed_tree() -> None:
@@ -88,3 +88,17 @@ def confirm_fields(html: str) -> dict[str, str]:
     key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', html)
     assert key, "no submission key on the confirmation page"
     return {"csrf_token": csrf_token(html), "submission_key": key.group(1)}
+
+
+def make_inquiry(client: FlaskClient, **overrides: Any) -> Inquiry:
+    """A general inquiry sent through the public form (入力 → 確認 → 送信), with `overrides` of the
+    typed fields; the category tree must exist (`seed_tree()`)."""
+    data = general_input(**overrides)
+    response = send(client, data)
+    assert response.status_code == 302, response.text
+    return db.session.scalars(
+        sa.select(Inquiry)
+        .where(Inquiry.email == data["email"])
+        .order_by(Inquiry.id.desc())
+        .limit(1)
+    ).one()

@@ -1,4 +1,4 @@
-"""初回利用登録 for 介護事業所・みなし介護事業所 through the 電子請求受付システム (seed steps 1–3)."""
+"""初回利用登録 for 介護事業所・みなし介護事業所 through the 電子請求受付システム (docs/flows.md, steps 1–3)."""
 
 import re
 import threading
@@ -7,16 +7,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backoffice.accounts import operations as accounts
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser
+from backoffice.accounts.users import UserDetails
 from backoffice.audit.models import AuditEvent
 from backoffice.db import utcnow
 from backoffice.eclaims.importer import import_csv
-from backoffice.onboarding import operations as onboarding
-from backoffice.onboarding.models import RegistrationFlow
 from backoffice.otp.models import OtpChallenge
-from tests.accounts.conftest import NEW_PASSWORD, otp_of, publish_terms, submit
-from tests.conftest import csrf_token
+from backoffice.registration import operations as registration
+from backoffice.registration.models import RegistrationFlow
+from tests.builders.accounts import NEW_PASSWORD, otp_of, publish_terms, submit
+from tests.builders.web import csrf_token
 
 PASSWORD = "eclaims-pass-1"
 OFFICES = (
@@ -259,8 +259,10 @@ def test_two_people_registering_the_same_office_end_with_one(
         pytest.skip("the race is decided by PostgreSQL's unique indexes under concurrency")
     keys = []
     for _ in range(2):
-        started = onboarding.start("KJ000000000001", PASSWORD)
-        onboarding.verify(started.flow_key, started.otp_binding, otp_of("sec1@demo.example.jp"), "")
+        started = registration.start("KJ000000000001", PASSWORD)
+        registration.verify(
+            started.flow_key, started.otp_binding, otp_of("sec1@demo.example.jp"), ""
+        )
         keys.append(started.flow_key)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -269,9 +271,9 @@ def test_two_people_registering_the_same_office_end_with_one(
         with app.app_context():
             barrier.wait()
             try:
-                onboarding.register(
+                registration.register(
                     key,
-                    accounts.UserDetails(
+                    UserDetails(
                         name="鈴木 一郎",
                         name_kana="スズキ イチロウ",
                         email=f"person{n}@office.example.jp",
@@ -280,7 +282,7 @@ def test_two_people_registering_the_same_office_end_with_one(
                     ),
                 )
                 outcomes.append("registered")
-            except onboarding.AlreadyRegistered:
+            except registration.AlreadyRegistered:
                 outcomes.append("already")
             finally:
                 from backoffice.extensions import db as _db

@@ -1,4 +1,4 @@
-"""初回利用登録 for 介護事業所・みなし介護事業所 (seed steps 1–3).
+"""初回利用登録 for 介護事業所・みなし介護事業所 (docs/flows.md, steps 1–3).
 
 The office proves it holds its 電子請求受付システム ID and password; a one-time password goes to the
 セキュリティ用メールアドレス registered there (and the セキュリティコード is asked only where one is set); then the
@@ -14,22 +14,24 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from backoffice.accounts import operations as accounts
+from backoffice.accounts.errors import EmailTaken
 from backoffice.accounts.issuance import mask_email
 from backoffice.accounts.models import Organization
+from backoffice.accounts.users import UserDetails, create_user
 from backoffice.audit.models import Outcome
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
+from backoffice.domain_errors import DomainError
 from backoffice.eclaims.directory import OfficeIdentity, directory
 from backoffice.eclaims.importer import normalize_eclaims_id
 from backoffice.extensions import db
-from backoffice.onboarding.models import RegistrationFlow, Step
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
+from backoffice.registration.models import RegistrationFlow, Step
 from backoffice.sessions import hash_key
 
 
-class RegistrationError(Exception):
+class RegistrationError(DomainError):
     """`str(error)` is the Japanese message."""
 
 
@@ -42,7 +44,7 @@ class CredentialsRejected(RegistrationError):
 
 
 class NoSecurityEmail(RegistrationError):
-    """Seed ※3: no セキュリティ用メールアドレス on file; nothing is created."""
+    """docs/flows.md ※3: no セキュリティ用メールアドレス on file; nothing is created."""
 
 
 class AlreadyRegistered(RegistrationError):
@@ -62,7 +64,6 @@ class FlowExpired(RegistrationError):
 class Started:
     flow_key: str
     otp_binding: str
-    email_id: int
     masked_email: str
     has_security_code: bool
 
@@ -127,7 +128,6 @@ def start(eclaims_id: str, password: str) -> Started:
     return Started(
         key,
         issued.binding,
-        issued.email_id,
         mask_email(office.security_email),
         office.has_security_code,
     )
@@ -183,7 +183,7 @@ def verify(key: str | None, binding: str | None, code: str, security_code: str) 
     db.session.commit()
 
 
-def register(key: str | None, details: accounts.UserDetails) -> tuple[Organization, int]:
+def register(key: str | None, details: UserDetails) -> Organization:
     """Step 3: the organization and its registrant, in one transaction; the initial password goes to the
     address just entered. Commits. Raises FlowExpired, WrongStep, AlreadyRegistered, EmailTaken."""
     row, office = flow(key, Step.DETAILS)
@@ -196,7 +196,7 @@ def register(key: str | None, details: accounts.UserDetails) -> tuple[Organizati
         )
         db.session.add(organization)
         db.session.flush()
-        user, email_id = accounts.create_user(organization, details, is_registrant=True)
+        user = create_user(organization, details, is_registrant=True)
         row.step = Step.DONE
         row.completed_at = utcnow()
         row.registered_email = user.email
@@ -208,17 +208,17 @@ def register(key: str | None, details: accounts.UserDetails) -> tuple[Organizati
         existing = _existing(office)
         if existing is not None:
             raise _already(existing) from error
-        raise accounts.EmailTaken from error
+        raise EmailTaken from error
     except BaseException:
         db.session.rollback()
         raise
-    return organization, email_id
+    return organization
 
 
-def resend(key: str | None, binding: str | None) -> int:
+def resend(key: str | None, binding: str | None) -> None:
     """A new one-time password for step 2. Raises FlowExpired, WrongStep, otp.OtpError."""
     flow(key, Step.OTP)
-    return otp.resend(binding, Purpose.REGISTRATION).email_id
+    otp.resend(binding, Purpose.REGISTRATION)
 
 
 def completed(key: str | None) -> RegistrationFlow | None:

@@ -1,0 +1,180 @@
+"""Login with ID（メールアドレス）, password and a one-time password; logout; パスワードを忘れた方.
+
+Every function that writes commits its own transaction, audit events and emails included.
+"""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from backoffice.accounts.errors import InitialPasswordExpired, LoginFailed
+from backoffice.accounts.models import PortalUser
+from backoffice.accounts.users import SESSIONS, portal_actor
+from backoffice.audit.models import Outcome
+from backoffice.audit.operations import record
+from backoffice.db import utcnow
+from backoffice.extensions import db
+from backoffice.lockout import count_failure as count_lockout_failure
+from backoffice.normalize import normalize_email
+from backoffice.otp import operations as otp
+from backoffice.otp.models import Purpose
+from backoffice.passwords import check_policy, hash_password, verify_password
+
+
+def begin_login(email: str, password: str, *, now: datetime | None = None) -> otp.Issued:
+    """Check ID and password; send a one-time password. Commits.
+
+    Raises LoginFailed (unknown, wrong, locked, disabled: the same) or InitialPasswordExpired (only after
+    the right password, so it reveals nothing to a guesser).
+    """
+    now = now or utcnow()
+    address = normalize_email(email).lower()
+    user = db.session.scalar(sa.select(PortalUser).where(PortalUser.email == address))
+    password_ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not user.usable:
+        record(
+            "portal.login",
+            outcome=Outcome.FAILURE,
+            actor_label=address[:254],
+            detail={"reason": "unknown_or_disabled"},
+        )
+        db.session.commit()
+        raise LoginFailed
+    if user.locked_until and user.locked_until > now:
+        record(
+            "portal.login",
+            outcome=Outcome.FAILURE,
+            **portal_actor(user),
+            detail={"reason": "locked"},
+        )
+        db.session.commit()
+        raise LoginFailed
+    if not password_ok:
+        count_failure(user, now, "wrong_password")
+        raise LoginFailed
+    if (
+        user.must_change_password
+        and user.initial_password_expires_at
+        and (user.initial_password_expires_at <= now)
+    ):
+        record(
+            "portal.login",
+            outcome=Outcome.FAILURE,
+            **portal_actor(user),
+            detail={"reason": "initial_password_expired"},
+        )
+        db.session.commit()
+        raise InitialPasswordExpired
+    issued = otp.issue(Purpose.LOGIN, user.email, portal_user_id=user.id)
+    record("portal.otp_sent", **portal_actor(user), detail={"purpose": "login"})
+    db.session.commit()
+    return issued
+
+
+def count_failure(user: PortalUser, now: datetime, reason: str) -> None:
+    """One failure toward the user's lockout (growing waits from PORTAL_LOCKOUT_THRESHOLD). Commits."""
+    count_lockout_failure(
+        user,
+        now=now,
+        threshold=current_app.config["PORTAL_LOCKOUT_THRESHOLD"],
+        prefix="portal",
+        actor=portal_actor(user),
+        reason=reason,
+    )
+
+
+def finish_login(binding: str | None, code: str, ip_address: str | None) -> tuple[PortalUser, str]:
+    """Check the one-time password; start the server-side session. Returns the user and the new session
+    key. A wrong code counts toward the account's lockout. Raises otp.OtpError."""
+    challenge = otp.find(binding, Purpose.LOGIN)
+    user = db.session.get(PortalUser, challenge.portal_user_id) if challenge else None
+    try:
+        otp.verify(binding, Purpose.LOGIN, code)
+    except otp.OtpWrong:
+        if user is not None:
+            record("portal.otp_failed", outcome=Outcome.FAILURE, **portal_actor(user))
+            count_failure(user, utcnow(), "wrong_otp")
+        raise
+    if user is None or not user.usable:
+        raise otp.OtpUnavailable
+    now = utcnow()
+    user.failed_attempts = 0
+    user.locked_until = None
+    user.last_login_at = now
+    user.first_login_at = user.first_login_at or now
+    record("portal.otp_passed", **portal_actor(user))
+    record("portal.login", **portal_actor(user))
+    db.session.commit()
+    return user, SESSIONS.start(user, ip_address)
+
+
+def load_session(key: str | None) -> PortalUser | None:
+    return SESSIONS.load(key)
+
+
+def logout(key: str | None) -> None:
+    if (user := SESSIONS.end(key)) is not None:
+        record("portal.logout", **portal_actor(user))
+    db.session.commit()
+
+
+def begin_password_reset(email: str) -> otp.Issued:
+    """Send a one-time password to a known, usable address; for any other address make a silent decoy,
+    so that the answer and the next page are the same. Commits."""
+    address = normalize_email(email).lower()
+    user = db.session.scalar(sa.select(PortalUser).where(PortalUser.email == address))
+    known = user is not None and user.usable
+    issued = otp.issue(
+        Purpose.PASSWORD_RESET, address, portal_user_id=user.id if known else None, send=known
+    )
+    if known:
+        record("portal.otp_sent", **portal_actor(user), detail={"purpose": "password_reset"})
+    else:
+        record(
+            "portal.password_reset",
+            outcome=Outcome.FAILURE,
+            actor_label=address[:254],
+            detail={"reason": "unknown_or_disabled"},
+        )
+    db.session.commit()
+    return issued
+
+
+def finish_password_reset(binding: str | None, code: str, new_password: str) -> PortalUser:
+    """Check the one-time password and set the new password (the policy of docs/security.md); the
+    lockout is cleared and every session of the user ends. Raises otp.OtpError or PasswordRejected
+    (for the field `new`)."""
+    challenge = otp.find(binding, Purpose.PASSWORD_RESET)
+    if challenge is None:
+        raise otp.OtpUnavailable
+    user = (
+        db.session.get(PortalUser, challenge.portal_user_id) if challenge.portal_user_id else None
+    )
+    # The same check for known and unknown addresses (only the typed address as context), so that the
+    # answer never tells whether the address has an account.
+    check_policy(new_password, context=(challenge.sent_to,), label="新しいパスワード", field="new")
+    try:
+        otp.verify(binding, Purpose.PASSWORD_RESET, code)
+    except otp.OtpWrong:
+        if user is not None:
+            record(
+                "portal.otp_failed",
+                outcome=Outcome.FAILURE,
+                **portal_actor(user),
+                detail={"purpose": "password_reset"},
+            )
+            db.session.commit()
+        raise
+    if user is None or not user.usable:
+        raise otp.OtpUnavailable
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    user.initial_password_expires_at = None
+    user.password_changed_at = utcnow()
+    user.failed_attempts = 0
+    user.locked_until = None
+    SESSIONS.revoke_all(user)
+    record("portal.password_reset", **portal_actor(user))
+    db.session.commit()
+    return user

@@ -1,0 +1,116 @@
+"""マイページ: the users of an organization. The registrant adds up to MAX_ADDED_USERS users, disables them
+and resends initial passwords. Each function commits its own transaction, audit event and email
+included."""
+
+import sqlalchemy as sa
+from flask import current_app
+
+from backoffice.accounts.errors import AccountError, EmailTaken, UserLimitReached, UserNotFound
+from backoffice.accounts.models import Organization, PortalUser
+from backoffice.accounts.users import (
+    SESSIONS,
+    UserDetails,
+    create_user,
+    portal_actor,
+    set_initial_password,
+)
+from backoffice.audit.operations import record
+from backoffice.extensions import db
+
+
+def active_added_users(organization: Organization) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PortalUser)
+        .where(
+            PortalUser.organization_id == organization.id,
+            PortalUser.is_active,
+            PortalUser.is_registrant.is_(False),
+        )
+    )
+
+
+def places_left(organization: Organization) -> int:
+    return max(current_app.config["MAX_ADDED_USERS"] - active_added_users(organization), 0)
+
+
+def add_user(registrant: PortalUser, details: UserDetails) -> PortalUser:
+    """ユーザ新規登録: at most MAX_ADDED_USERS active users besides the registrant. The organization row is
+    updated first, which locks it (PostgreSQL row lock, SQLite write lock), so concurrent adds count one
+    after another. Raises AccountError, UserLimitReached or EmailTaken."""
+    if not registrant.is_registrant:
+        raise AccountError("ユーザを追加できるのは登録者の方だけです。")
+    organization_id = registrant.organization_id
+    db.session.execute(
+        sa.update(Organization)
+        .where(Organization.id == organization_id)
+        .values(users_version=Organization.users_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    organization = db.session.get(Organization, organization_id)
+    limit = current_app.config["MAX_ADDED_USERS"]
+    if active_added_users(organization) >= limit:
+        db.session.rollback()
+        raise UserLimitReached(
+            f"追加できるユーザは最大{limit}名です。すでに{limit}名が登録されているため、追加できません。"
+            "使わなくなったユーザを無効にすると、その分追加できます。"
+        )
+    try:
+        user = create_user(organization, details, is_registrant=False)
+    except EmailTaken:
+        db.session.rollback()
+        raise
+    record(
+        "portal.user_added",
+        **portal_actor(registrant),
+        target_type="portal_user",
+        target_id=user.id,
+    )
+    db.session.commit()
+    return user
+
+
+def _member(registrant: PortalUser, user_id: int) -> PortalUser:
+    """Another user of the registrant's own organization; anything else is "not found" (no hint that an
+    ID exists in another organization). Raises AccountError or UserNotFound."""
+    if not registrant.is_registrant:
+        raise AccountError("この操作ができるのは登録者の方だけです。")
+    user = db.session.get(PortalUser, user_id)
+    if user is None or user.organization_id != registrant.organization_id or user.is_registrant:
+        raise UserNotFound
+    return user
+
+
+def disable_user(registrant: PortalUser, user_id: int) -> PortalUser:
+    """Disable an added user: their sessions end at once and the place is freed. Commits.
+    Raises AccountError or UserNotFound."""
+    user = _member(registrant, user_id)
+    if user.is_active:
+        user.is_active = False
+        SESSIONS.revoke_all(user)
+        registrant.organization.users_version += 1
+        record(
+            "portal.user_disabled",
+            **portal_actor(registrant),
+            target_type="portal_user",
+            target_id=user.id,
+        )
+        db.session.commit()
+    return user
+
+
+def resend_initial_password(registrant: PortalUser, user_id: int) -> PortalUser:
+    """A new initial password for an added user who has not logged in yet (the old one stops working).
+    Commits. Raises UserNotFound, or AccountError when the user has already logged in."""
+    user = _member(registrant, user_id)
+    if not user.is_active or user.first_login_at is not None or not user.must_change_password:
+        raise AccountError("すでにログインしたユーザには、初期パスワードを再送できません。")
+    set_initial_password(user)
+    record(
+        "portal.initial_password_reissued",
+        **portal_actor(registrant),
+        target_type="portal_user",
+        target_id=user.id,
+    )
+    db.session.commit()
+    return user

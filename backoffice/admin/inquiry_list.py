@@ -1,0 +1,230 @@
+"""お問い合わせ一覧 (endpoint `tickets`): columns, filters, search, bulk actions and CSV export; the ticket
+page and 「アカウント発行」 are mixed in from inquiry_page and issuance."""
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from markupsafe import Markup
+
+from backoffice.admin.access import READ, WORK
+from backoffice.admin.base import SecuredModelView, ids_of
+from backoffice.admin.filters import StatusFilter, inquiry_filters
+from backoffice.admin.inquiry_page import InquiryPageMixin
+from backoffice.admin.issuance import IssuanceMixin
+from backoffice.admin.large_list import LargeListMixin
+from backoffice.display import format_date, format_datetime
+from backoffice.extensions import db
+from backoffice.inquiries import counts, triage
+from backoffice.inquiries.export import record_export, stream_csv
+from backoffice.inquiries.models import (
+    Inquiry,
+    InquiryCategory,
+    InquiryStatus,
+    InquiryStatusCount,
+)
+from backoffice.inquiries.search import search_clause as inquiry_search_clause
+from backoffice.operators.models import Operator
+from forms.triage import BulkForm
+
+
+def _reference_link(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(
+        url_for(".ticket", inquiry_id=model.id), model.reference_number
+    )
+
+
+def _summary(view: Any, context: Any, model: Inquiry, name: str) -> str:
+    text = " ".join((model.body or "").split())
+    if model.account_request:
+        text = f"【ID発行申請】{model.account_request.institution_name} {text}"
+    return text[:40] + ("…" if len(text) > 40 else "")
+
+
+def _requester(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
+    org = model.organization_name
+    return Markup("{}<br><small>{}</small>").format(model.requester_name, org or "")
+
+
+def _due(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
+    if model.due_on is None:
+        return Markup("")
+    text = format_date(model.due_on)
+    if triage.is_overdue(model):
+        return Markup('<span class="overdue">{}（期限切れ）</span>').format(text)
+    return Markup("{}").format(text)
+
+
+class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelView):
+    """お問い合わせ一覧 and each inquiry's ticket page."""
+
+    roles = READ
+    write_roles = WORK
+    allow_create = False
+    allow_edit = False
+    list_template = "admin/tickets/list.html"
+    column_auto_select_related = False  # get_query() loads the relations
+
+    column_list = [
+        "reference_number",
+        "created_at",
+        "category",
+        "body",
+        "requester_name",
+        "status",
+        "assignee",
+        "due_on",
+    ]
+    column_labels = {
+        "reference_number": "受付番号",
+        "created_at": "受付日時",
+        "category": "区分",
+        "body": "要約",
+        "requester_name": "依頼者",
+        "status": "ステータス",
+        "assignee": "担当者",
+        "due_on": "期限",
+        "priority": "優先度",
+    }
+    column_sortable_list = [
+        "reference_number",
+        "created_at",
+        "status",
+        "due_on",
+        ("assignee", "assignee.name"),
+        ("category", "category.position"),
+    ]
+    # id breaks ties, so pages never overlap or skip inquiries received in the same instant.
+    column_default_sort = [("created_at", True), ("id", True)]
+    column_searchable_list = [
+        "reference_number",
+        "requester_name",
+        "email",
+        "account_request.medical_code",
+        "account_request.institution_name",
+    ]
+    column_formatters = {
+        "reference_number": _reference_link,
+        "created_at": lambda v, c, m, n: format_datetime(m.created_at),
+        "category": lambda v, c, m, n: m.category.path,
+        "body": _summary,
+        "requester_name": _requester,
+        "status": lambda v, c, m, n: m.status.label,
+        "assignee": lambda v, c, m, n: m.assignee.name if m.assignee else "（未割り当て）",
+        "due_on": _due,
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.column_filters = inquiry_filters()
+        super().__init__(*args, **kwargs)
+
+    @expose("/")
+    def index_view(self) -> Any:
+        self._refresh_filters_cache()  # category and operator options change while the app runs
+        return super().index_view()
+
+    def search_placeholder(self) -> str:
+        return "受付番号・氏名・メール・医療機関コード・医療機関名"
+
+    # Searching, counting and deep pages, shaped for a million inquiries (docs/performance.md).
+
+    def search_clause(self, text: str) -> Any | None:
+        return inquiry_search_clause(text)
+
+    def whole_count_query(self) -> Any:
+        # The per-status counters (backoffice.inquiries.counts) hold the same numbers as the dashboard.
+        total = sa.func.coalesce(sa.func.sum(InquiryStatusCount.count), 0)
+        return db.session.query(sa.cast(total, sa.BigInteger))
+
+    def counted_total(self, flt: Any, value: Any) -> int | None:
+        if not isinstance(flt, StatusFilter):
+            return None
+        return counts.status_counts(db.session).get(flt.clean(value), 0)
+
+    def get_query(self) -> Any:
+        """Category, its parent and assignee joined (one row each: no extra round trips); the
+        ID-issuance details, which most inquiries lack, in a batch. Of the assignee only what lists
+        and the CSV show: its password hash and TOTP secrets stay in the database."""
+        return (
+            super()
+            .get_query()
+            .options(
+                sa.orm.joinedload(Inquiry.category).joinedload(InquiryCategory.parent),
+                sa.orm.joinedload(Inquiry.assignee).load_only(Operator.id, Operator.name),
+                sa.orm.selectinload(Inquiry.account_request),
+            )
+        )
+
+    # Bulk actions: each goes through the same service rules as the ticket page.
+
+    @action("assign_me", "自分を担当者にする")
+    def assign_me(self, ids: list[str]) -> Any:
+        actor = self.actor()
+        changes = triage.InquiryChanges(assignee_id=actor.id)
+        self._report(triage.bulk_update(ids_of(ids), changes, actor))
+
+    @action("mark_spam", "スパムにする", "選択したお問い合わせをスパムにします。よろしいですか？")
+    def mark_spam(self, ids: list[str]) -> Any:
+        changes = triage.InquiryChanges(status=InquiryStatus.SPAM)
+        self._report(triage.bulk_update(ids_of(ids), changes, self.actor()))
+
+    @action("assign_to", "担当者を割り当てる…")
+    def assign_to(self, ids: list[str]) -> Any:
+        return redirect(url_for(".bulk", kind="assign", ids=",".join(ids)))
+
+    @action("change_status", "ステータスを変更する…")
+    def change_status(self, ids: list[str]) -> Any:
+        return redirect(url_for(".bulk", kind="status", ids=",".join(ids)))
+
+    def _report(self, result: triage.BulkResult) -> None:
+        if result.changed:
+            flash(f"{result.changed}件のお問い合わせを更新しました。", "success")
+        for line in result.refused:
+            flash(f"更新できませんでした：{line}", "error")
+
+    @expose("/bulk/", methods=("GET", "POST"))
+    def bulk(self) -> Any:
+        """The second step of 「担当者を割り当てる…」 and 「ステータスを変更する…」: choose the value."""
+        if not self.can_write():
+            abort(403)
+        kind = request.values.get("kind")
+        if kind not in ("assign", "status"):
+            abort(404)
+        form = BulkForm(kind, triage.assignable_operators() if kind == "assign" else [])
+        if request.method == "GET":
+            form.ids.data = request.args.get("ids", "")
+        ids = form.inquiry_ids()
+        if form.validate_on_submit() and ids:
+            self._report(triage.bulk_update(ids, form.to_changes(), self.actor()))
+            return redirect(url_for(".index_view"))
+        numbers = db.session.scalars(
+            sa.select(Inquiry.reference_number).where(Inquiry.id.in_(ids)).order_by(Inquiry.id)
+        ).all()
+        return self.render("admin/tickets/bulk.html", form=form, kind=kind, numbers=numbers)
+
+    @expose("/export.csv")
+    def export(self) -> Response:
+        """The current filtered, searched and sorted list as CSV, streamed."""
+        view_args = self._get_list_extra_args()
+        sort_column = self._get_column_by_idx(view_args.sort)
+        if sort_column is not None:
+            sort_column = sort_column[0]
+        _count, query = self.get_list(
+            0,
+            sort_column,
+            view_args.sort_desc,
+            view_args.search,
+            view_args.filters,
+            execute=False,
+            page_size=False,
+        )
+        record_export(self.actor(), view_args.search, view_args.filters or [])
+        filename = f"tickets-{date.today().isoformat()}.csv"
+        return Response(
+            stream_with_context(stream_csv(query)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )

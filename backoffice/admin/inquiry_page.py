@@ -1,0 +1,96 @@
+"""The ticket page (お問い合わせの対応画面): every field, the history, and the forms that act on it —
+ステータス/担当者/優先度/期限, a 回答 to the requester, a 内部メモ."""
+
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+
+from backoffice.extensions import db
+from backoffice.inquiries import triage
+from backoffice.inquiries.models import Inquiry
+from forms.errors import populate_errors
+from forms.triage import UNASSIGN, NoteForm, ReplyForm, TriageForm
+
+
+class InquiryPageMixin:
+    """The ticket page of the inquiry list (mixed into InquiryView: URLs under /admin/tickets/)."""
+
+    @expose("/<int:inquiry_id>/", methods=("GET", "POST"))
+    def ticket(self, inquiry_id: int) -> Any:
+        """An inquiry with every field, its history, and the forms to act on it."""
+        inquiry = db.session.get(Inquiry, inquiry_id) or abort(404)
+        statuses = [inquiry.status, *triage.allowed_transitions(inquiry.status)]
+        reply_form = ReplyForm(prefix="reply")
+        note_form = NoteForm(prefix="note")
+        triage_form = TriageForm(statuses, triage.assignable_operators(), prefix="ticket")
+        status = 200
+        if request.method == "POST":
+            if not self.can_write():  # type: ignore[attr-defined]
+                abort(403)
+            handled = self._act(inquiry, reply_form, note_form, triage_form)
+            if not isinstance(handled, int):
+                return handled
+            status = handled
+        if request.method == "GET" or not triage_form.is_submitted():
+            triage_form.status.data = inquiry.status.value
+            triage_form.assignee.data = (
+                str(inquiry.assignee_id) if inquiry.assignee_id else UNASSIGN
+            )
+            triage_form.priority.data = inquiry.priority.value
+            triage_form.due_on.data = inquiry.due_on
+        triage_form.version.data = inquiry.version
+        reply_form.version.data = inquiry.version
+        return self.render(  # type: ignore[attr-defined]
+            "admin/tickets/ticket.html",
+            inquiry=inquiry,
+            reply_form=reply_form,
+            note_form=note_form,
+            ticket_form=triage_form,
+            canned=triage.canned_replies(),
+            overdue=triage.is_overdue(inquiry),
+            writable=self.can_write(),  # type: ignore[attr-defined]
+        ), status
+
+    def _act(
+        self, inquiry: Inquiry, reply_form: ReplyForm, note_form: NoteForm, triage_form: TriageForm
+    ) -> Any:
+        """Run the submitted form's service. Returns a redirect on success, else the status code for
+        the page showing the errors: 409 when someone else changed the inquiry meanwhile, 422 else.
+        An error that names no field of its form is shown on the form's first field."""
+        actor = self.actor()  # type: ignore[attr-defined]
+        form: ReplyForm | NoteForm | TriageForm
+        if "reply-body" in request.form:
+            form, first = reply_form, "body"
+        elif "note-body" in request.form:
+            form, first = note_form, "body"
+        else:
+            form, first = triage_form, "status"
+        version = getattr(form, "version", None)
+        if version is not None and version.data != inquiry.version:
+            # Checked before the fields: the page's choices may no longer fit the inquiry.
+            populate_errors(form, triage.StaleInquiry(), fallback=first)
+            return 409
+        if not form.validate_on_submit():
+            return 422
+        try:
+            if form is reply_form:
+                triage.reply(
+                    inquiry.id, reply_form.body.data or "", actor, expected_version=inquiry.version
+                )
+                flash("回答を送信しました（依頼者にメールでお知らせします）。", "success")
+            elif form is note_form:
+                triage.add_note(inquiry.id, note_form.body.data or "", actor)
+                flash("内部メモを追加しました。", "success")
+            else:
+                triage.update_inquiry(
+                    inquiry.id,
+                    triage_form.to_changes(),
+                    actor,
+                    expected_version=triage_form.version.data,
+                )
+                flash("お問い合わせを更新しました。", "success")
+        except triage.TriageError as error:
+            populate_errors(form, error, fallback=first)
+            return 409 if isinstance(error, triage.StaleInquiry) else 422
+        return redirect(url_for(".ticket", inquiry_id=inquiry.id))

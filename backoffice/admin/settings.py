@@ -1,0 +1,193 @@
+"""設定 (admins only): お問い合わせ区分, 定型文, 運営担当者, 利用規約 and the 監査ログ."""
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import flash
+from flask_admin.actions import action
+from markupsafe import escape
+from wtforms.validators import ValidationError
+
+from backoffice.accounts import operator_actions
+from backoffice.accounts.models import TermsVersion
+from backoffice.admin.access import MANAGE
+from backoffice.admin.base import SecuredModelView, ids_of
+from backoffice.admin.filters import DayFromFilter, DayUntilFilter
+from backoffice.audit.models import AuditEvent
+from backoffice.display import format_datetime
+from backoffice.extensions import db
+from backoffice.inquiries import operations as inquiry_operations
+from backoffice.inquiries.models import InquiryCategory
+from backoffice.operators import operations as operator_ops
+from backoffice.operators.models import Operator
+
+
+class OperatorView(SecuredModelView):
+    """運営担当者: roles and who is active. New operators are created with `flask operators create`."""
+
+    roles = MANAGE
+    allow_create = False
+    column_list = ["email", "name", "role", "is_active", "last_login_at", "locked_until"]
+    column_labels = {
+        "email": "メールアドレス",
+        "name": "氏名",
+        "role": "権限",
+        "is_active": "有効",
+        "last_login_at": "最終ログイン",
+        "locked_until": "ロック解除予定",
+    }
+    column_formatters = {
+        "role": lambda v, c, m, n: m.role.label,
+        "last_login_at": lambda v, c, m, n: format_datetime(m.last_login_at),
+        "locked_until": lambda v, c, m, n: format_datetime(m.locked_until),
+    }
+    column_searchable_list = ["email", "name"]
+    form_columns = ["name", "role", "is_active"]
+
+    def on_model_change(self, form: Any, model: Operator, is_created: bool) -> None:
+        if not model.is_active:
+            operator_ops.revoke_sessions(model)
+        super().on_model_change(form, model, is_created)
+
+    @action("unlock", "ロックを解除する")
+    def unlock(self, ids: list[str]) -> None:
+        operator_ops.unlock_operators(ids_of(ids), self.actor())
+        flash("ロックを解除しました。", "success")
+
+    @action(
+        "reset_authenticator",
+        "認証アプリをリセットする",
+        "認証アプリの登録をリセットします。本人がログイン画面の「認証アプリを登録する」から登録し直すまでログインできません。よろしいですか？",
+    )
+    def reset_authenticator(self, ids: list[str]) -> None:
+        operator_ops.reset_authenticators(ids_of(ids), self.actor())
+        flash("認証アプリの登録をリセットしました。", "success")
+
+
+class CategoryView(SecuredModelView):
+    """お問い合わせ区分: the 大/中カテゴリー tree. Categories are closed (有効 off), never deleted."""
+
+    roles = MANAGE
+    column_list = ["parent", "name", "position", "is_active", "kind", "target_business_days"]
+    column_labels = {
+        "parent": "大カテゴリー",
+        "name": "名称",
+        "position": "表示順",
+        "is_active": "有効",
+        "kind": "種類",
+        "target_business_days": "回答目標（営業日）",
+    }
+    column_formatters = {
+        "parent": lambda v, c, m, n: m.parent.name if m.parent else "（大カテゴリー）",
+        "kind": lambda v, c, m, n: "ID発行申請" if m.is_account_request else "一般",
+    }
+    column_default_sort = [("parent_id", False), ("position", False)]
+    form_columns = ["parent", "name", "position", "is_active", "kind", "target_business_days"]
+    form_args = {
+        "parent": {
+            "label": "大カテゴリー（空欄なら大カテゴリー）",
+            "query_factory": lambda: db.session.scalars(
+                sa.select(InquiryCategory).where(InquiryCategory.parent_id.is_(None))
+            ).all(),
+        },
+    }
+
+    def after_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        # This process shows the change at once; the others within CATEGORY_CACHE_SECONDS.
+        inquiry_operations.forget_category_tree()
+
+    def after_model_delete(self, model: Any) -> None:
+        inquiry_operations.forget_category_tree()
+
+
+class CannedReplyView(SecuredModelView):
+    """定型文."""
+
+    roles = MANAGE
+    column_list = ["title", "position", "is_active"]
+    column_labels = {"title": "件名", "body": "本文", "position": "表示順", "is_active": "有効"}
+    form_columns = ["title", "body", "position", "is_active"]
+
+
+class TermsView(SecuredModelView):
+    """利用規約: drafts are edited freely; 公開する makes a version current, and every user consents again."""
+
+    roles = MANAGE
+    column_list = ["version", "title", "published_at", "created_at"]
+    column_labels = {
+        "version": "版",
+        "title": "表題",
+        "body": "本文",
+        "published_at": "公開日時",
+        "created_at": "作成日時",
+    }
+    column_formatters = {
+        "published_at": lambda v, c, m, n: (
+            format_datetime(m.published_at) if m.published_at else "（下書き）"
+        ),
+        "created_at": lambda v, c, m, n: format_datetime(m.created_at),
+    }
+    column_default_sort = ("created_at", True)
+    form_columns = ["version", "title", "body"]
+
+    def on_model_change(self, form: Any, model: TermsVersion, is_created: bool) -> None:
+        if not is_created and model.published_at is not None:
+            raise ValidationError(
+                "公開済みの利用規約は変更できません。新しい版を作成してください。"
+            )
+        super().on_model_change(form, model, is_created)
+
+    @action(
+        "publish",
+        "公開する",
+        "選択した版を公開します。すべてのユーザに、次の操作で同意を求めます。よろしいですか？",
+    )
+    def publish(self, ids: list[str]) -> None:
+        operator_actions.publish_terms(ids_of(ids), self.actor().audit())
+        flash("利用規約を公開しました。", "success")
+
+
+class AuditView(SecuredModelView):
+    """監査ログ: read only."""
+
+    roles = MANAGE
+    allow_create = False
+    allow_edit = False
+    column_list = [
+        "occurred_at",
+        "actor_label",
+        "ip_address",
+        "action",
+        "target_type",
+        "target_id",
+        "outcome",
+        "detail",
+    ]
+    column_labels = {
+        "occurred_at": "日時",
+        "actor_label": "操作者",
+        "ip_address": "IPアドレス",
+        "action": "操作",
+        "target_type": "対象",
+        "target_id": "対象ID",
+        "outcome": "結果",
+        "detail": "詳細",
+    }
+    column_formatters = {
+        "occurred_at": lambda v, c, m, n: format_datetime(m.occurred_at),
+        "outcome": lambda v, c, m, n: "成功" if m.outcome.value == "success" else "失敗",
+        "detail": lambda v, c, m, n: escape(m.detail) if m.detail else "",
+    }
+    column_default_sort = ("occurred_at", True)
+    column_searchable_list = ["action", "actor_label", "target_id"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.column_filters = [
+            "action",
+            "actor_label",
+            "target_type",
+            "target_id",
+            DayFromFilter(AuditEvent.occurred_at, "日付（から）", "from"),
+            DayUntilFilter(AuditEvent.occurred_at, "日付（まで）", "until"),
+        ]
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,84 @@
+"""Forms of the back office's ticket page and bulk changes; each hands the service what it needs."""
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from backoffice.inquiries.models import InquiryStatus, Priority
+from backoffice.inquiries.triage import InquiryChanges
+from backoffice.operators.models import Operator
+
+UNASSIGN = "none"  # the 「（未割り当て）」 choice of an assignee select
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("回答内容")
+    version = IntegerField(widget=HiddenField.widget)
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("内部メモ")
+
+
+class TriageForm(FlaskForm):
+    """ステータス, 担当者, 優先度, 期限; `version` refuses a save based on an outdated page."""
+
+    status = SelectField("ステータス")
+    assignee = SelectField("担当者")
+    priority = SelectField("優先度", choices=[SelectChoice(p.value, p.label) for p in Priority])
+    due_on = DateField("期限", validators=[Optional()])
+    version = IntegerField(widget=HiddenField.widget)
+
+    def __init__(
+        self, statuses: list[InquiryStatus], operators: list[Operator], **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.status.choices = [SelectChoice(s.value, s.label) for s in statuses]
+        self.assignee.choices = assignee_choices(operators)
+
+    def to_changes(self) -> InquiryChanges:
+        assignee = self.assignee.data
+        return InquiryChanges(
+            status=InquiryStatus(self.status.data),
+            assignee_id=int(assignee) if assignee and assignee != UNASSIGN else None,
+            unassign=assignee == UNASSIGN,
+            priority=Priority(self.priority.data),
+            due_on=self.due_on.data,
+        )
+
+
+def assignee_choices(operators: list[Operator]) -> list[SelectChoice]:
+    return [SelectChoice(UNASSIGN, "（未割り当て）")] + [
+        SelectChoice(str(o.id), o.name) for o in operators
+    ]
+
+
+class BulkForm(FlaskForm):
+    """担当者を割り当てる (`kind` "assign") / ステータスを変更する ("status") for the inquiries chosen in
+    the list."""
+
+    ids = HiddenField("対象")  # a label, though hidden: see ConfirmForm.submission_key
+    target = SelectField("変更後の値")
+
+    def __init__(self, kind: str, operators: list[Operator], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kind = kind
+        if kind == "assign":
+            self.target.label.text = "担当者"
+            self.target.choices = assignee_choices(operators)
+        else:
+            self.target.label.text = "ステータス"
+            self.target.choices = [SelectChoice(s.value, s.label) for s in InquiryStatus]
+
+    def inquiry_ids(self) -> list[int]:
+        return [int(i) for i in (self.ids.data or "").split(",") if i.isdigit()]
+
+    def to_changes(self) -> InquiryChanges:
+        if self.kind == "status":
+            return InquiryChanges(status=InquiryStatus(self.target.data))
+        if self.target.data == UNASSIGN:
+            return InquiryChanges(unassign=True)
+        return InquiryChanges(assignee_id=int(self.target.data))

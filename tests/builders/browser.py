@@ -1,0 +1,32 @@
+"""Checks inside the real browser: axe-core's accessibility findings, and the README's screenshots."""
+
+import os
+
+from backoffice.paths import ROOT
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def shot(page, name: str) -> None:
+    """With SCREENSHOTS=1 (`make screenshots`), save the page for the README."""
+    if os.environ.get("SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def axe_violations(page, axe_source: str) -> list[dict]:
+    """Serious and critical WCAG 2.x A/AA violations on the current page."""
+    # Through the DevTools protocol, which the page's CSP (script-src 'self') does not govern; the page
+    # itself keeps its real policy.
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source)
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+        })"""
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

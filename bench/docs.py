@@ -1,22 +1,35 @@
-"""The generated parts of docs/performance.md: each lies between `<!-- NAME:begin -->` and
-`<!-- NAME:end -->` and is rewritten by the run that measures it; the prose around them is written by hand."""
+"""The generated parts of docs/performance.md and docs/query-plans.md: each lies between
+`<!-- NAME:begin -->` and `<!-- NAME:end -->` and is rewritten by the run that measures it; the prose
+around them is written by hand."""
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bench.infra import ROOT
 
 DOCUMENT = ROOT / "docs" / "performance.md"
+# The query plans run to hundreds of lines, so they have a document of their own.
+PLANS_DOCUMENT = ROOT / "docs" / "query-plans.md"
+PLANS_SECTION = "plans"
+
+
+def document_for(name: str) -> Path:
+    """The document that holds the generated section `name`."""
+    return PLANS_DOCUMENT if name == PLANS_SECTION else DOCUMENT
 
 
 def write_section(name: str, content: str) -> None:
-    text = DOCUMENT.read_text()
+    """Replace the text between the section's markers in its document. Raises SystemExit when the
+    document has no such markers."""
+    document = document_for(name)
+    text = document.read_text()
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     if begin not in text or end not in text:
-        raise SystemExit(f"{DOCUMENT} has no {begin} … {end} section")
+        raise SystemExit(f"{document} has no {begin} … {end} section")
     head, rest = text.split(begin, 1)
     _old, tail = rest.split(end, 1)
-    DOCUMENT.write_text(f"{head}{begin}\n{content.strip()}\n{end}{tail}")
+    document.write_text(f"{head}{begin}\n{content.strip()}\n{end}{tail}")
 
 
 LIST_PAGES = {

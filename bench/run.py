@@ -1,8 +1,9 @@
 """`make bench`: national-scale data on PostgreSQL, the app under gunicorn, a load generator on loopback.
 
-Writes bench/results/latest.json and the generated parts of docs/performance.md. Settings (environment):
-BENCH_TICKETS (1,000,000), BENCH_SECONDS per throughput run (30), BENCH_SAMPLES per page (100),
-DATABASE_URL (else a throwaway PostgreSQL cluster), BENCH_RELOAD=1 (load again into DATABASE_URL).
+Writes bench/results/latest.json and the generated parts of docs/performance.md (the results) and
+docs/query-plans.md (the plans). Settings (environment): BENCH_TICKETS (1,000,000), BENCH_SECONDS per
+throughput run (30), BENCH_SAMPLES per page (100), DATABASE_URL (else a throwaway PostgreSQL cluster),
+BENCH_RELOAD=1 (load again into DATABASE_URL).
 """
 
 import csv

@@ -1,6 +1,6 @@
 """The benchmark's own parts that could silently go wrong: the loader's 受付番号, the floor app's round
 trip (it must insert a row the app can read, or the comparison means nothing), and the generated
-sections of docs/performance.md."""
+sections of docs/performance.md and docs/query-plans.md."""
 
 import json
 import re
@@ -76,6 +76,34 @@ def test_generated_sections_replace_only_their_own_text(tmp_path, monkeypatch) -
     assert document.read_text() == "prose\n<!-- a:begin -->\nnew\n<!-- a:end -->\nmore prose\n"
     with pytest.raises(SystemExit):
         docs.write_section("missing", "x")
+
+
+def test_query_plans_are_written_to_their_own_document(tmp_path, monkeypatch) -> None:
+    summary, plans = tmp_path / "performance.md", tmp_path / "query-plans.md"
+    summary.write_text("<!-- results:begin -->\nold\n<!-- results:end -->\n")
+    plans.write_text("intro\n<!-- plans:begin -->\nold\n<!-- plans:end -->\n")
+    monkeypatch.setattr(docs, "DOCUMENT", summary)
+    monkeypatch.setattr(docs, "PLANS_DOCUMENT", plans)
+    docs.write_section("plans", "### first_page")
+    assert plans.read_text() == "intro\n<!-- plans:begin -->\n### first_page\n<!-- plans:end -->\n"
+    assert summary.read_text() == "<!-- results:begin -->\nold\n<!-- results:end -->\n"
+
+
+@pytest.mark.parametrize(
+    ("section", "document"),
+    [
+        ("results", "performance.md"),
+        ("soak", "performance.md"),
+        ("faults", "performance.md"),
+        ("plans", "query-plans.md"),
+    ],
+)
+def test_every_generated_section_has_its_markers_in_its_document(section, document) -> None:
+    assert docs.document_for(section).name == document
+    text = docs.document_for(section).read_text()
+    assert text.count(f"<!-- {section}:begin -->") == text.count(f"<!-- {section}:end -->") == 1
+    if section != "plans":  # the summary links the plans instead of holding them
+        assert "<!-- plans:begin -->" not in text
 
 
 def test_gunicorn_workers_freeze_what_loading_the_app_made() -> None:

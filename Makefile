@@ -21,9 +21,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The embedded defaults: SQLite under instance/, the development mailbox, demo data.
+# The embedded defaults: SQLite under instance/, the development mailbox, demo data. `.flaskenv`
+# (git-ignored, written only here) lets `.venv/bin/flask --app wsgi …` run against the same local setup;
+# a production checkout never has one, so outside it every setting must be given.
 run: export FLASK_DEVELOPMENT ?= true
 run: $(STAMP)
+	printf '# Written by `make run` for local development; never used in production.\nFLASK_DEVELOPMENT=%s\n' "$$FLASK_DEVELOPMENT" > .flaskenv
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
 	$(FLASK) run --host $(HOST) --port $(PORT)

@@ -64,6 +64,7 @@ def app_env(database_url: str, smtp_port: int, app_port: int, **extra: str) -> d
     env.update(
         DATABASE_URL=database_url,
         SECRET_KEY=os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(32),
+        FLASK_SKIP_DOTENV="1",  # production-like: not the .flaskenv of `make run`
         FLASK_MAIL_SERVER="127.0.0.1",
         FLASK_MAIL_PORT=str(smtp_port),
         FLASK_PUBLIC_URL=f"http://127.0.0.1:{app_port}",

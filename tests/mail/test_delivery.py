@@ -34,6 +34,7 @@ def run_worker(
         "FLASK_MAIL_PORT": str(port),
     }
     env.pop("FLASK_DEVELOPMENT", None)
+    env["FLASK_SKIP_DOTENV"] = "1"  # a production worker: not the .flaskenv of `make run`
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "deliver", *args],
         cwd=ROOT,

@@ -59,6 +59,8 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     mail.init_app(app)
+    # Registered before the other extensions' after_request hooks, so it runs after them (Flask runs
+    # them in reverse): what a request commits up to its response is handed over then.
     delivery.init_app(app)
     limiter.init_app(app)
 

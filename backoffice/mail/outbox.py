@@ -85,17 +85,23 @@ _COMMITTED = "kip.outbox_committed"
 
 @sa.event.listens_for(Session, "after_commit")
 def _remember_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: the outer transaction may still roll back
     pending = session.info.pop(_PENDING, None)
     if not pending or not has_request_context():
         return  # outside a request (the CLI, the demo) the worker delivers them
-    # The identity key holds the id without loading the (now expired) row.
+    # The identity key holds the id without loading the (now expired) row; a mail added in a SAVEPOINT
+    # that rolled back has none.
     committed = g.setdefault(_COMMITTED, [])
     committed += [state.identity[0] for state in map(sa.inspect, pending) if state.has_identity]
 
 
-@sa.event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_uncommitted(session: Session, transaction: sa.orm.SessionTransaction) -> None:
+    # The outermost transaction ended: after its commit the list is gone already; what is left was
+    # rolled back or closed with it.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def take_committed() -> list[int]:

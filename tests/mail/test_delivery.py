@@ -158,6 +158,41 @@ def test_a_request_delivers_what_it_committed_and_nothing_it_rolled_back(
     ]
 
 
+def test_mail_is_handed_over_only_when_the_outermost_transaction_commits(
+    app, db, test_templates
+) -> None:
+    def addresses(ids: list[int]) -> list[str]:
+        return sorted(db.session.get(OutboundEmail, i).to_address for i in ids)
+
+    with app.test_request_context("/"):
+        outbox.enqueue("inquiry_received_test", "kept@example.jp", {"n": 1})
+        db.session.flush()
+        savepoint = db.session.begin_nested()
+        outbox.enqueue("inquiry_received_test", "savepoint@example.jp", {"n": 2})
+        savepoint.rollback()
+        db.session.commit()
+        assert addresses(outbox.take_committed()) == ["kept@example.jp"]
+
+        savepoint = db.session.begin_nested()
+        outbox.enqueue("inquiry_received_test", "released@example.jp", {"n": 3})
+        savepoint.commit()  # releases the SAVEPOINT only
+        assert outbox.take_committed() == []
+        db.session.rollback()
+        db.session.commit()
+        assert outbox.take_committed() == []
+
+        outbox.enqueue("inquiry_received_test", "closed@example.jp", {"n": 4})
+        db.session.flush()
+        db.session.close()
+        db.session.commit()
+        assert outbox.take_committed() == []
+    stored = db.session.scalars(sa.select(OutboundEmail.to_address)).all()
+    # (pysqlite does not roll a released SAVEPOINT back with its transaction, so "released" may stay
+    # on SQLite; then it is left to the worker, never lost.)
+    assert "kept@example.jp" in stored
+    assert not {"savepoint@example.jp", "closed@example.jp"} & set(stored)
+
+
 def test_mail_queued_outside_a_request_waits_for_the_worker(
     app, db, smtp_server, test_templates
 ) -> None:

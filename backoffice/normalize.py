@@ -9,6 +9,8 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from backoffice.domain_errors import DomainError
+
 # NFKC leaves these alone; in phone numbers and postal codes they all mean "-".
 _DASHES = "-‐‑‒–—―−ー－ｰ﹣"
 _DASH_RE = re.compile(f"[{re.escape(_DASHES)}]")
@@ -20,7 +22,7 @@ _POSTAL_RE = re.compile(r"^(\d{3})(\d{4})$")
 WHOLE_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-class InvalidInput(ValueError):
+class InvalidInput(DomainError, ValueError):
     """The value cannot be accepted; `str(error)` is the message for the user."""
 
 

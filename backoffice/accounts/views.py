@@ -24,7 +24,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from backoffice.accounts import first_login, members
-from backoffice.accounts import login as portal_login
+from backoffice.accounts import login as account_login
 from backoffice.accounts import profile as profiles
 from backoffice.accounts.checklist import checklist
 from backoffice.accounts.errors import AccountError, UserLimitReached, UserNotFound
@@ -60,7 +60,7 @@ def _login_limit() -> str:
 
 def current_user() -> PortalUser | None:
     if "portal_user" not in g:
-        g.portal_user = portal_login.load_session(session.get(SESSION_KEY))
+        g.portal_user = account_login.load_session(session.get(SESSION_KEY))
         if g.portal_user is None:
             session.pop(SESSION_KEY, None)
     return g.portal_user
@@ -101,7 +101,7 @@ def login() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         try:
-            issued = portal_login.begin_login(form.email.data, form.password.data or "")
+            issued = account_login.begin_login(form.email.data, form.password.data or "")
         except AccountError as failure:
             error = str(failure)
         else:
@@ -122,7 +122,7 @@ def login_otp() -> ResponseReturnValue:
     form = OtpForm()
     if form.validate_on_submit():
         try:
-            user, key = portal_login.finish_login(
+            user, key = account_login.finish_login(
                 session.get(OTP_KEY), form.code.data, request.remote_addr
             )
         except otp.OtpError as failure:
@@ -156,7 +156,7 @@ def login_otp_resend() -> ResponseReturnValue:
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """ログアウト: the session ends on the server (a copied cookie stops working)."""
-    portal_login.logout(session.get(SESSION_KEY))
+    account_login.logout(session.get(SESSION_KEY))
     session.clear()
     flash("ログアウトしました。", "info")
     return redirect(url_for(".login"))
@@ -198,7 +198,7 @@ def terms() -> ResponseReturnValue:
     form = TermsForm()
     if form.validate_on_submit():
         if request.form.get("decision") == "decline":
-            portal_login.logout(session.get(SESSION_KEY))
+            account_login.logout(session.get(SESSION_KEY))
             session.clear()
             flash(
                 "利用規約に同意いただけない場合は、介護情報基盤ポータルを利用できません。ログアウトしました。",
@@ -305,7 +305,7 @@ def forgot_password() -> ResponseReturnValue:
     address, registered or not."""
     form = ForgotForm()
     if form.validate_on_submit():
-        issued = portal_login.begin_password_reset(form.email.data)
+        issued = account_login.begin_password_reset(form.email.data)
         session[RESET_KEY] = issued.binding
         return redirect(url_for(".reset_password"))
     status = 422 if form.errors else 200
@@ -323,7 +323,7 @@ def reset_password() -> ResponseReturnValue:
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            portal_login.finish_password_reset(
+            account_login.finish_password_reset(
                 session.get(RESET_KEY), form.code.data, form.new.data or ""
             )
         except DomainError as failure:  # PasswordRejected (`new`) or otp.OtpError (`code`)

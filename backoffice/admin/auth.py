@@ -19,6 +19,7 @@ from backoffice.extensions import limiter
 from backoffice.normalize import InvalidInput
 from backoffice.operators import operations
 from backoffice.operators.models import Operator
+from forms.errors import populate_errors
 from forms.operators import CodeForm, EnrolForm, PasswordCheckForm, SignInForm
 
 bp = Blueprint("admin_auth", __name__, url_prefix="/admin")
@@ -120,7 +121,7 @@ def reenrol() -> ResponseReturnValue:
             try:
                 operations.confirm_reenrolment(operator, code_form.code.data)
             except InvalidInput as invalid:
-                code_form.code.errors.append(str(invalid))
+                populate_errors(code_form, invalid, fallback="code")
             else:
                 flash(
                     "認証アプリを登録し直しました。次回から新しい確認コードを使ってください。",

@@ -253,7 +253,8 @@ def confirm_reenrolment(operator: Operator, code: str, *, now: datetime | None =
     step = _matching_step(secret, code, now) if secret else None
     if step is None:
         raise InvalidInput(
-            "＊確認コードが正しくありません。認証アプリに表示されている6桁の数字を入力してください。"
+            "＊確認コードが正しくありません。認証アプリに表示されている6桁の数字を入力してください。",
+            field="code",
         )
     operator.totp_secret = secret
     operator.totp_pending_secret = None

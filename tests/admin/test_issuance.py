@@ -307,6 +307,10 @@ def test_rejection_is_mailed_with_the_reason(signed_in, request_ticket, db) -> N
     assert mail.to_address == request_ticket.email
     assert "医療機関コードを確認できませんでした。" in readable(mail)[0]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 0
+    # The reason reached the requester: the request is answered (it no longer counts as 未回答 if reopened).
+    assert request_ticket.first_response_at is not None
+    history = [e.kind for e in request_ticket.events]
+    assert history[-2:] == [EventKind.PUBLIC_REPLY, EventKind.STATUS_CHANGED]
 
 
 def test_viewer_cannot_issue(signed_in, request_ticket) -> None:

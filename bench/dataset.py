@@ -277,18 +277,18 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         rebuild = _drop_secondary(conn, tables)
         log(f"dropped {len(rebuild)} secondary indexes and constraints")
         rng = random.Random(2026)
-        tickets_gen = _Tickets(rng, tickets, request_category, general, operator_ids)
-        _copy(conn, "inquiries", tickets_gen.COLUMNS, tickets_gen.rows(), log)
-        _copy(conn, "inquiry_events", _Tickets.EVENT_COLUMNS, iter(tickets_gen.events), log)
+        inquiries_gen = _Inquiries(rng, tickets, request_category, general, operator_ids)
+        _copy(conn, "inquiries", inquiries_gen.COLUMNS, inquiries_gen.rows(), log)
+        _copy(conn, "inquiry_events", _Inquiries.EVENT_COLUMNS, iter(inquiries_gen.events), log)
         _copy(
             conn,
             "inquiry_account_requests",
-            _Tickets.REQUEST_COLUMNS,
-            iter(tickets_gen.requests),
+            _Inquiries.REQUEST_COLUMNS,
+            iter(inquiries_gen.requests),
             log,
         )
-        tickets_gen.events.clear()
-        tickets_gen.requests.clear()
+        inquiries_gen.events.clear()
+        inquiries_gen.requests.clear()
         _copy(conn, "organizations", ORG_COLUMNS, _organizations(rng), log)
         _copy(conn, "portal_users", USER_COLUMNS, _users(rng, portal_hash, terms_id), log)
         for table in tables:
@@ -382,11 +382,11 @@ def reference_number(i: int) -> str:
     return f"{''.join(chars[:4])}-{''.join(chars[4:])}"
 
 
-def ticket_email(i: int) -> str:
+def inquiry_email(i: int) -> str:
     return f"staff{i}@office{i % 9973}.example.jp"
 
 
-class _Tickets:
+class _Inquiries:
     COLUMNS = (
         "id",
         "reference_number",
@@ -478,7 +478,7 @@ class _Tickets:
                 name,
                 kana,
                 organization,
-                ticket_email(i),
+                inquiry_email(i),
                 f"0{rng.randint(100000000, 999999999)}",
                 body,
                 rng.choices(["low", "normal", "high", "urgent"], [10, 75, 12, 3])[0],

@@ -150,7 +150,7 @@ def list_urls(url: str) -> dict[str, str]:
             "SELECT reference_number, requester_name FROM inquiries WHERE id = %s",
             (conn.execute("SELECT max(id) / 3 FROM inquiries").fetchone()[0],),
         ).fetchone()
-        email = dataset.ticket_email(12345)
+        email = dataset.inquiry_email(12345)
         # The broadest searches and filter an operator can type or pick: the commonest surname alone
         # (about 25,000 matches) and the commonest status (about two thirds of all tickets).
         surname, broad_status, assignee = conn.execute(

@@ -153,7 +153,7 @@ def main() -> None:
             first_mail = conn.execute(
                 "SELECT coalesce(max(id), 0) FROM outbound_emails"
             ).fetchone()[0]
-            first_ticket = conn.execute("SELECT coalesce(max(id), 0) FROM inquiries").fetchone()[0]
+            first_inquiry = conn.execute("SELECT coalesce(max(id), 0) FROM inquiries").fetchone()[0]
         scenarios.choose_category(libpq_url(url))
         for _ in range(2):
             deliverers.append(
@@ -215,7 +215,7 @@ def main() -> None:
                 timer.join()
         drained = wait_for_outbox(url, first_mail, timeout=180)
         time.sleep(2)  # let a delivery that is finishing reach the server
-        results = check(run, url, mailbox, first_mail, first_ticket, drained, window)
+        results = check(run, url, mailbox, first_mail, first_inquiry, drained, window)
         results.update(
             date=datetime.now(UTC).isoformat(timespec="seconds"),
             seconds=seconds,
@@ -265,7 +265,7 @@ def check(
     url: str,
     mailbox: Mailbox,
     first_mail: int,
-    first_ticket: int,
+    first_inquiry: int,
     drained: bool,
     window: list[float],
 ) -> dict[str, Any]:
@@ -280,7 +280,7 @@ def check(
         stored = {
             r[0]
             for r in conn.execute(
-                "SELECT reference_number FROM inquiries WHERE id > %s", (first_ticket,)
+                "SELECT reference_number FROM inquiries WHERE id > %s", (first_inquiry,)
             )
         }
         outbox = conn.execute(

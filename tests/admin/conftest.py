@@ -31,7 +31,7 @@ def signed_in(app: Flask) -> Callable[[Role], FlaskClient]:
 
 
 @pytest.fixture
-def ticket(client: FlaskClient) -> Inquiry:
+def inquiry(client: FlaskClient) -> Inquiry:
     """One general inquiry sent through the public form."""
     seed_tree()
     return make_inquiry(client)

@@ -33,8 +33,8 @@ def admin_get_urls(app, ticket_id: int) -> list[str]:
     return urls
 
 
-def test_every_admin_page_sends_anonymous_visitors_to_sign_in(app, client, ticket) -> None:
-    urls = admin_get_urls(app, ticket.id)
+def test_every_admin_page_sends_anonymous_visitors_to_sign_in(app, client, inquiry) -> None:
+    urls = admin_get_urls(app, inquiry.id)
     assert len(urls) > 20
     for url in urls:
         response = client.get(url)
@@ -42,33 +42,33 @@ def test_every_admin_page_sends_anonymous_visitors_to_sign_in(app, client, ticke
         assert response.headers["Location"].startswith("/admin/login?next="), url
 
 
-def test_posts_from_anonymous_visitors_change_nothing(client, ticket, db) -> None:
+def test_posts_from_anonymous_visitors_change_nothing(client, inquiry, db) -> None:
     page = client.get("/inquiry")
     token = csrf_token(page.text)
     response = client.post(
-        f"/admin/tickets/{ticket.id}/", data={"csrf_token": token, "note-body": "x"}
+        f"/admin/tickets/{inquiry.id}/", data={"csrf_token": token, "note-body": "x"}
     )
     assert response.status_code == 302
     response = client.post(
         "/admin/tickets/action/",
-        data={"csrf_token": token, "action": "mark_spam", "rowid": ticket.id},
+        data={"csrf_token": token, "action": "mark_spam", "rowid": inquiry.id},
     )
     assert response.status_code == 302
-    db.session.refresh(ticket)
-    assert ticket.status is InquiryStatus.NEW
+    db.session.refresh(inquiry)
+    assert inquiry.status is InquiryStatus.NEW
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_each_role_against_each_page(signed_in, ticket, role: Role) -> None:
+def test_each_role_against_each_page(signed_in, inquiry, role: Role) -> None:
     client = signed_in(role)
     for url in READ_PAGES:
-        assert client.get(url.format(id=ticket.id)).status_code == 200, url
+        assert client.get(url.format(id=inquiry.id)).status_code == 200, url
     for url in MANAGE_PAGES:
         expected = 200 if role is Role.ADMIN else 403
         assert client.get(url).status_code == expected, (url, role)
     for url in WORK_PAGES:
         expected = 403 if role is Role.VIEWER else 200
-        assert client.get(url.format(id=ticket.id)).status_code == expected, (url, role)
+        assert client.get(url.format(id=inquiry.id)).status_code == expected, (url, role)
 
 
 def test_forbidden_page_answers_in_japanese(signed_in) -> None:
@@ -77,33 +77,33 @@ def test_forbidden_page_answers_in_japanese(signed_in) -> None:
     assert "このページを表示する権限がありません" in response.text
 
 
-def test_viewer_sees_tickets_but_cannot_change_anything(signed_in, ticket, db) -> None:
+def test_viewer_sees_tickets_but_cannot_change_anything(signed_in, inquiry, db) -> None:
     client = signed_in(Role.VIEWER)
-    page = client.get(f"/admin/tickets/{ticket.id}/")
+    page = client.get(f"/admin/tickets/{inquiry.id}/")
     assert "閲覧権限のため、このお問い合わせを変更できません。" in page.text
     assert "回答を送信する" not in page.text
     token = csrf_token(page.text)
     attempts = [
-        (f"/admin/tickets/{ticket.id}/", {"note-body": "メモ"}),
-        (f"/admin/tickets/{ticket.id}/", {"reply-body": "回答", "reply-version": ticket.version}),
+        (f"/admin/tickets/{inquiry.id}/", {"note-body": "メモ"}),
+        (f"/admin/tickets/{inquiry.id}/", {"reply-body": "回答", "reply-version": inquiry.version}),
         (
-            f"/admin/tickets/{ticket.id}/",
+            f"/admin/tickets/{inquiry.id}/",
             {
                 "ticket-status": "in_progress",
                 "ticket-assignee": "none",
                 "ticket-priority": "high",
-                "ticket-version": ticket.version,
+                "ticket-version": inquiry.version,
             },
         ),
-        ("/admin/tickets/action/", {"action": "mark_spam", "rowid": ticket.id}),
-        ("/admin/tickets/action/", {"action": "assign_me", "rowid": ticket.id}),
-        ("/admin/tickets/bulk/?kind=status", {"ids": str(ticket.id), "target": "spam"}),
+        ("/admin/tickets/action/", {"action": "mark_spam", "rowid": inquiry.id}),
+        ("/admin/tickets/action/", {"action": "assign_me", "rowid": inquiry.id}),
+        ("/admin/tickets/bulk/?kind=status", {"ids": str(inquiry.id), "target": "spam"}),
     ]
     for url, data in attempts:
         assert client.post(url, data={"csrf_token": token, **data}).status_code == 403, (url, data)
-    db.session.refresh(ticket)
-    assert ticket.status is InquiryStatus.NEW
-    assert len(ticket.events) == 1
+    db.session.refresh(inquiry)
+    assert inquiry.status is InquiryStatus.NEW
+    assert len(inquiry.events) == 1
     list_page = client.get("/admin/tickets/")
     assert "スパムにする" not in list_page.text
 
@@ -138,16 +138,16 @@ def test_agent_cannot_manage_but_admin_can(signed_in, db) -> None:
         ("/admin/logout", {}),
     ],
 )
-def test_csrf_is_required_on_every_change(signed_in, ticket, url: str, data: dict) -> None:
+def test_csrf_is_required_on_every_change(signed_in, inquiry, url: str, data: dict) -> None:
     client = signed_in(Role.ADMIN)
     response = client.post(url, data=data)
     assert response.status_code == 400, url
     assert "送信を受け付けられませんでした" in response.text
 
 
-def test_ticket_numbers_link_to_the_ticket_page(signed_in, ticket) -> None:
+def test_ticket_numbers_link_to_the_ticket_page(signed_in, inquiry) -> None:
     client = signed_in(Role.VIEWER)
-    link = f'<a href="/admin/tickets/{ticket.id}/">{ticket.reference_number}</a>'
+    link = f'<a href="/admin/tickets/{inquiry.id}/">{inquiry.reference_number}</a>'
     assert link in client.get("/admin/tickets/").text
     assert link in client.get("/admin/").text
 
@@ -164,22 +164,22 @@ def test_admin_pages_carry_a_strict_csp_with_a_nonce(signed_in) -> None:
     assert '/static/js/admin.js"' in response.text
 
 
-def test_portal_users_are_strangers_to_the_back_office(app, ticket, db) -> None:
+def test_portal_users_are_strangers_to_the_back_office(app, inquiry, db) -> None:
     """A signed-in portal user has no operator session: every admin page sends them to sign-in."""
     from tests.builders.accounts import make_registrant, signed_in_as
 
     user, _ = make_registrant()
     portal_client = signed_in_as(app, user)
     assert portal_client.get("/password/change").status_code == 200  # signed in to the portal
-    for url in admin_get_urls(app, ticket.id):
+    for url in admin_get_urls(app, inquiry.id):
         response = portal_client.get(url)
         assert response.status_code == 302, url
         assert response.headers["Location"].startswith("/admin/login"), url
     token = csrf_token(portal_client.get("/password/change").text)
     response = portal_client.post(
         "/admin/tickets/action/",
-        data={"csrf_token": token, "action": "mark_spam", "rowid": ticket.id},
+        data={"csrf_token": token, "action": "mark_spam", "rowid": inquiry.id},
     )
     assert response.status_code == 302
-    db.session.refresh(ticket)
-    assert ticket.status is InquiryStatus.NEW
+    db.session.refresh(inquiry)
+    assert inquiry.status is InquiryStatus.NEW

@@ -30,15 +30,15 @@ from tests.builders.web import csrf_token
 
 
 @pytest.fixture
-def request_ticket(client, db) -> Inquiry:
+def account_request(client, db) -> Inquiry:
     seed_tree()
     publish_terms()
     send(client, account_request_input())
     return db.session.scalars(sa.select(Inquiry)).one()
 
 
-def issue_via_page(operator_client, ticket: Inquiry, **overrides: str):
-    page = operator_client.get(f"/admin/tickets/{ticket.id}/issue/")
+def issue_via_page(operator_client, inquiry: Inquiry, **overrides: str):
+    page = operator_client.get(f"/admin/tickets/{inquiry.id}/issue/")
     fields = dict(re.findall(r'<input[^>]*id="(\w+)"[^>]*value="([^"]*)"', page.text))
     data = {
         k: fields.get(k, "")
@@ -57,7 +57,7 @@ def issue_via_page(operator_client, ticket: Inquiry, **overrides: str):
     }
     data.update(overrides)
     return operator_client.post(
-        f"/admin/tickets/{ticket.id}/issue/", data={"csrf_token": csrf_token(page.text), **data}
+        f"/admin/tickets/{inquiry.id}/issue/", data={"csrf_token": csrf_token(page.text), **data}
     )
 
 
@@ -69,14 +69,14 @@ def smtp_text(server, address: str, subject: str) -> str:
 
 @pytest.mark.live_smtp
 def test_the_whole_medical_institution_flow_through_pages_and_real_mail(
-    app, client, signed_in, request_ticket, db, smtp_server
+    app, client, signed_in, account_request, db, smtp_server
 ) -> None:
     operator = signed_in(Role.AGENT)
-    ticket_page = operator.get(f"/admin/tickets/{request_ticket.id}/")
+    ticket_page = operator.get(f"/admin/tickets/{account_request.id}/")
     assert "アカウント発行</a>" in ticket_page.text
-    review = operator.get(f"/admin/tickets/{request_ticket.id}/issue/")
+    review = operator.get(f"/admin/tickets/{account_request.id}/issue/")
     assert 'value="0110113719"' in review.text  # pre-filled from the inquiry
-    response = issue_via_page(operator, request_ticket)
+    response = issue_via_page(operator, account_request)
     assert response.status_code == 302, response.text
     response.close()  # mail goes out once the response has
     email = "sato@sakura-clinic.example.jp"
@@ -91,9 +91,9 @@ def test_the_whole_medical_institution_flow_through_pages_and_real_mail(
         smtp_server.text_of(m) for m in smtp_server.messages if "回答" in m["Subject"]
     ]
     assert any("アカウントを発行しました" in t and password not in t for t in requester_mails)
-    db.session.refresh(request_ticket)
-    assert request_ticket.status is InquiryStatus.RESOLVED
-    assert EventKind.ACCOUNT_ISSUED in [e.kind for e in request_ticket.events]
+    db.session.refresh(account_request)
+    assert account_request.status is InquiryStatus.RESOLVED
+    assert EventKind.ACCOUNT_ISSUED in [e.kind for e in account_request.events]
 
     portal = app.test_client()
 
@@ -152,10 +152,10 @@ def test_the_whole_medical_institution_flow_through_pages_and_real_mail(
     assert "staff5@sakura-clinic.example.jp" not in {m["To"] for m in smtp_server.messages}
 
 
-def test_issuing_twice_makes_one_account(signed_in, request_ticket, db) -> None:
+def test_issuing_twice_makes_one_account(signed_in, account_request, db) -> None:
     operator = signed_in(Role.AGENT)
-    assert issue_via_page(operator, request_ticket).status_code == 302
-    again = issue_via_page(operator, request_ticket)
+    assert issue_via_page(operator, account_request).status_code == 302
+    again = issue_via_page(operator, account_request)
     assert again.status_code == 409
     assert "すでに発行されています" in again.text
     assert (
@@ -165,26 +165,26 @@ def test_issuing_twice_makes_one_account(signed_in, request_ticket, db) -> None:
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 1
 
 
-def test_two_operators_at_once_make_one_account(app, request_ticket, db, database_url) -> None:
+def test_two_operators_at_once_make_one_account(app, account_request, db, database_url) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("the race is decided by PostgreSQL's unique index under concurrency")
     actors = [
         OperatorActor.of(make_operator(Role.AGENT, email=f"op{i}@ops.example.jp")) for i in range(2)
     ]
-    details = request_ticket.account_request
+    details = account_request.account_request
     data = issuance.IssuanceInput(
         medical_code=details.medical_code,
         institution_name=details.institution_name,
         institution_kana=details.institution_kana,
         postal_code=details.postal_code,
         address=details.address,
-        name=request_ticket.requester_name,
-        name_kana=request_ticket.requester_kana,
-        email=request_ticket.email,
-        phone=request_ticket.phone,
+        name=account_request.requester_name,
+        name_kana=account_request.requester_kana,
+        email=account_request.email,
+        phone=account_request.phone,
         department=None,
     )
-    ticket_id = request_ticket.id
+    ticket_id = account_request.id
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -213,7 +213,7 @@ def test_two_operators_at_once_make_one_account(app, request_ticket, db, databas
 
 
 def test_duplicates_are_shown_before_anything_is_created(
-    app, client, signed_in, request_ticket, db
+    app, client, signed_in, account_request, db
 ) -> None:
     existing, _ = make_registrant(email="boss@sakura-clinic.example.jp", office_number="0110113719")
     send(
@@ -224,31 +224,31 @@ def test_duplicates_are_shown_before_anything_is_created(
     )
     second = db.session.scalars(sa.select(Inquiry).order_by(Inquiry.id.desc())).first()
     operator = signed_in(Role.AGENT)
-    review = operator.get(f"/admin/tickets/{request_ticket.id}/issue/").text
+    review = operator.get(f"/admin/tickets/{account_request.id}/issue/").text
     assert "この医療機関コードのアカウントは発行済みです" in review
     assert "b***@s***.example.jp" in review  # the registrant, masked
     assert existing.email not in review
     assert second.reference_number in review
-    refused = issue_via_page(operator, request_ticket)
+    refused = issue_via_page(operator, account_request)
     assert refused.status_code == 409
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PortalUser)) == 1
-    # The open duplicate request can be merged into this ticket.
+    # The open duplicate request can be merged into this inquiry.
     token = csrf_token(review)
     operator.post(
-        f"/admin/tickets/{request_ticket.id}/merge/{second.id}/", data={"csrf_token": token}
+        f"/admin/tickets/{account_request.id}/merge/{second.id}/", data={"csrf_token": token}
     )
     db.session.refresh(second)
     assert second.status is InquiryStatus.RESOLVED
-    assert any(request_ticket.reference_number in (e.body or "") for e in second.events)
+    assert any(account_request.reference_number in (e.body or "") for e in second.events)
 
 
-def test_email_already_in_use_is_refused_on_the_field(signed_in, request_ticket, db) -> None:
+def test_email_already_in_use_is_refused_on_the_field(signed_in, account_request, db) -> None:
     make_registrant(email="sato@sakura-clinic.example.jp", office_number="0110112489")
     operator = signed_in(Role.AGENT)
-    review = operator.get(f"/admin/tickets/{request_ticket.id}/issue/").text
+    review = operator.get(f"/admin/tickets/{account_request.id}/issue/").text
     assert "このメールアドレスは、すでにほかのユーザが使っています：" in review
     assert "/admin/portal_users/?search=sato@sakura-clinic.example.jp" in review
-    response = issue_via_page(operator, request_ticket)
+    response = issue_via_page(operator, account_request)
     assert response.status_code == 422
     assert "すでにほかのユーザが使っています" in response.text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 1
@@ -257,27 +257,27 @@ def test_email_already_in_use_is_refused_on_the_field(signed_in, request_ticket,
 def test_failing_check_digit_must_be_acknowledged(client, signed_in, db) -> None:
     seed_tree()
     send(client, account_request_input(medical_code="0110113710"))
-    ticket = db.session.scalars(sa.select(Inquiry)).one()
+    inquiry = db.session.scalars(sa.select(Inquiry)).one()
     operator = signed_in(Role.AGENT)
-    refused = issue_via_page(operator, ticket)
+    refused = issue_via_page(operator, inquiry)
     assert refused.status_code == 422
     assert "検証番号の不一致を確認した" in refused.text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 0
-    assert issue_via_page(operator, ticket, acknowledge_check_digit="y").status_code == 302
+    assert issue_via_page(operator, inquiry, acknowledge_check_digit="y").status_code == 302
     assert db.session.scalars(sa.select(Organization.office_number)).one() == "0110113710"
 
 
 def test_operator_can_correct_fields_with_the_same_validation(
-    signed_in, request_ticket, db
+    signed_in, account_request, db
 ) -> None:
     operator = signed_in(Role.AGENT)
-    bad = issue_via_page(operator, request_ticket, phone="12", institution_kana="漢字")
+    bad = issue_via_page(operator, account_request, phone="12", institution_kana="漢字")
     assert bad.status_code == 422
     assert "＊電話番号は0から始まる10桁または11桁の数字で入力してください。" in bad.text
     assert "＊医療機関名（フリガナ）はカタカナで入力してください。" in bad.text
     good = issue_via_page(
         operator,
-        request_ticket,
+        account_request,
         institution_name="さくら在宅クリニック分院",
         phone="０３－９８７６－５４３２",
     )
@@ -287,36 +287,36 @@ def test_operator_can_correct_fields_with_the_same_validation(
     assert organization.users[0].phone == "0398765432"
 
 
-def test_rejection_is_mailed_with_the_reason(signed_in, request_ticket, db) -> None:
+def test_rejection_is_mailed_with_the_reason(signed_in, account_request, db) -> None:
     from backoffice.mail.models import OutboundEmail
     from backoffice.mail.outbox import readable
 
     operator = signed_in(Role.AGENT)
-    page = operator.get(f"/admin/tickets/{request_ticket.id}/issue/")
+    page = operator.get(f"/admin/tickets/{account_request.id}/issue/")
     response = operator.post(
-        f"/admin/tickets/{request_ticket.id}/reject/",
+        f"/admin/tickets/{account_request.id}/reject/",
         data={
             "csrf_token": csrf_token(page.text),
             "body": "医療機関コードを確認できませんでした。",
         },
     )
     assert response.status_code == 302
-    db.session.refresh(request_ticket)
-    assert request_ticket.status is InquiryStatus.REJECTED
+    db.session.refresh(account_request)
+    assert account_request.status is InquiryStatus.REJECTED
     mail = db.session.scalars(sa.select(OutboundEmail).order_by(OutboundEmail.id.desc())).first()
-    assert mail.to_address == request_ticket.email
+    assert mail.to_address == account_request.email
     assert "医療機関コードを確認できませんでした。" in readable(mail)[0]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 0
     # The reason reached the requester: the request is answered (it no longer counts as 未回答 if reopened).
-    assert request_ticket.first_response_at is not None
-    history = [e.kind for e in request_ticket.events]
+    assert account_request.first_response_at is not None
+    history = [e.kind for e in account_request.events]
     assert history[-2:] == [EventKind.PUBLIC_REPLY, EventKind.STATUS_CHANGED]
 
 
-def test_viewer_cannot_issue(signed_in, request_ticket) -> None:
+def test_viewer_cannot_issue(signed_in, account_request) -> None:
     viewer = signed_in(Role.VIEWER)
-    assert viewer.get(f"/admin/tickets/{request_ticket.id}/issue/").status_code == 403
-    assert "アカウント発行</a>" not in viewer.get(f"/admin/tickets/{request_ticket.id}/").text
+    assert viewer.get(f"/admin/tickets/{account_request.id}/issue/").status_code == 403
+    assert "アカウント発行</a>" not in viewer.get(f"/admin/tickets/{account_request.id}/").text
 
 
 def test_reissue_after_expiry_and_disabling_ends_sessions(app, signed_in, db) -> None:

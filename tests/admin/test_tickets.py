@@ -53,41 +53,44 @@ def post(client, inquiry: Inquiry, data: dict[str, str]):
         ([S.ANSWERED, S.ON_HOLD], False),
     ],
 )
-def test_status_moves_only_along_the_transition_map(ticket, db, path, allowed: bool) -> None:
+def test_status_moves_only_along_the_transition_map(inquiry, db, path, allowed: bool) -> None:
     actor = OperatorActor.of(make_operator(Role.AGENT))
     *steps, last = path
     for status in steps:
         triage.update_inquiry(
-            ticket.id, triage.InquiryChanges(status=status), actor, expected_version=ticket.version
+            inquiry.id,
+            triage.InquiryChanges(status=status),
+            actor,
+            expected_version=inquiry.version,
         )
     if allowed:
         triage.update_inquiry(
-            ticket.id, triage.InquiryChanges(status=last), actor, expected_version=ticket.version
+            inquiry.id, triage.InquiryChanges(status=last), actor, expected_version=inquiry.version
         )
-        assert ticket.status is last
+        assert inquiry.status is last
     else:
-        before = ticket.status
+        before = inquiry.status
         with pytest.raises(triage.InvalidTransition, match="には変更できません"):
             triage.update_inquiry(
-                ticket.id,
+                inquiry.id,
                 triage.InquiryChanges(status=last),
                 actor,
-                expected_version=ticket.version,
+                expected_version=inquiry.version,
             )
-        db.session.refresh(ticket)
-        assert ticket.status is before
+        db.session.refresh(inquiry)
+        assert inquiry.status is before
 
 
 def test_ticket_page_changes_status_assignee_priority_and_due_with_history(
-    signed_in, ticket, db
+    signed_in, inquiry, db
 ) -> None:
     client = signed_in(Role.AGENT)
     due = date(2027, 1, 8)
     response = post(
         client,
-        ticket,
+        inquiry,
         ticket_form(
-            ticket,
+            inquiry,
             **{
                 "ticket-status": "in_progress",
                 "ticket-assignee": str(client.operator.id),
@@ -97,14 +100,14 @@ def test_ticket_page_changes_status_assignee_priority_and_due_with_history(
         ),
     )
     assert response.status_code == 302
-    db.session.refresh(ticket)
-    assert (ticket.status, ticket.assignee_id, ticket.priority, ticket.due_on) == (
+    db.session.refresh(inquiry)
+    assert (inquiry.status, inquiry.assignee_id, inquiry.priority, inquiry.due_on) == (
         S.IN_PROGRESS,
         client.operator.id,
         Priority.HIGH,
         due,
     )
-    kinds = [(e.kind, e.old_value, e.new_value) for e in ticket.events]
+    kinds = [(e.kind, e.old_value, e.new_value) for e in inquiry.events]
     assert (EventKind.STATUS_CHANGED, "new", "in_progress") in kinds
     assert (EventKind.ASSIGNED, None, client.operator.name) in kinds
     actions = set(db.session.scalars(sa.select(AuditEvent.action)))
@@ -114,51 +117,51 @@ def test_ticket_page_changes_status_assignee_priority_and_due_with_history(
         "ticket.priority_changed",
         "ticket.due_changed",
     } <= actions
-    page = client.get(f"/admin/tickets/{ticket.id}/")
+    page = client.get(f"/admin/tickets/{inquiry.id}/")
     assert "ステータス：新規 → 対応中" in page.text
 
 
-def test_invalid_move_on_the_page_is_refused_with_a_message(signed_in, ticket, db) -> None:
+def test_invalid_move_on_the_page_is_refused_with_a_message(signed_in, inquiry, db) -> None:
     client = signed_in(Role.AGENT)
     triage.update_inquiry(
-        ticket.id,
+        inquiry.id,
         triage.InquiryChanges(status=S.SPAM),
         OperatorActor.of(client.operator),
-        expected_version=ticket.version,
+        expected_version=inquiry.version,
     )
-    response = post(client, ticket, ticket_form(ticket, **{"ticket-status": "resolved"}))
+    response = post(client, inquiry, ticket_form(inquiry, **{"ticket-status": "resolved"}))
     # "resolved" is not even offered from スパム, so the form refuses it.
     assert response.status_code in (409, 422)
-    db.session.refresh(ticket)
-    assert ticket.status is S.SPAM
+    db.session.refresh(inquiry)
+    assert inquiry.status is S.SPAM
 
 
-def test_the_second_of_two_edits_from_the_same_page_is_refused(signed_in, ticket, db) -> None:
+def test_the_second_of_two_edits_from_the_same_page_is_refused(signed_in, inquiry, db) -> None:
     first, second = signed_in(Role.AGENT), signed_in(Role.ADMIN)
-    stale_form = ticket_form(ticket)  # both opened the page at this version
-    assert post(first, ticket, {**stale_form, "ticket-status": "in_progress"}).status_code == 302
-    refused = post(second, ticket, {**stale_form, "ticket-priority": "urgent"})
+    stale_form = ticket_form(inquiry)  # both opened the page at this version
+    assert post(first, inquiry, {**stale_form, "ticket-status": "in_progress"}).status_code == 302
+    refused = post(second, inquiry, {**stale_form, "ticket-priority": "urgent"})
     assert refused.status_code == 409
     assert "ほかの担当者がこのお問い合わせを更新しました" in refused.text
-    db.session.refresh(ticket)
-    assert ticket.status is S.IN_PROGRESS
-    assert ticket.priority is Priority.NORMAL
+    db.session.refresh(inquiry)
+    assert inquiry.status is S.IN_PROGRESS
+    assert inquiry.priority is Priority.NORMAL
 
 
-def test_concurrent_commits_cannot_both_win(ticket, db, app) -> None:
+def test_concurrent_commits_cannot_both_win(inquiry, db, app) -> None:
     """The version column also guards two saves that passed the page check at the same moment."""
     actor = OperatorActor.of(make_operator(Role.AGENT))
-    version = ticket.version
+    version = inquiry.version
     # Another worker saves first, behind this session's back.
     with db.engine.begin() as connection:
         connection.execute(
             sa.update(Inquiry)
-            .where(Inquiry.id == ticket.id)
+            .where(Inquiry.id == inquiry.id)
             .values(version=version + 1, status=S.ON_HOLD.value)
         )
     with pytest.raises(triage.StaleInquiry):
         triage.update_inquiry(
-            ticket.id,
+            inquiry.id,
             triage.InquiryChanges(priority=Priority.HIGH),
             actor,
             expected_version=version,
@@ -167,38 +170,38 @@ def test_concurrent_commits_cannot_both_win(ticket, db, app) -> None:
 
 @pytest.mark.live_smtp
 def test_a_reply_reaches_the_requester_over_smtp_and_a_note_does_not(
-    signed_in, ticket, db, smtp_server, client
+    signed_in, inquiry, db, smtp_server, client
 ) -> None:
     operator_client = signed_in(Role.AGENT)
     smtp_server.messages.clear()  # the acknowledgement of the inquiry itself
     reply = post(
         operator_client,
-        ticket,
+        inquiry,
         {
             "reply-body": "パスワードの再設定をお試しください。",
-            "reply-version": str(ticket.version),
+            "reply-version": str(inquiry.version),
         },
     )
     assert reply.status_code == 302
     reply.close()  # delivery happens once the response has gone out
-    note = post(operator_client, ticket, {"note-body": "電話でも案内済み（内部）"})
+    note = post(operator_client, inquiry, {"note-body": "電話でも案内済み（内部）"})
     note.close()
     assert len(smtp_server.messages) == 1
     [message] = smtp_server.messages
-    assert message["To"] == ticket.email
-    assert ticket.reference_number in message["Subject"]
+    assert message["To"] == inquiry.email
+    assert inquiry.reference_number in message["Subject"]
     assert "パスワードの再設定をお試しください。" in smtp_server.text_of(message)
     assert "電話でも案内済み" not in smtp_server.text_of(message)
-    db.session.refresh(ticket)
-    assert ticket.status is S.ANSWERED
-    assert ticket.first_response_at is not None
+    db.session.refresh(inquiry)
+    assert inquiry.status is S.ANSWERED
+    assert inquiry.first_response_at is not None
     # The requester's status page shows the reply and not the note.
     ack = db.session.scalars(sa.select(OutboundEmail).order_by(OutboundEmail.id)).first()
     assert ack is not None
 
 
 def test_reply_shows_on_the_status_page_and_empty_reply_is_refused(
-    signed_in, ticket, db, client
+    signed_in, inquiry, db, client
 ) -> None:
     link = re.search(
         r"(/inquiry/status/\S+)",
@@ -208,16 +211,16 @@ def test_reply_shows_on_the_status_page_and_empty_reply_is_refused(
     ).group(1)
     operator_client = signed_in(Role.AGENT)
     empty = post(
-        operator_client, ticket, {"reply-body": "  ", "reply-version": str(ticket.version)}
+        operator_client, inquiry, {"reply-body": "  ", "reply-version": str(inquiry.version)}
     )
     assert empty.status_code in (409, 422)
     assert "＊回答内容を入力してください。" in empty.text
     post(
         operator_client,
-        ticket,
-        {"reply-body": "回答いたします。", "reply-version": str(ticket.version)},
+        inquiry,
+        {"reply-body": "回答いたします。", "reply-version": str(inquiry.version)},
     )
-    post(operator_client, ticket, {"note-body": "社内向けメモ"})
+    post(operator_client, inquiry, {"note-body": "社内向けメモ"})
     status_page = client.get(link)
     assert "回答いたします。" in status_page.text
     assert "社内向けメモ" not in status_page.text
@@ -226,13 +229,13 @@ def test_reply_shows_on_the_status_page_and_empty_reply_is_refused(
     assert len(emails) == 2  # acknowledgement + reply; the note sent nothing
 
 
-def test_canned_replies_are_offered_on_the_ticket_page(signed_in, ticket, db) -> None:
+def test_canned_replies_are_offered_on_the_ticket_page(signed_in, inquiry, db) -> None:
     from backoffice.inquiries.models import CannedReply
 
     db.session.add(CannedReply(title="再設定の案内", body="パスワード再設定の手順です。"))
     db.session.add(CannedReply(title="古い定型文", body="使わない", is_active=False))
     db.session.commit()
-    page = signed_in(Role.AGENT).get(f"/admin/tickets/{ticket.id}/")
+    page = signed_in(Role.AGENT).get(f"/admin/tickets/{inquiry.id}/")
     assert '<option value="パスワード再設定の手順です。">再設定の案内</option>' in page.text
     assert "古い定型文" not in page.text
 

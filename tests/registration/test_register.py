@@ -195,6 +195,57 @@ def test_an_id_locks_after_three_wrong_passwords(app, offices, db) -> None:
     assert count(RegistrationFlow) == 0
 
 
+def test_concurrent_wrong_passwords_are_each_counted_and_the_lock_holds(
+    app, offices, db, database_url
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent requests need PostgreSQL (SQLite serialises writers)")
+    guesses = 19
+    clients = [app.test_client() for _ in range(guesses)]
+    tokens = [csrf_token(c.get("/register").text) for c in clients]
+    barrier = threading.Barrier(guesses)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        barrier.wait()
+        response = clients[n].post(
+            "/register",
+            data={"csrf_token": tokens[n], "eclaims_id": "KJ000000000001", "password": "nope"},
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [422] * guesses
+    # Three of them locked the ID: the right password is refused now, and nothing is started.
+    right = step1(app.test_client(), "KJ000000000001")
+    assert right.status_code == 422
+    assert "＊電子請求受付システムのIDまたはパスワードが正しくありません。" in right.text
+    assert count(RegistrationFlow) == 0
+
+
+def test_wrong_passwords_during_a_lock_do_not_lengthen_it(app, offices, db) -> None:
+    from backoffice.eclaims.models import EClaimsOffice
+
+    for _ in range(3):
+        step1(app.test_client(), "KJ000000000001", "nope")
+    office = db.session.scalars(
+        sa.select(EClaimsOffice).where(EClaimsOffice.eclaims_id == "KJ000000000001")
+    ).one()
+    locked_until = office.locked_until
+    assert locked_until is not None
+    for _ in range(3):
+        step1(app.test_client(), "KJ000000000001", "nope")
+    db.session.refresh(office)
+    assert office.locked_until == locked_until
+    office.locked_until = utcnow() - timedelta(seconds=1)  # the lock has run out
+    db.session.commit()
+    assert step1(app.test_client(), "KJ000000000001").status_code == 302
+
+
 def test_steps_cannot_be_skipped_repeated_or_replayed(app, offices, db) -> None:
     client = app.test_client()
     assert client.get("/register/details").headers["Location"] == "/register"

@@ -86,9 +86,13 @@ def count_failure(user: PortalUser, now: datetime, reason: str) -> None:
 
 def finish_login(binding: str | None, code: str, ip_address: str | None) -> tuple[PortalUser, str]:
     """Check the one-time password; start the server-side session. Returns the user and the new session
-    key. A wrong code counts toward the account's lockout. Raises otp.OtpError."""
+    key. A wrong code counts toward the account's lockout; a locked account cannot finish. Raises
+    otp.OtpError."""
     challenge = otp.find(binding, Purpose.LOGIN)
     user = db.session.get(PortalUser, challenge.portal_user_id) if challenge else None
+    if user is not None and user.locked_until and user.locked_until > utcnow():
+        # Locked since the password step (by an operator, or by failures): the code no longer helps.
+        raise otp.OtpUnavailable
     try:
         otp.verify(binding, Purpose.LOGIN, code)
     except otp.OtpWrong:
@@ -142,8 +146,8 @@ def begin_password_reset(email: str) -> otp.Issued:
 
 
 def finish_password_reset(binding: str | None, code: str, new_password: str) -> PortalUser:
-    """Check the one-time password and set the new password (the policy of docs/security.md); the
-    lockout is cleared and every session of the user ends. Raises otp.OtpError or PasswordRejected
+    """Check the one-time password and set the new password (the policy of docs/security.md); a lock
+    from failed attempts is cleared (an operator's is not) and every session of the user ends. Raises otp.OtpError or PasswordRejected
     (for the field `new`)."""
     challenge = otp.find(binding, Purpose.PASSWORD_RESET)
     if challenge is None:
@@ -172,8 +176,9 @@ def finish_password_reset(binding: str | None, code: str, new_password: str) -> 
     user.must_change_password = False
     user.initial_password_expires_at = None
     user.password_changed_at = utcnow()
-    user.failed_attempts = 0
-    user.locked_until = None
+    if not user.locked_by_operator:  # an operator's lock holds until an operator lifts it
+        user.failed_attempts = 0
+        user.locked_until = None
     SESSIONS.revoke_all(user)
     record("portal.password_reset", **portal_actor(user))
     db.session.commit()

@@ -94,6 +94,9 @@ class PortalUser(db.Model):
     terms_accepted_at: Mapped[datetime | None]
     failed_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    # An operator's lock holds until an operator lifts it; the user's own password reset ends only a
+    # lock from failed attempts.
+    locked_by_operator: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_login_at: Mapped[datetime | None]

@@ -39,6 +39,7 @@ def operator_set_user_state(
     """Lock/unlock or disable/enable a user; locking or disabling ends their sessions at once. Commits."""
     if locked is not None:
         user.locked_until = utcnow() + OPERATOR_LOCK if locked else None
+        user.locked_by_operator = locked
         user.failed_attempts = 0
         record(
             "portal.user_locked" if locked else "portal.user_unlocked",

@@ -83,3 +83,57 @@ def test_reset_follows_the_policy_and_needs_the_right_code(app, registrant, db) 
 
 def test_reset_page_needs_the_first_step(client) -> None:
     assert client.get("/password/reset").headers["Location"] == "/password/forgot"
+
+
+def _reset(app, user: PortalUser):
+    client = app.test_client()
+    ask(client, user.email)
+    return submit(
+        client, "/password/reset", {"code": otp_of(user.email), "new": NEW, "confirm": NEW}
+    )
+
+
+def test_a_reset_does_not_lift_an_operators_lock(app, registrant, db) -> None:
+    from backoffice.accounts.operator_actions import operator_set_user_state
+
+    user, _ = registrant
+    operator_set_user_state(user, {"actor_type": "operator", "actor_label": "ops"}, locked=True)
+    assert _reset(app, user).headers["Location"] == "/login"  # the same answer as ever
+    db.session.refresh(user)
+    assert user.locked_by_operator
+    assert user.locked_until is not None
+    refused = login(app.test_client(), user.email, NEW)
+    assert refused.status_code == 422
+    assert "正しくありません" in refused.text
+    operator_set_user_state(user, {"actor_type": "operator", "actor_label": "ops"}, locked=False)
+    assert login(app.test_client(), user.email, NEW).status_code == 302
+
+
+def test_a_reset_ends_a_lock_from_failed_attempts(app, registrant, db) -> None:
+    user, _ = registrant
+    for _ in range(app.config["PORTAL_LOCKOUT_THRESHOLD"]):
+        login(app.test_client(), user.email, "not the password at all")
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    assert not user.locked_by_operator
+    _reset(app, user)
+    db.session.refresh(user)
+    assert user.locked_until is None
+    assert login(app.test_client(), user.email, NEW).status_code == 302
+
+
+def test_a_lock_set_during_the_one_time_password_step_stops_the_login(app, registrant, db) -> None:
+    from backoffice.accounts.operator_actions import operator_set_user_state
+    from tests.builders.accounts import enter_otp
+
+    user, password = registrant
+    client = app.test_client()
+    login(client, user.email, password)
+    code = otp_of(user.email)
+    operator_set_user_state(user, {"actor_type": "operator", "actor_label": "ops"}, locked=True)
+    refused = enter_otp(client, code)
+    assert refused.status_code == 422
+    db.session.refresh(user)
+    assert user.locked_by_operator
+    assert user.locked_until is not None
+    assert user.last_login_at is None

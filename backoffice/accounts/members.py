@@ -34,13 +34,10 @@ def places_left(organization: Organization) -> int:
     return max(current_app.config["MAX_ADDED_USERS"] - active_added_users(organization), 0)
 
 
-def add_user(registrant: PortalUser, details: UserDetails) -> PortalUser:
-    """ユーザ新規登録: at most MAX_ADDED_USERS active users besides the registrant. The organization row is
-    updated first, which locks it (PostgreSQL row lock, SQLite write lock), so concurrent adds count one
-    after another. Raises AccountError, UserLimitReached or EmailTaken."""
-    if not registrant.is_registrant:
-        raise AccountError("ユーザを追加できるのは登録者の方だけです。")
-    organization_id = registrant.organization_id
+def claim_a_place(organization_id: int) -> Organization:
+    """Lock the organization's row and check that one more added user fits, in the caller's
+    transaction. The lock (PostgreSQL row lock, SQLite write lock) makes concurrent adds and
+    re-enables count one after another. Raises UserLimitReached (after rolling back)."""
     db.session.execute(
         sa.update(Organization)
         .where(Organization.id == organization_id)
@@ -55,6 +52,15 @@ def add_user(registrant: PortalUser, details: UserDetails) -> PortalUser:
             f"追加できるユーザは最大{limit}名です。すでに{limit}名が登録されているため、追加できません。"
             "使わなくなったユーザを無効にすると、その分追加できます。"
         )
+    return organization
+
+
+def add_user(registrant: PortalUser, details: UserDetails) -> PortalUser:
+    """ユーザ新規登録: at most MAX_ADDED_USERS active users besides the registrant (`claim_a_place`).
+    Raises AccountError, UserLimitReached or EmailTaken."""
+    if not registrant.is_registrant:
+        raise AccountError("ユーザを追加できるのは登録者の方だけです。")
+    organization = claim_a_place(registrant.organization_id)
     try:
         user = create_user(organization, details, is_registrant=False)
     except EmailTaken:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from backoffice.accounts.errors import AccountError
+from backoffice.accounts.members import claim_a_place
 from backoffice.accounts.models import Organization, PortalUser, TermsVersion
 from backoffice.accounts.users import SESSIONS, set_initial_password
 from backoffice.audit.operations import record
@@ -36,7 +37,13 @@ def operator_set_user_state(
     locked: bool | None = None,
     active: bool | None = None,
 ) -> None:
-    """Lock/unlock or disable/enable a user; locking or disabling ends their sessions at once. Commits."""
+    """Lock/unlock or disable/enable a user; locking or disabling ends their sessions at once. Enabling
+    an added user takes a place under the same race-safe rule as ユーザ新規登録. Commits. Raises
+    UserLimitReached (nothing is changed then)."""
+    user_id = user.id
+    if active and not user.is_active and not user.is_registrant:
+        claim_a_place(user.organization_id)
+        user = db.session.get(PortalUser, user_id)
     if locked is not None:
         user.locked_until = utcnow() + OPERATOR_LOCK if locked else None
         user.locked_by_operator = locked
@@ -49,8 +56,10 @@ def operator_set_user_state(
         )
     if active is not None:
         user.is_active = active
-        if not user.is_registrant:
-            user.organization.users_version += 1
+        if active is False and not user.is_registrant:
+            user.organization.users_version += (
+                1  # a place is freed: concurrent adds see it in order
+            )
         record(
             "portal.user_enabled" if active else "portal.user_disabled",
             **actor,

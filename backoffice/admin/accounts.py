@@ -210,6 +210,16 @@ class PortalUserView(SearchHookMixin, SecuredModelView):
 
     @action("enable", "有効にする")
     def enable(self, ids: list[str]) -> None:
-        for user in self._users(ids):
-            operator_actions.operator_set_user_state(user, self.actor().audit(), active=True)
-        flash("有効にしました。", "success")
+        enabled = 0
+        for user_id in ids_of(ids):
+            user = db.session.get(PortalUser, user_id)  # loaded afresh: a refusal rolls back
+            if user is None:
+                continue
+            try:
+                operator_actions.operator_set_user_state(user, self.actor().audit(), active=True)
+            except AccountError as refused:
+                flash(f"{user.email}：{refused}", "error")
+            else:
+                enabled += 1
+        if enabled:
+            flash(f"{enabled}名を有効にしました。", "success")

@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backoffice.accounts import issuance
+from backoffice.accounts import issuance, members, operator_actions
+from backoffice.accounts.errors import UserLimitReached
 from backoffice.accounts.models import Organization, PortalUser
+from backoffice.accounts.users import UserDetails
 from backoffice.audit.models import AuditEvent
 from backoffice.db import utcnow
 from backoffice.inquiries.models import EventKind, Inquiry, InquiryStatus
@@ -390,3 +392,79 @@ def test_organizations_list_shows_onboarding_state(app, signed_in, db) -> None:
     logged_in = viewer.get("/admin/organizations/", query_string={"flt0_0": "1"}).text
     assert user.email in logged_in
     assert "boss@care.example.jp" not in logged_in
+
+
+def _staff(n: int) -> UserDetails:
+    return UserDetails(
+        name=f"職員{n}",
+        name_kana="ショクイン",
+        email=f"staff{n}@clinic.example.jp",
+        phone="0312345678",
+        department=None,
+    )
+
+
+def _organization_with_added_users(count: int) -> tuple[PortalUser, list[PortalUser]]:
+    registrant, _ = make_registrant()
+    return registrant, [members.add_user(registrant, _staff(n)) for n in range(count)]
+
+
+def _active_added(db) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PortalUser)
+        .where(PortalUser.is_registrant.is_(False), PortalUser.is_active)
+    )
+
+
+def test_enabling_a_user_keeps_the_four_added_users_limit(app, signed_in, db) -> None:
+    registrant, added = _organization_with_added_users(4)
+    members.disable_user(registrant, added[0].id)
+    members.add_user(registrant, _staff(5))
+    assert _active_added(db) == 4
+    operator = signed_in(Role.AGENT)
+    token = csrf_token(operator.get("/admin/portal_users/").text)
+    response = operator.post(
+        "/admin/portal_users/action/",
+        data={"csrf_token": token, "action": "enable", "rowid": added[0].id},
+        follow_redirects=True,
+    )
+    assert "追加できるユーザは最大4名です" in response.text
+    assert _active_added(db) == 4
+    assert not db.session.get(PortalUser, added[0].id).is_active
+
+
+def test_two_concurrent_enables_at_three_users_let_one_through(app, db, database_url) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the concurrency guarantee is PostgreSQL's row lock")
+    registrant, added = _organization_with_added_users(4)
+    for user in added[:2]:
+        members.disable_user(registrant, user.id)
+    assert _active_added(db) == 2
+    members.add_user(registrant, _staff(5))
+    ids = [u.id for u in added[:2]]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def enable(user_id: int) -> None:
+        with app.app_context():
+            user = db.session.get(PortalUser, user_id)
+            barrier.wait()
+            try:
+                operator_actions.operator_set_user_state(
+                    user, {"actor_type": "operator", "actor_label": "ops"}, active=True
+                )
+                outcomes.append("enabled")
+            except UserLimitReached:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=enable, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["enabled", "refused"]
+    db.session.expire_all()
+    assert _active_added(db) == 4

@@ -159,21 +159,32 @@ class WrongStep(RegistrationError):
         super().__init__(at.value)
 
 
+def _wrong_pair(left: int) -> otp.OtpError:
+    return otp.OtpError(
+        f"＊ワンタイムパスワードまたはセキュリティコードが正しくありません。あと{left}回間違えると、"
+        "このワンタイムパスワードは使えなくなります。"
+    )
+
+
 def verify(key: str | None, binding: str | None, code: str, security_code: str) -> None:
     """Step 2: the one-time password, and the セキュリティコード where one is set (a wrong code counts as a
-    try of the one-time password). Commits. Raises FlowExpired, WrongStep, otp.OtpError."""
+    try of the one-time password). Where a セキュリティコード is set, every wrong pair gets the same
+    answer, so the answer never tells whether the セキュリティコード was right. Commits. Raises
+    FlowExpired, WrongStep, otp.OtpError."""
     row, office = flow(key, Step.OTP)
     if office.has_security_code and not directory.check_security_code(
         office.office_id, security_code
     ):
         _audit("registration.security_code_failed", office, Outcome.FAILURE)
-        left = otp.count_failure(binding, Purpose.REGISTRATION)
-        raise otp.OtpError(
-            f"＊ワンタイムパスワードまたはセキュリティコードが正しくありません。あと{left}回間違えると、"
-            "このワンタイムパスワードは使えなくなります。"
-        )
+        raise _wrong_pair(otp.count_failure(binding, Purpose.REGISTRATION))
     try:
         otp.verify(binding, Purpose.REGISTRATION, code)
+    except otp.OtpWrong as wrong:
+        _audit("registration.otp_failed", office, Outcome.FAILURE)
+        db.session.commit()
+        if office.has_security_code:
+            raise _wrong_pair(wrong.remaining) from wrong
+        raise
     except otp.OtpError:
         _audit("registration.otp_failed", office, Outcome.FAILURE)
         db.session.commit()

@@ -286,6 +286,27 @@ def test_the_flow_expires_after_30_minutes(app, offices, db) -> None:
     assert "30分の有効時間が過ぎました" in client.get("/register").text
 
 
+def test_any_wrong_pair_gets_the_same_answer_at_the_security_code_step(app, offices, db) -> None:
+    """Holding the e-claims ID and password must not be enough to learn the セキュリティコード."""
+
+    def answer(code: str, security_code: str) -> tuple[int, str]:
+        client = app.test_client()
+        step1(client, "KJ000000000003")
+        right = otp_of("sec3@demo.example.jp")
+        typed = right if code == "right" else ("000000" if right != "000000" else "111111")
+        response = submit(client, "/register/otp", {"code": typed, "security_code": security_code})
+        return response.status_code, response.text.split('name="csrf_token"')[0]
+
+    wrong_code_right_security = answer("wrong", "7391")
+    assert wrong_code_right_security == answer("wrong", "0000")
+    assert wrong_code_right_security == answer("right", "0000")
+    assert wrong_code_right_security[0] == 422
+    assert (
+        "ワンタイムパスワードまたはセキュリティコードが正しくありません"
+        in wrong_code_right_security[1]
+    )
+
+
 def test_tries_are_exhausted_by_wrong_codes_and_security_codes(app, offices, db) -> None:
     client = app.test_client()
     step1(client, "KJ000000000003")

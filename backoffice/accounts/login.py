@@ -12,14 +12,18 @@ from backoffice.accounts.errors import InitialPasswordExpired, LoginFailed
 from backoffice.accounts.models import PortalUser
 from backoffice.accounts.users import SESSIONS, portal_actor
 from backoffice.audit.models import Outcome
-from backoffice.audit.operations import record
+from backoffice.audit.operations import record, typed_label
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.lockout import count_failure as count_lockout_failure
-from backoffice.normalize import normalize_email
+from backoffice.normalize import WHOLE_EMAIL_RE, normalize_email
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
 from backoffice.passwords import check_policy, hash_password, verify_password
+
+
+def _is_address(text: str) -> bool:
+    return WHOLE_EMAIL_RE.fullmatch(text) is not None
 
 
 def begin_login(email: str, password: str, *, now: datetime | None = None) -> otp.Issued:
@@ -36,7 +40,7 @@ def begin_login(email: str, password: str, *, now: datetime | None = None) -> ot
         record(
             "portal.login",
             outcome=Outcome.FAILURE,
-            actor_label=address[:254],
+            actor_label=typed_label(address, is_identifier=_is_address(address)),
             detail={"reason": "unknown_or_disabled"},
         )
         db.session.commit()
@@ -138,7 +142,7 @@ def begin_password_reset(email: str) -> otp.Issued:
         record(
             "portal.password_reset",
             outcome=Outcome.FAILURE,
-            actor_label=address[:254],
+            actor_label=typed_label(address, is_identifier=_is_address(address)),
             detail={"reason": "unknown_or_disabled"},
         )
     db.session.commit()

@@ -1,8 +1,10 @@
 """Writing audit events inside the caller's transaction (so they share its fate)."""
 
+import hashlib
+import hmac
 from typing import Any
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 
 from backoffice.audit.models import AuditEvent, Outcome
 from backoffice.extensions import db
@@ -41,3 +43,14 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def typed_label(value: str, *, is_identifier: bool) -> str:
+    """What someone typed into an ID field, as the audit log may keep it: the value itself when it has
+    the shape of an identifier (`is_identifier`), else a keyed hash, so that a password typed into
+    the wrong field never reaches the log while repeated tries of the same text still match."""
+    if is_identifier:
+        return value[:254]
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"typed-id:" + value.encode(), hashlib.sha256).hexdigest()
+    return f"（IDの形でない入力 {digest[:12]}）"

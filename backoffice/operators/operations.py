@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backoffice.audit.models import Outcome
-from backoffice.audit.operations import record
+from backoffice.audit.operations import record, typed_label
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.lockout import count_failure
-from backoffice.normalize import InvalidInput, check_email, normalize_email
+from backoffice.normalize import WHOLE_EMAIL_RE, InvalidInput, check_email, normalize_email
 from backoffice.operators.models import Operator, OperatorSession, Role
 from backoffice.passwords import check_policy, hash_password, verify_password
 from backoffice.sessions import SessionStore
@@ -121,7 +121,9 @@ def sign_in(email: str, password: str, code: str, *, now: datetime | None = None
         record(
             "operator.login",
             outcome=Outcome.FAILURE,
-            actor_label=address[:254],
+            actor_label=typed_label(
+                address, is_identifier=WHOLE_EMAIL_RE.fullmatch(address) is not None
+            ),
             detail={"reason": "unknown_or_disabled"},
         )
         db.session.commit()

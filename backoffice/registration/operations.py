@@ -19,7 +19,8 @@ from backoffice.accounts.issuance import mask_email
 from backoffice.accounts.models import Organization
 from backoffice.accounts.users import UserDetails, create_user
 from backoffice.audit.models import Outcome
-from backoffice.audit.operations import record
+from backoffice.audit.operations import record, typed_label
+from backoffice.codes import ECLAIMS_ID_RE
 from backoffice.db import utcnow
 from backoffice.domain_errors import DomainError
 from backoffice.eclaims.directory import OfficeIdentity, directory
@@ -107,7 +108,8 @@ def start(eclaims_id: str, password: str) -> Started:
     typed = normalize_eclaims_id(eclaims_id)
     office = directory.authenticate(typed, password)
     if office is None:
-        record("registration.credentials", outcome=Outcome.FAILURE, actor_label=typed[:254])
+        label = typed_label(typed, is_identifier=ECLAIMS_ID_RE.match(typed) is not None)
+        record("registration.credentials", outcome=Outcome.FAILURE, actor_label=label)
         db.session.commit()
         raise CredentialsRejected
     if office.security_email is None:

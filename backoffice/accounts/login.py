@@ -12,18 +12,14 @@ from backoffice.accounts.errors import InitialPasswordExpired, LoginFailed
 from backoffice.accounts.models import PortalUser
 from backoffice.accounts.users import SESSIONS, portal_actor
 from backoffice.audit.models import Outcome
-from backoffice.audit.operations import record, typed_label
+from backoffice.audit.operations import record, record_unknown_account
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.lockout import count_failure as count_lockout_failure
-from backoffice.normalize import WHOLE_EMAIL_RE, normalize_email
+from backoffice.normalize import normalize_email
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
 from backoffice.passwords import check_policy, hash_password, verify_password
-
-
-def _is_address(text: str) -> bool:
-    return WHOLE_EMAIL_RE.fullmatch(text) is not None
 
 
 def begin_login(email: str, password: str, *, now: datetime | None = None) -> otp.Issued:
@@ -37,12 +33,7 @@ def begin_login(email: str, password: str, *, now: datetime | None = None) -> ot
     user = db.session.scalar(sa.select(PortalUser).where(PortalUser.email == address))
     password_ok = verify_password(user.password_hash if user else None, password)
     if user is None or not user.usable:
-        record(
-            "portal.login",
-            outcome=Outcome.FAILURE,
-            actor_label=typed_label(address, is_identifier=_is_address(address)),
-            detail={"reason": "unknown_or_disabled"},
-        )
+        record_unknown_account("portal.login", address)
         db.session.commit()
         raise LoginFailed
     if user.locked_until and user.locked_until > now:
@@ -139,12 +130,7 @@ def begin_password_reset(email: str) -> otp.Issued:
     if known:
         record("portal.otp_sent", **portal_actor(user), detail={"purpose": "password_reset"})
     else:
-        record(
-            "portal.password_reset",
-            outcome=Outcome.FAILURE,
-            actor_label=typed_label(address, is_identifier=_is_address(address)),
-            detail={"reason": "unknown_or_disabled"},
-        )
+        record_unknown_account("portal.password_reset", address)
     db.session.commit()
     return issued
 

@@ -40,10 +40,8 @@ def operator_set_user_state(
     """Lock/unlock or disable/enable a user; locking or disabling ends their sessions at once. Enabling
     an added user takes a place under the same race-safe rule as ユーザ新規登録. Commits. Raises
     UserLimitReached (nothing is changed then)."""
-    user_id = user.id
     if active and not user.is_active and not user.is_registrant:
         claim_a_place(user.organization_id)
-        user = db.session.get(PortalUser, user_id)
     if locked is not None:
         user.locked_until = utcnow() + OPERATOR_LOCK if locked else None
         user.locked_by_operator = locked

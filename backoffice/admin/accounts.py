@@ -211,10 +211,7 @@ class PortalUserView(SearchHookMixin, SecuredModelView):
     @action("enable", "有効にする")
     def enable(self, ids: list[str]) -> None:
         enabled = 0
-        for user_id in ids_of(ids):
-            user = db.session.get(PortalUser, user_id)  # loaded afresh: a refusal rolls back
-            if user is None:
-                continue
+        for user in self._users(ids):
             try:
                 operator_actions.operator_set_user_state(user, self.actor().audit(), active=True)
             except AccountError as refused:

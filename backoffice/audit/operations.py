@@ -2,12 +2,14 @@
 
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from flask import current_app, has_request_context, request
 
 from backoffice.audit.models import AuditEvent, Outcome
 from backoffice.extensions import db
+from backoffice.normalize import WHOLE_EMAIL_RE
 
 # Keys that must never reach the log, whatever a caller passes in `detail`.
 _FORBIDDEN = ("password", "token", "secret", "otp")
@@ -45,12 +47,23 @@ def record(
     return event
 
 
-def typed_label(value: str, *, is_identifier: bool) -> str:
+def typed_label(value: str, shape: re.Pattern[str]) -> str:
     """What someone typed into an ID field, as the audit log may keep it: the value itself when it has
-    the shape of an identifier (`is_identifier`), else a keyed hash, so that a password typed into
-    the wrong field never reaches the log while repeated tries of the same text still match."""
-    if is_identifier:
+    the identifier's `shape`, else a keyed hash, so that a password typed into the wrong field never
+    reaches the log while repeated tries of the same text still match."""
+    if shape.fullmatch(value):
         return value[:254]
     key = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(key, b"typed-id:" + value.encode(), hashlib.sha256).hexdigest()
     return f"（IDの形でない入力 {digest[:12]}）"
+
+
+def record_unknown_account(action: str, typed_address: str) -> None:
+    """A failure for an address without a usable account (unknown or disabled), in the caller's
+    transaction: the address as typed, or its marker (`typed_label`)."""
+    record(
+        action,
+        outcome=Outcome.FAILURE,
+        actor_label=typed_label(typed_address, WHOLE_EMAIL_RE),
+        detail={"reason": "unknown_or_disabled"},
+    )

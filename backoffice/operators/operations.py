@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backoffice.audit.models import Outcome
-from backoffice.audit.operations import record, typed_label
+from backoffice.audit.operations import record, record_unknown_account
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.lockout import count_failure
-from backoffice.normalize import WHOLE_EMAIL_RE, InvalidInput, check_email, normalize_email
+from backoffice.normalize import InvalidInput, check_email, normalize_email
 from backoffice.operators.models import Operator, OperatorSession, Role
 from backoffice.passwords import check_policy, hash_password, verify_password
 from backoffice.sessions import SessionStore
@@ -118,14 +118,7 @@ def sign_in(email: str, password: str, code: str, *, now: datetime | None = None
     operator = db.session.scalar(sa.select(Operator).where(Operator.email == address))
     password_ok = verify_password(operator.password_hash if operator else None, password)
     if operator is None or not operator.is_active:
-        record(
-            "operator.login",
-            outcome=Outcome.FAILURE,
-            actor_label=typed_label(
-                address, is_identifier=WHOLE_EMAIL_RE.fullmatch(address) is not None
-            ),
-            detail={"reason": "unknown_or_disabled"},
-        )
+        record_unknown_account("operator.login", address)
         db.session.commit()
         raise SignInFailed
     if operator.locked_until and operator.locked_until > now:

@@ -108,7 +108,7 @@ def start(eclaims_id: str, password: str) -> Started:
     typed = normalize_eclaims_id(eclaims_id)
     office = directory.authenticate(typed, password)
     if office is None:
-        label = typed_label(typed, is_identifier=ECLAIMS_ID_RE.match(typed) is not None)
+        label = typed_label(typed, ECLAIMS_ID_RE)
         record("registration.credentials", outcome=Outcome.FAILURE, actor_label=label)
         db.session.commit()
         raise CredentialsRejected

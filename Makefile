@@ -25,8 +25,9 @@ install: $(STAMP)
 # (git-ignored, written only here) lets `.venv/bin/flask --app wsgi …` run against the same local setup;
 # a production checkout never has one, so outside it every setting must be given.
 run: export FLASK_DEVELOPMENT ?= true
+run: export FLASK_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP)
-	printf '# Written by `make run` for local development; never used in production.\nFLASK_DEVELOPMENT=%s\n' "$$FLASK_DEVELOPMENT" > .flaskenv
+	printf '# Written by `make run` for local development; never used in production.\nFLASK_DEVELOPMENT=%s\nFLASK_PUBLIC_URL=%s\n' "$$FLASK_DEVELOPMENT" "$$FLASK_PUBLIC_URL" > .flaskenv
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
 	$(FLASK) run --host $(HOST) --port $(PORT)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backoffice import cli, config, errors, security
+from backoffice import cli, config, errors, hosts, security
 from backoffice.admin import setup as admin_setup
 from backoffice.extensions import csrf, db, limiter, mail, migrate
 from backoffice.mail import delivery
@@ -35,6 +35,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     cli.init_app(app)
     _register_template_helpers(app)
+    hosts.init_app(app)
+    # Outermost, so that the other layers see the client's host and address.
     if hops := app.config["PROXY_FIX_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

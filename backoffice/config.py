@@ -7,6 +7,7 @@ Any key below can be set as `FLASK_<KEY>` (values are parsed as JSON where they 
 import os
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -24,8 +25,12 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "SQLALCHEMY_DATABASE_URI": f"sqlite:///{INSTANCE / 'backoffice.sqlite3'}",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-    # Public base URL for links in emails sent outside a request (e.g. by `flask mail deliver`).
+    # The site's public base URL: every link in a mail is built from it, never from a request's Host
+    # header. Required outside development; development defaults to `make run`'s address.
     "PUBLIC_URL": None,
+    # Host names the app answers to (others get the 400 page). None: the host of PUBLIC_URL outside
+    # development, any host in development. A probe by IP address still gets /healthz (backoffice/hosts.py).
+    "TRUSTED_HOSTS": None,
     # Requests: forms are text only, so anything larger than this is refused with the 413 page.
     "MAX_CONTENT_LENGTH": 256 * 1024,
     # How many reverse proxies set X-Forwarded-* in front of the app (0: none, trust nothing).
@@ -95,7 +100,8 @@ DEFAULTS: dict[str, Any] = {
 def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     """Fill `app.config` in order: defaults, `FLASK_*` variables, `DATABASE_URL`/`SECRET_KEY`, overrides.
 
-    Raises ConfigError outside development when the secret key or the mail server is missing.
+    Raises ConfigError outside development when the secret key, the mail server or the public URL is
+    missing, and whenever the public URL is not an http(s) address.
     """
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env()
@@ -111,7 +117,7 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = not development
     if not development:
-        missing = [k for k in ("SECRET_KEY", "MAIL_SERVER") if not app.config.get(k)]
+        missing = [k for k in ("SECRET_KEY", "MAIL_SERVER", "PUBLIC_URL") if not app.config.get(k)]
         if missing:
             names = ", ".join(
                 f"FLASK_{k} (or {k})" if k == "SECRET_KEY" else f"FLASK_{k}" for k in missing
@@ -122,6 +128,23 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
             )
     elif not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _development_secret_key()
+    if development and not app.config["PUBLIC_URL"]:
+        app.config["PUBLIC_URL"] = DEVELOPMENT_URL
+    public_host = _public_host(app.config["PUBLIC_URL"])
+    if app.config["TRUSTED_HOSTS"] is None and not development:
+        app.config["TRUSTED_HOSTS"] = [public_host]
+
+
+DEVELOPMENT_URL = "http://127.0.0.1:5000"
+
+
+def _public_host(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"FLASK_PUBLIC_URL must be an http(s) address such as https://portal.example.jp, not {url!r}."
+        )
+    return parts.hostname
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -73,7 +73,7 @@ DEMO_INQUIRIES = [
 def demo_seed() -> None:
     """Load demonstration data: the category tree and a few inquiries (idempotent)."""
     click.echo(f"categories added: {seed_categories()}")
-    base_url = current_app.config["PUBLIC_URL"] or "http://127.0.0.1:5000"
+    base_url = current_app.config["PUBLIC_URL"]
     created = 0
     with current_app.test_request_context(base_url=base_url):
         for demo in DEMO_INQUIRIES:

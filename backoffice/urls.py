@@ -4,8 +4,5 @@ from flask import current_app, url_for
 
 
 def external_url(endpoint: str, **values: object) -> str:
-    """`PUBLIC_URL` + the endpoint's path when configured (needed outside a request), else the request's
-    own scheme and host."""
-    if base := current_app.config["PUBLIC_URL"]:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    """`PUBLIC_URL` + the endpoint's path: never the request's Host header, which anyone can set."""
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)

@@ -86,7 +86,10 @@ def in_process_app(env: dict[str, str]) -> Any:
     )
     from backoffice import create_app
 
-    return create_app()
+    app = create_app()
+    # Its test client's host, besides the public one (outside development the app answers no other).
+    app.config["TRUSTED_HOSTS"] = [*app.config["TRUSTED_HOSTS"], "localhost"]
+    return app
 
 
 def wait_for_code(codes: Any, address: str, timeout: float) -> str:

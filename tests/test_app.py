@@ -14,7 +14,13 @@ from tests.builders.app import app_config
 def test_outside_development_a_missing_secret_key_or_mail_server_stops_start_up(
     monkeypatch,
 ) -> None:
-    for name in ("FLASK_DEVELOPMENT", "SECRET_KEY", "FLASK_SECRET_KEY", "FLASK_MAIL_SERVER"):
+    for name in (
+        "FLASK_DEVELOPMENT",
+        "SECRET_KEY",
+        "FLASK_SECRET_KEY",
+        "FLASK_MAIL_SERVER",
+        "FLASK_PUBLIC_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError, match=r"FLASK_SECRET_KEY.*FLASK_MAIL_SERVER"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -39,7 +45,12 @@ def app_configuration_order_defaults_env_then_overrides(monkeypatch) -> None:
 def test_production_cookies_are_secure_and_hsts_is_sent(monkeypatch) -> None:
     monkeypatch.delenv("FLASK_DEVELOPMENT", raising=False)
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "k", "MAIL_SERVER": "mail.example"}
+        {
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "SECRET_KEY": "k",
+            "MAIL_SERVER": "mail.example",
+            "PUBLIC_URL": "https://localhost",
+        }
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True

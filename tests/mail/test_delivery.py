@@ -32,6 +32,7 @@ def run_worker(
         "SECRET_KEY": secret_key,
         "FLASK_MAIL_SERVER": "127.0.0.1",
         "FLASK_MAIL_PORT": str(port),
+        "FLASK_PUBLIC_URL": "https://portal.example.jp",
     }
     env.pop("FLASK_DEVELOPMENT", None)
     env["FLASK_SKIP_DOTENV"] = "1"  # a production worker: not the .flaskenv of `make run`

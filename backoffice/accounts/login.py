@@ -22,8 +22,11 @@ from backoffice.otp.models import Purpose
 from backoffice.passwords import check_policy, hash_password, verify_password
 
 
-def begin_login(email: str, password: str, *, now: datetime | None = None) -> otp.Issued:
-    """Check ID and password; send a one-time password. Commits.
+def begin_login(
+    email: str, password: str, *, current: str | None = None, now: datetime | None = None
+) -> otp.Issued:
+    """Check ID and password; send a one-time password (`current`: the browser's open challenge, kept
+    within the cooldown). Commits.
 
     Raises LoginFailed (unknown, wrong, locked, disabled: the same) or InitialPasswordExpired (only after
     the right password, so it reveals nothing to a guesser).
@@ -61,8 +64,9 @@ def begin_login(email: str, password: str, *, now: datetime | None = None) -> ot
         )
         db.session.commit()
         raise InitialPasswordExpired
-    issued = otp.issue(Purpose.LOGIN, user.email, portal_user_id=user.id)
-    record("portal.otp_sent", **portal_actor(user), detail={"purpose": "login"})
+    issued = otp.issue(Purpose.LOGIN, user.email, portal_user_id=user.id, current=current, now=now)
+    if issued.notice is None:
+        record("portal.otp_sent", **portal_actor(user), detail={"purpose": "login"})
     db.session.commit()
     return issued
 
@@ -118,18 +122,23 @@ def logout(key: str | None) -> None:
     db.session.commit()
 
 
-def begin_password_reset(email: str) -> otp.Issued:
+def begin_password_reset(email: str, *, current: str | None = None) -> otp.Issued:
     """Send a one-time password to a known, usable address; for any other address make a silent decoy,
-    so that the answer and the next page are the same. Commits."""
+    so that the answer and the next page are the same (the decoy passes the same cooldown and cap).
+    Commits."""
     address = normalize_email(email).lower()
     user = db.session.scalar(sa.select(PortalUser).where(PortalUser.email == address))
     known = user is not None and user.usable
     issued = otp.issue(
-        Purpose.PASSWORD_RESET, address, portal_user_id=user.id if known else None, send=known
+        Purpose.PASSWORD_RESET,
+        address,
+        portal_user_id=user.id if known else None,
+        send=known,
+        current=current,
     )
-    if known:
+    if known and issued.notice is None:
         record("portal.otp_sent", **portal_actor(user), detail={"purpose": "password_reset"})
-    else:
+    elif not known:
         record_unknown_account("portal.password_reset", address)
     db.session.commit()
     return issued

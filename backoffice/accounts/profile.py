@@ -35,7 +35,9 @@ def update_profile(user: PortalUser, details: ProfileDetails) -> None:
     db.session.commit()
 
 
-def begin_email_change(user: PortalUser, new_email: str, password: str) -> otp.Issued:
+def begin_email_change(
+    user: PortalUser, new_email: str, password: str, *, current: str | None = None
+) -> otp.Issued:
     """Check the password again and send a one-time password to the new address. Commits.
     Raises WrongCurrentPassword (field `password`), AccountError (the same address, field `email`)
     or EmailTaken."""
@@ -50,8 +52,9 @@ def begin_email_change(user: PortalUser, new_email: str, password: str) -> otp.I
         )
     if email_taken(address):
         raise EmailTaken
-    issued = otp.issue(Purpose.EMAIL_CHANGE, address, portal_user_id=user.id)
-    record("portal.otp_sent", **portal_actor(user), detail={"purpose": "email_change"})
+    issued = otp.issue(Purpose.EMAIL_CHANGE, address, portal_user_id=user.id, current=current)
+    if issued.notice is None:
+        record("portal.otp_sent", **portal_actor(user), detail={"purpose": "email_change"})
     db.session.commit()
     return issued
 

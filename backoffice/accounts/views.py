@@ -101,11 +101,15 @@ def login() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         try:
-            issued = account_login.begin_login(form.email.data, form.password.data or "")
+            issued = account_login.begin_login(
+                form.email.data, form.password.data or "", current=session.get(OTP_KEY)
+            )
         except AccountError as failure:
             error = str(failure)
         else:
             session[OTP_KEY] = issued.binding
+            if issued.notice:
+                flash(issued.notice, "warning")
             return redirect(url_for(".login_otp"))
     status = 422 if (error or form.errors) else 200
     return render_template("portal/login.html", form=form, error=error), status
@@ -305,8 +309,10 @@ def forgot_password() -> ResponseReturnValue:
     address, registered or not."""
     form = ForgotForm()
     if form.validate_on_submit():
-        issued = account_login.begin_password_reset(form.email.data)
+        issued = account_login.begin_password_reset(form.email.data, current=session.get(RESET_KEY))
         session[RESET_KEY] = issued.binding
+        if issued.notice:
+            flash(issued.notice, "warning")
         return redirect(url_for(".reset_password"))
     status = 422 if form.errors else 200
     return render_template("portal/forgot.html", form=form), status
@@ -358,11 +364,15 @@ def change_email() -> ResponseReturnValue:
     form = EmailChangeForm()
     if form.validate_on_submit():
         try:
-            issued = profiles.begin_email_change(user, form.email.data, form.password.data or "")
+            issued = profiles.begin_email_change(
+                user, form.email.data, form.password.data or "", current=session.get(EMAIL_KEY)
+            )
         except AccountError as failure:
             populate_errors(form, failure, fallback="email")
         else:
             session[EMAIL_KEY] = issued.binding
+            if issued.notice:
+                flash(issued.notice, "warning")
             return redirect(url_for(".confirm_email"))
     status = 422 if form.errors else 200
     return render_template("portal/email_change.html", form=form), status

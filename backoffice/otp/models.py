@@ -19,6 +19,8 @@ class Purpose(enum.Enum):
 
 class OtpChallenge(db.Model):
     __tablename__ = "otp_challenges"
+    # The gate of every mail (cooldown and hourly cap) reads one address's recent challenges.
+    __table_args__ = (sa.Index("ix_otp_challenges_mailbox", "sent_to", "purpose", "last_sent_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[Purpose] = mapped_column(enum_column(Purpose, "otp_purpose"))

@@ -2,8 +2,10 @@
 
 A code is 6 random digits (from `secrets`), stored only as an HMAC, valid 10 minutes, single use, bound to
 the purpose and to the browser session that asked for it (the caller keeps the binding in the session), and
-void after 5 wrong tries. Resending waits 60 seconds and stops at a cap per hour. Email OTP proves control
-of the mailbox; it is not a possession factor.
+void after 5 wrong tries. Every mail of a code, first or resent, passes the same gate per address and purpose
+(`_hold`): a cooldown between mails and a cap per hour; a code that passes voids the earlier ones. Decoys for
+unknown addresses pass the same gate, so its answers never tell whether an address has an account. Email
+OTP proves control of the mailbox; it is not a possession factor.
 """
 
 import hashlib
@@ -67,6 +69,8 @@ class ResendRefused(OtpError):
 class Issued:
     challenge: OtpChallenge
     binding: str  # for the browser's session only
+    # Why no new code was mailed (the cooldown or the hourly cap), to be shown on the next page.
+    notice: str | None = None
 
 
 def _code_hash(code: str, binding_hash: str) -> str:
@@ -94,17 +98,42 @@ def _queue_mail(challenge: OtpChallenge, code: str) -> None:
 
 
 def issue(
-    purpose: Purpose, sent_to: str, *, portal_user_id: int | None = None, send: bool = True
+    purpose: Purpose,
+    sent_to: str,
+    *,
+    portal_user_id: int | None = None,
+    send: bool = True,
+    current: str | None = None,
+    now: datetime | None = None,
 ) -> Issued:
     """A new challenge and its email, in the caller's transaction (the caller commits).
 
     With `send=False` no email goes out: a decoy for an unknown address, so that the next page behaves
-    exactly as for a known one.
+    exactly as for a known one. Within the cooldown or over the hourly cap nothing is mailed and no
+    earlier code is voided: the browser keeps its open challenge (`current`, its session's binding) or
+    gets one that was never mailed, and `notice` says why.
     """
+    now = now or utcnow()
+    _lock_mailbox(purpose, sent_to)
+    if notice := _hold(purpose, sent_to, now):
+        kept = find(current, purpose)
+        if current and kept and kept.sent_to == sent_to and kept.expires_at > now:
+            return Issued(kept, current, notice)
+        challenge, binding, _ = _add_challenge(purpose, sent_to, portal_user_id, now, sends=0)
+        return Issued(challenge, binding, notice)
+    _void_open(purpose, sent_to, now)
+    challenge, binding, code = _add_challenge(purpose, sent_to, portal_user_id, now, sends=1)
+    if send:
+        _queue_mail(challenge, code)
+    return Issued(challenge, binding)
+
+
+def _add_challenge(
+    purpose: Purpose, sent_to: str, portal_user_id: int | None, now: datetime, *, sends: int
+) -> tuple[OtpChallenge, str, str]:
     binding = secrets.token_urlsafe(32)
     binding_hash = hash_key(binding)
     code = _new_code()
-    now = utcnow()
     challenge = OtpChallenge(
         purpose=purpose,
         portal_user_id=portal_user_id,
@@ -113,11 +142,62 @@ def issue(
         binding_hash=binding_hash,
         expires_at=now + timedelta(minutes=current_app.config["OTP_TTL_MINUTES"]),
         last_sent_at=now,
+        sends=sends,
     )
     db.session.add(challenge)
-    if send:
-        _queue_mail(challenge, code)
-    return Issued(challenge, binding)
+    db.session.flush()
+    return challenge, binding, code
+
+
+def _lock_mailbox(purpose: Purpose, sent_to: str) -> None:
+    """Serialise the gate per address and purpose until the caller commits, so that requests sent at
+    once cannot all pass it. PostgreSQL: a transaction-level advisory lock; SQLite serialises writers."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"otp:{purpose.value}:{sent_to}".encode()).digest()
+    db.session.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
+    )
+
+
+def _hold(purpose: Purpose, sent_to: str, now: datetime) -> str | None:
+    """Why no code may be mailed to `sent_to` for `purpose` now, or None. Counts every challenge (decoys
+    too) whose last mail is within the hour; a challenge mailed more than once counts each mail, so the
+    cap can only be overestimated."""
+    config = current_app.config
+    last, recent = db.session.execute(
+        sa.select(
+            sa.func.max(OtpChallenge.last_sent_at),
+            sa.func.coalesce(sa.func.sum(OtpChallenge.sends), 0),
+        ).where(
+            OtpChallenge.sent_to == sent_to,
+            OtpChallenge.purpose == purpose,
+            OtpChallenge.sends > 0,
+            OtpChallenge.last_sent_at > now - timedelta(hours=1),
+        )
+    ).one()
+    if recent >= config["OTP_HOURLY_CAP"]:
+        return "短時間に何度もワンタイムパスワードを送信したため、しばらく新しいワンタイムパスワードをお送りできません。1時間ほどたってからお試しください。"
+    if last is not None:
+        wait = config["OTP_RESEND_SECONDS"] - (now - last).total_seconds()
+        if wait > 0:
+            return f"直前にワンタイムパスワードをお送りしたため、新しいワンタイムパスワードはお送りしていません。届いたメールをご確認ください。再送は{int(wait) + 1}秒後からできます。"
+    return None
+
+
+def _void_open(purpose: Purpose, sent_to: str, now: datetime) -> None:
+    """A new code ends every earlier one for the same address and purpose, in any browser."""
+    db.session.execute(
+        sa.update(OtpChallenge)
+        .where(
+            OtpChallenge.sent_to == sent_to,
+            OtpChallenge.purpose == purpose,
+            OtpChallenge.consumed_at.is_(None),
+            OtpChallenge.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def find(binding: str | None, purpose: Purpose) -> OtpChallenge | None:
@@ -181,29 +261,20 @@ def count_failure(binding: str | None, purpose: Purpose) -> int:
 
 
 def resend(binding: str | None, purpose: Purpose, *, now: datetime | None = None) -> Issued:
-    """A new code for the same challenge (the old one stops working), after the cooldown and within the
-    hourly cap. Commits. Raises OtpUnavailable or ResendRefused."""
+    """A new code for the same challenge (every earlier code stops working), through the same gate as
+    `issue`. Commits. Raises OtpUnavailable or ResendRefused."""
     now = now or utcnow()
     challenge = find(binding, purpose)
     if challenge is None or binding is None:
         raise OtpUnavailable
-    config = current_app.config
-    wait = config["OTP_RESEND_SECONDS"] - (now - challenge.last_sent_at).total_seconds()
-    if wait > 0:
-        raise ResendRefused(f"＊ワンタイムパスワードの再送は、{int(wait) + 1}秒後からできます。")
-    recent = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(OtpChallenge.sends), 0)).where(
-            OtpChallenge.sent_to == challenge.sent_to,
-            OtpChallenge.last_sent_at > now - timedelta(hours=1),
-        )
-    )
-    if recent >= config["OTP_HOURLY_CAP"]:
-        raise ResendRefused(
-            "＊短時間に何度も再送されたため、しばらく再送できません。1時間ほどたってからお試しください。"
-        )
+    _lock_mailbox(purpose, challenge.sent_to)
+    if notice := _hold(purpose, challenge.sent_to, now):
+        db.session.rollback()
+        raise ResendRefused(f"＊{notice}")
+    _void_open(purpose, challenge.sent_to, now)
     code = _new_code()
     challenge.code_hash = _code_hash(code, challenge.binding_hash)
-    challenge.expires_at = now + timedelta(minutes=config["OTP_TTL_MINUTES"])
+    challenge.expires_at = now + timedelta(minutes=current_app.config["OTP_TTL_MINUTES"])
     challenge.attempts = 0
     challenge.last_sent_at = now
     challenge.sends += 1

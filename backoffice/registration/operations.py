@@ -67,6 +67,7 @@ class Started:
     otp_binding: str
     masked_email: str
     has_security_code: bool
+    notice: str | None = None  # why no new one-time password was mailed (otp.Issued.notice)
 
 
 def _audit(
@@ -99,8 +100,9 @@ def _already(organization: Organization) -> AlreadyRegistered:
     return AlreadyRegistered(mask_email(registrant.email) if registrant else None)
 
 
-def start(eclaims_id: str, password: str) -> Started:
-    """Step 1: the e-claims ID and password. Commits.
+def start(eclaims_id: str, password: str, *, current: str | None = None) -> Started:
+    """Step 1: the e-claims ID and password (`current`: the browser's open one-time password, kept
+    within the cooldown). Commits.
 
     Raises CredentialsRejected (unknown ID, wrong password, locked: the same), NoSecurityEmail or
     AlreadyRegistered.
@@ -124,14 +126,16 @@ def start(eclaims_id: str, password: str) -> Started:
     db.session.add(
         RegistrationFlow(key_hash=hash_key(key), eclaims_office_id=office.office_id, step=Step.OTP)
     )
-    issued = otp.issue(Purpose.REGISTRATION, office.security_email)
-    _audit("registration.otp_sent", office)
+    issued = otp.issue(Purpose.REGISTRATION, office.security_email, current=current)
+    if issued.notice is None:
+        _audit("registration.otp_sent", office)
     db.session.commit()
     return Started(
         key,
         issued.binding,
         mask_email(office.security_email),
         office.has_security_code,
+        issued.notice,
     )
 
 

@@ -43,7 +43,9 @@ def start() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         try:
-            started = registration.start(form.eclaims_id.data, form.password.data or "")
+            started = registration.start(
+                form.eclaims_id.data, form.password.data or "", current=session.get(OTP_KEY)
+            )
         except registration.NoSecurityEmail:
             return render_template("register/no_security_email.html")
         except registration.AlreadyRegistered as already:
@@ -54,6 +56,8 @@ def start() -> ResponseReturnValue:
             session[FLOW_KEY] = started.flow_key
             session[OTP_KEY] = started.otp_binding
             session[MASKED_KEY] = started.masked_email
+            if started.notice:
+                flash(started.notice, "warning")
             return redirect(url_for(".otp_step"))
     status = 422 if (error or form.errors) else 200
     return render_template("register/start.html", form=form, error=error, steps=STEPS), status

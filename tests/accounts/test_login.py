@@ -15,6 +15,7 @@ from tests.builders.accounts import (
     NEW_PASSWORD,
     enter_otp,
     full_first_login,
+    let_otp_cooldown_pass,
     login,
     make_registrant,
     otp_of,
@@ -185,6 +186,7 @@ def test_one_time_password_single_use_expiry_and_five_tries(app, client, registr
     assert "使えなくなりました" in enter_otp(client, code).text  # even the right code, now
 
     # Expiry, on a fresh challenge.
+    let_otp_cooldown_pass()
     other = app.test_client()
     login(other, user.email, password)
     challenge = db.session.scalars(sa.select(OtpChallenge).order_by(OtpChallenge.id.desc())).first()
@@ -193,6 +195,7 @@ def test_one_time_password_single_use_expiry_and_five_tries(app, client, registr
     assert "有効期限が切れています" in enter_otp(other, otp_of(user.email)).text
 
     # Single use: a code that worked once never works again.
+    let_otp_cooldown_pass()
     third = app.test_client()
     login(third, user.email, password)
     code = otp_of(user.email)
@@ -376,6 +379,6 @@ def test_resend_stops_at_the_hourly_cap(client, registrant, db, app) -> None:
     challenge.last_sent_at = utcnow() - timedelta(seconds=61)
     db.session.commit()
     submit(client, "/login/otp/resend", {}, page_url="/login/otp")
-    assert "しばらく再送できません" in client.get("/login/otp").text
+    assert "しばらく新しいワンタイムパスワードをお送りできません" in client.get("/login/otp").text
     db.session.refresh(challenge)
     assert challenge.sends == app.config["OTP_HOURLY_CAP"]

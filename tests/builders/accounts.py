@@ -2,9 +2,10 @@
 like a browser."""
 
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser, TermsVersion
@@ -14,6 +15,7 @@ from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
+from backoffice.otp.models import OtpChallenge
 from tests.builders.web import csrf_token
 
 NEW_PASSWORD = "yuki-no-hi-no-sanpo-2026"
@@ -26,6 +28,13 @@ def last_mail_to(address: str) -> OutboundEmail:
         .order_by(OutboundEmail.id.desc())
         .limit(1)
     ).one()
+
+
+def let_otp_cooldown_pass() -> None:
+    """Move every one-time password's last mail back past the cooldown, as if a minute had gone by."""
+    for challenge in db.session.scalars(sa.select(OtpChallenge)):
+        challenge.last_sent_at -= timedelta(seconds=current_app.config["OTP_RESEND_SECONDS"] + 1)
+    db.session.commit()
 
 
 def initial_password_of(user: PortalUser) -> str:

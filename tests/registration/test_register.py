@@ -246,6 +246,26 @@ def test_wrong_passwords_during_a_lock_do_not_lengthen_it(app, offices, db) -> N
     assert step1(app.test_client(), "KJ000000000001").status_code == 302
 
 
+def test_starting_again_within_the_cooldown_mails_no_new_code(app, offices, db) -> None:
+    from backoffice.mail.models import OutboundEmail
+
+    def mails() -> int:
+        return db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboundEmail)
+            .where(OutboundEmail.to_address == "sec1@demo.example.jp")
+        )
+
+    client = app.test_client()
+    step1(client, "KJ000000000001")
+    code = otp_of("sec1@demo.example.jp")
+    assert step1(client, "KJ000000000001").headers["Location"] == "/register/otp"
+    assert "新しいワンタイムパスワードはお送りしていません" in client.get("/register/otp").text
+    assert mails() == 1
+    done = submit(client, "/register/otp", {"code": code}, page_url="/register/otp")
+    assert done.headers["Location"] == "/register/details"
+
+
 def test_steps_cannot_be_skipped_repeated_or_replayed(app, offices, db) -> None:
     client = app.test_client()
     assert client.get("/register/details").headers["Location"] == "/register"

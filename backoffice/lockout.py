@@ -1,4 +1,9 @@
-"""Growing waits after repeated failures, shared by operators and portal users."""
+"""Growing waits after repeated failures, shared by operators and portal users.
+
+The waits stay short (at most LOCK_MAX_MINUTES): anyone who knows an address can keep its account
+locked, so a long lock would hand them the account's owner. Short waits still cap the guesses an account
+meets from all IP addresses together at a few a minute at first and four an hour after (docs/security.md).
+"""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,12 +14,14 @@ from backoffice.audit.models import Outcome
 from backoffice.audit.operations import record
 from backoffice.extensions import db
 
+LOCK_MAX_MINUTES = 15
+
 
 def lock_delay(failed_attempts: int, threshold: int) -> timedelta | None:
-    """None below the threshold; from it on 1, 2, 4 … minutes, at most a day."""
+    """None below the threshold; from it on 1, 2, 4, 8, then 15 minutes."""
     if failed_attempts < threshold:
         return None
-    return timedelta(minutes=min(2 ** (failed_attempts - threshold), 24 * 60))
+    return timedelta(minutes=min(2 ** min(failed_attempts - threshold, 4), LOCK_MAX_MINUTES))
 
 
 def count_failure(

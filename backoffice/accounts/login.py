@@ -97,7 +97,11 @@ def finish_login(binding: str | None, code: str, ip_address: str | None) -> tupl
     except otp.OtpWrong:
         if user is not None:
             record("portal.otp_failed", outcome=Outcome.FAILURE, **portal_actor(user))
-            count_failure(user, utcnow(), "wrong_otp")
+            # Only a code that was mailed can be guessed (a held challenge matches none).
+            if challenge is not None and challenge.sends:
+                count_failure(user, utcnow(), "wrong_otp")
+            else:
+                db.session.commit()
         raise
     if user is None or not user.usable:
         raise otp.OtpUnavailable
@@ -146,8 +150,9 @@ def begin_password_reset(email: str, *, current: str | None = None) -> otp.Issue
 
 def finish_password_reset(binding: str | None, code: str, new_password: str) -> PortalUser:
     """Check the one-time password and set the new password (the policy of docs/security.md); a lock
-    from failed attempts is cleared (an operator's is not) and every session of the user ends. Raises otp.OtpError or PasswordRejected
-    (for the field `new`)."""
+    from failed attempts is cleared (an operator's is not) and every session of the user ends. A wrong
+    code counts toward the account's lockout, as at login. Raises otp.OtpError or PasswordRejected (for
+    the field `new`)."""
     challenge = otp.find(binding, Purpose.PASSWORD_RESET)
     if challenge is None:
         raise otp.OtpUnavailable
@@ -167,7 +172,10 @@ def finish_password_reset(binding: str | None, code: str, new_password: str) -> 
                 **portal_actor(user),
                 detail={"purpose": "password_reset"},
             )
-            db.session.commit()
+            if challenge.sends:
+                count_failure(user, utcnow(), "wrong_reset_code")
+            else:
+                db.session.commit()
         raise
     if user is None or not user.usable:
         raise otp.OtpUnavailable

@@ -35,5 +35,6 @@ class OtpChallenge(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     consumed_at: Mapped[datetime | None]
     last_sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Mails of this challenge's code; 0 when the gate held it (within the cooldown or over the cap).
     sends: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

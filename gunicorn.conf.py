@@ -2,6 +2,7 @@
 
 import gc
 import multiprocessing
+from typing import Any
 
 # One synchronous worker per core: requests are short and the database does the waiting.
 workers = multiprocessing.cpu_count()
@@ -11,6 +12,13 @@ worker_class = "sync"
 timeout = 600
 graceful_timeout = 30
 accesslog = None
+
+
+def on_starting(server: Any) -> None:
+    """Stop before forking when the workers would not share their rate limits (backoffice/config.py)."""
+    from backoffice.config import check_rate_limit_storage
+
+    check_rate_limit_storage(server.cfg.workers)
 
 
 def post_worker_init(worker: object) -> None:

@@ -60,6 +60,9 @@ DEFAULTS: dict[str, Any] = {
     # Rate limits (Flask-Limiter syntax). Memory storage is the embedded default; Redis in production.
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # With memory storage each worker counts alone, so several workers multiply every limit; outside
+    # development gunicorn then refuses to start unless this says that is acceptable (the benchmark).
+    "RATELIMIT_MEMORY_PER_WORKER": False,
     "INQUIRY_SEND_LIMIT": "5 per 10 minutes;20 per day",
     "INQUIRY_FORM_LIMIT": "60 per 10 minutes",
     # Back office: sessions end after this long idle or in all; lockout from this many failures on.
@@ -145,6 +148,24 @@ def _public_host(url: str) -> str:
             f"FLASK_PUBLIC_URL must be an http(s) address such as https://portal.example.jp, not {url!r}."
         )
     return parts.hostname
+
+
+def check_rate_limit_storage(workers: int) -> None:
+    """Called by gunicorn before it forks: refuse several workers that would each keep their own rate
+    limit counters (memory storage) outside development. Raises ConfigError."""
+    probe = Flask(__name__)
+    load(probe, None)
+    config = probe.config
+    if (
+        workers > 1
+        and config["RATELIMIT_STORAGE_URI"].startswith("memory://")
+        and not (config["DEVELOPMENT"] or config["RATELIMIT_MEMORY_PER_WORKER"])
+    ):
+        raise ConfigError(
+            f"{workers} workers with memory:// rate-limit storage would each count alone, multiplying "
+            "every limit. Set FLASK_RATELIMIT_STORAGE_URI=redis://… (shared by all workers), or run "
+            "one worker, or set FLASK_RATELIMIT_MEMORY_PER_WORKER=true if per-worker limits are meant."
+        )
 
 
 def _sqlalchemy_url(url: str) -> str:

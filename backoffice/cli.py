@@ -80,6 +80,13 @@ def operators_create(email: str, role: str, name: str) -> None:
     click.echo(operator_ops.provisioning_uri(operator.totp_secret, operator.email))
 
 
+@operators_cli.command("reseal")
+def operators_reseal() -> None:
+    """Seal every operator's TOTP seed under the current SECRET_KEY, after a rotation that put the old
+    key in SECRET_KEY_FALLBACKS (docs/security.md). Idempotent."""
+    click.echo(f"operators resealed: {operator_ops.reseal_totp_seeds()}")
+
+
 def init_app(app: Flask) -> None:
     for group in (categories_cli, demo_cli, eclaims_cli, mail_cli, operators_cli):
         app.cli.add_command(group)

@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backoffice import sealing
 from backoffice.db import enum_column, utcnow
 from backoffice.extensions import db
 from backoffice.sessions import SessionColumns
@@ -30,15 +31,17 @@ class Operator(db.Model):
     name: Mapped[str] = mapped_column(sa.String(100))
     role: Mapped[Role] = mapped_column(enum_column(Role, "operator_role"))
     password_hash: Mapped[str] = mapped_column(sa.String(200))
-    # The authenticator's shared secret (base32). It has to be readable to check codes.
-    totp_secret: Mapped[str] = mapped_column(sa.String(64))
+    # The authenticator's shared secret (base32). It has to be readable to check codes, so it is sealed
+    # (backoffice/sealing.py), never stored in clear: read and set it through `totp_secret`.
+    totp_secret_sealed: Mapped[str] = mapped_column(sa.String(255))
     # The last 30-second step whose code was accepted: a code is never accepted twice.
     totp_last_step: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     # Set when a code from the current secret was first accepted. Until then the operator may enrol
     # (see the QR code) with the password alone; afterwards only from inside the back office.
     totp_confirmed_at: Mapped[datetime | None]
     # A new secret being enrolled from inside the back office; it replaces the old one once confirmed.
-    totp_pending_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # Sealed like the current one: `totp_pending_secret`.
+    totp_pending_secret_sealed: Mapped[str | None] = mapped_column(sa.String(255))
     failed_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -46,6 +49,23 @@ class Operator(db.Model):
     last_login_at: Mapped[datetime | None]
 
     sessions: Mapped[list["OperatorSession"]] = relationship(back_populates="owner")
+
+    @property
+    def totp_secret(self) -> str:
+        return sealing.unseal(sealing.TOTP_SEED, self.totp_secret_sealed)
+
+    @totp_secret.setter
+    def totp_secret(self, value: str) -> None:
+        self.totp_secret_sealed = sealing.seal(sealing.TOTP_SEED, value)
+
+    @property
+    def totp_pending_secret(self) -> str | None:
+        sealed = self.totp_pending_secret_sealed
+        return sealing.unseal(sealing.TOTP_SEED, sealed) if sealed else None
+
+    @totp_pending_secret.setter
+    def totp_pending_secret(self, value: str | None) -> None:
+        self.totp_pending_secret_sealed = sealing.seal(sealing.TOTP_SEED, value) if value else None
 
     def can(self, *roles: Role) -> bool:
         return self.is_active and self.role in roles

@@ -16,6 +16,7 @@ import qrcode.image.svg
 import sqlalchemy as sa
 from flask import current_app
 
+from backoffice import sealing
 from backoffice.audit.models import Outcome
 from backoffice.audit.operations import record, record_unknown_account
 from backoffice.db import utcnow
@@ -294,3 +295,17 @@ def reset_authenticators(operator_ids: Iterable[int], actor: OperatorActor) -> N
             target_id=operator.id,
         )
     db.session.commit()
+
+
+def reseal_totp_seeds() -> int:
+    """Seal every operator's seeds under the current SECRET_KEY (after a key rotation). Commits;
+    returns how many operators were resealed."""
+    operators = db.session.scalars(sa.select(Operator)).all()
+    for operator in operators:
+        operator.totp_secret_sealed = sealing.reseal(sealing.TOTP_SEED, operator.totp_secret_sealed)
+        if operator.totp_pending_secret_sealed:
+            operator.totp_pending_secret_sealed = sealing.reseal(
+                sealing.TOTP_SEED, operator.totp_pending_secret_sealed
+            )
+    db.session.commit()
+    return len(operators)

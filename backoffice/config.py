@@ -35,7 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 256 * 1024,
     # How many reverse proxies set X-Forwarded-* in front of the app (0: none, trust nothing).
     "PROXY_FIX_HOPS": 0,
-    # Cookies: HttpOnly and SameSite=Lax always; Secure outside development.
+    # Cookies: HttpOnly and SameSite=Lax always; Secure and the `__Host-` prefix (no Domain, Path=/, so
+    # no other host can set or read it) outside development.
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "kip_session",
@@ -119,6 +120,9 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     development = app.config["DEVELOPMENT"] or app.testing
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = not development
+    if not development and not app.config["SESSION_COOKIE_NAME"].startswith("__Host-"):
+        app.config["SESSION_COOKIE_NAME"] = "__Host-" + app.config["SESSION_COOKIE_NAME"]
+        app.config.update(SESSION_COOKIE_DOMAIN=None, SESSION_COOKIE_PATH="/")
     if not development:
         missing = [k for k in ("SECRET_KEY", "MAIL_SERVER", "PUBLIC_URL") if not app.config.get(k)]
         if missing:

@@ -45,6 +45,8 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        # A page opened from another site gets no handle on ours (window.opener), and ours none on it.
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if not development:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

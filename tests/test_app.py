@@ -52,11 +52,22 @@ def test_production_cookies_are_secure_and_hsts_is_sent(monkeypatch) -> None:
             "PUBLIC_URL": "https://localhost",
         }
     )
-    assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
-    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
-    response = app.test_client().get("/nowhere", base_url="https://localhost")
-    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    with app.app_context():
+        from backoffice.extensions import db
+
+        db.create_all()
+    response = app.test_client().get("/login", base_url="https://localhost")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-kip_session=")
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "path"} <= attributes
+    assert "domain" not in attributes
+    assert "expires" not in attributes and "max-age" not in attributes  # no remember-me
+    assert "Path=/" in cookie
+    assert "SameSite=Lax" in cookie
+    hsts = response.headers["Strict-Transport-Security"]
+    assert int(re.search(r"max-age=(\d+)", hsts).group(1)) >= 365 * 24 * 3600
+    assert "includeSubDomains" in hsts
 
 
 def test_security_headers_on_every_page(client) -> None:
@@ -67,6 +78,7 @@ def test_security_headers_on_every_page(client) -> None:
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
         assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
 def test_session_cookie_is_httponly_and_lax(client, db) -> None:

@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     "OPERATOR_ABSOLUTE_HOURS": 12,
     "OPERATOR_LOCKOUT_THRESHOLD": 5,
     "OPERATOR_LOGIN_LIMIT": "10 per minute;60 per hour",
+    # An admin's invite or reset mails an enrolment link that works once, for this long; an operator
+    # made by `flask operators create` may enrol at /admin/enrol with the password alone for as long.
+    "OPERATOR_ENROLMENT_HOURS": 24,
     # Portal users: sessions, lockout, initial passwords, user limit (docs/security.md; [U] values of docs/domain.md are settings).
     "PORTAL_IDLE_MINUTES": 30,
     "PORTAL_ABSOLUTE_HOURS": 12,

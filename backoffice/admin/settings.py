@@ -3,7 +3,8 @@
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash
+from flask import flash, redirect, url_for
+from flask_admin import expose
 from flask_admin.actions import action
 from markupsafe import escape
 from wtforms.validators import ValidationError
@@ -15,18 +16,25 @@ from backoffice.admin.base import SecuredModelView, ids_of
 from backoffice.admin.filters import DayFromFilter, DayUntilFilter
 from backoffice.audit.models import AuditEvent
 from backoffice.display import format_datetime
+from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.inquiries import operations as inquiry_operations
 from backoffice.inquiries.models import InquiryCategory
+from backoffice.operators import enrolment
 from backoffice.operators import operations as operator_ops
-from backoffice.operators.models import Operator
+from backoffice.operators.models import Operator, Role
+from forms.errors import populate_errors
+from forms.operators import InviteForm
 
 
 class OperatorView(SecuredModelView):
-    """運営担当者: roles and who is active. New operators are created with `flask operators create`."""
+    """運営担当者: roles and who is active; invite a new operator, or mail an enrolment link after a
+    password or authenticator reset (the operator sets the secret; the admin never sees one). The very
+    first admin is made with `flask operators create`."""
 
     roles = MANAGE
     allow_create = False
+    list_template = "admin/operators/list.html"
     column_list = ["email", "name", "role", "is_active", "last_login_at", "locked_until"]
     column_labels = {
         "email": "メールアドレス",
@@ -57,11 +65,46 @@ class OperatorView(SecuredModelView):
     @action(
         "reset_authenticator",
         "認証アプリをリセットする",
-        "認証アプリの登録をリセットします。本人がログイン画面の「認証アプリを登録する」から登録し直すまでログインできません。よろしいですか？",
+        "認証アプリの登録をリセットし、本人に登録し直すためのリンクをメールで送ります。登録し直すまでログインできません。よろしいですか？",
     )
     def reset_authenticator(self, ids: list[str]) -> None:
-        operator_ops.reset_authenticators(ids_of(ids), self.actor())
-        flash("認証アプリの登録をリセットしました。", "success")
+        enrolment.send_authenticator_links(ids_of(ids), self.actor())
+        flash(
+            "認証アプリの登録をリセットし、登録し直すためのリンクをメールで送りました。", "success"
+        )
+
+    @action(
+        "reset_password",
+        "パスワードをリセットする",
+        "今のパスワードを使えなくし、本人に新しいパスワードを設定するためのリンクをメールで送ります。よろしいですか？",
+    )
+    def reset_password(self, ids: list[str]) -> None:
+        enrolment.send_password_links(ids_of(ids), self.actor())
+        flash(
+            "パスワードをリセットし、新しいパスワードを設定するためのリンクをメールで送りました。",
+            "success",
+        )
+
+    @expose("/invite/", methods=("GET", "POST"))
+    def invite(self) -> Any:
+        """運営担当者を招待する: the invited operator gets a link to set a password and an authenticator."""
+        form = InviteForm()
+        if form.validate_on_submit():
+            try:
+                operator = enrolment.invite(
+                    form.email.data, form.name.data, Role(form.role.data), self.actor()
+                )
+            except operator_ops.OperatorExists:
+                form.email.errors.append(
+                    "＊このメールアドレスの運営担当者はすでに登録されています。"
+                )
+            except DomainError as failure:
+                populate_errors(form, failure, fallback="email")
+            else:
+                flash(f"{operator.email} に招待のメールを送りました。", "success")
+                return redirect(url_for(".index_view"))
+        status = 422 if form.errors else 200
+        return self.render("admin/operators/invite.html", form=form), status
 
 
 class CategoryView(SecuredModelView):

@@ -82,3 +82,29 @@ class OperatorSession(SessionColumns, db.Model):
     operator_id: Mapped[int] = mapped_column(sa.ForeignKey("operators.id"), index=True)
 
     owner: Mapped[Operator] = relationship(back_populates="sessions")
+
+
+class EnrolmentPurpose(enum.Enum):
+    PASSWORD = "password"  # noqa: S105 (a purpose) — set a new password (an invite, or an admin's reset)
+    AUTHENTICATOR = "authenticator"  # enrol a new authenticator after an admin's reset
+
+
+class OperatorEnrolment(db.Model):
+    """A link mailed to an operator by an admin's invite or reset: it works once, until it expires, and
+    only the operator sees what it sets (the admin never sees a secret)."""
+
+    __tablename__ = "operator_enrolments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(sa.ForeignKey("operators.id"), index=True)
+    purpose: Mapped[EnrolmentPurpose] = mapped_column(
+        enum_column(EnrolmentPurpose, "operator_enrolment_purpose")
+    )
+    # SHA-256 of the token in the link; the token itself is only in the (sealed) mail.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    operator: Mapped[Operator] = relationship(foreign_keys=[operator_id])

@@ -8,7 +8,7 @@ import io
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyotp
 import qrcode
@@ -131,20 +131,8 @@ def sign_in(email: str, password: str, code: str, *, now: datetime | None = None
         )
         db.session.commit()
         raise SignInFailed
-    step = _matching_step(operator.totp_secret, code, now) if password_ok else None
-    # The conditional UPDATE makes "each code once" hold even for two sign-ins in the same instant.
-    accepted = (
-        step is not None
-        and db.session.execute(
-            sa.update(Operator)
-            .where(Operator.id == operator.id, Operator.totp_last_step < step)
-            .values(totp_last_step=step)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
-    )
-    if not accepted:
-        _record_failure(operator, now, "wrong_password" if not password_ok else "wrong_code")
+    if not (password_ok and accept_code(operator, operator.totp_secret, code, now)):
+        record_failure(operator, now, "wrong_password" if not password_ok else "wrong_code")
         raise SignInFailed
     operator.failed_attempts = 0
     operator.locked_until = None
@@ -155,7 +143,24 @@ def sign_in(email: str, password: str, code: str, *, now: datetime | None = None
     return operator
 
 
-def _record_failure(operator: Operator, now: datetime, reason: str) -> None:
+def accept_code(operator: Operator, secret: str, code: str, now: datetime) -> bool:
+    """Whether `code` is right for `secret` now and newer than every code the operator used before; the
+    step is then recorded (in the caller's transaction). The conditional UPDATE makes "each code once"
+    hold even for two requests in the same instant."""
+    step = _matching_step(secret, code, now)
+    return (
+        step is not None
+        and db.session.execute(
+            sa.update(Operator)
+            .where(Operator.id == operator.id, Operator.totp_last_step < step)
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+
+
+def record_failure(operator: Operator, now: datetime, reason: str) -> None:
     count_failure(
         operator,
         now=now,
@@ -219,13 +224,22 @@ def first_enrolment(email: str, password: str) -> Operator:
     )
     if operator is None or not operator.is_active or locked or not password_ok:
         if operator is not None and operator.is_active and not password_ok:
-            _record_failure(operator, utcnow(), "wrong_password")
+            record_failure(operator, utcnow(), "wrong_password")
         raise SignInFailed
-    if operator.totp_confirmed_at is not None:
+    if operator.totp_confirmed_at is not None or not _may_enrol_with_password(operator):
         raise SignInFailed
     record("operator.enrolment_shown", **OperatorActor.of(operator).audit())
     db.session.commit()
     return operator
+
+
+def _may_enrol_with_password(operator: Operator) -> bool:
+    """Only an operator made by `flask operators create` who has never signed in, for
+    OPERATOR_ENROLMENT_HOURS: anyone else enrols through a mailed link (backoffice/operators/enrolment.py)."""
+    hours = current_app.config["OPERATOR_ENROLMENT_HOURS"]
+    return operator.last_login_at is None and operator.created_at > utcnow() - timedelta(
+        hours=hours
+    )
 
 
 def begin_reenrolment(operator: Operator, password: str) -> str:
@@ -234,7 +248,7 @@ def begin_reenrolment(operator: Operator, password: str) -> str:
     Returns the new secret. Raises SignInFailed for a wrong password.
     """
     if not verify_password(operator.password_hash, password):
-        _record_failure(operator, utcnow(), "wrong_password")
+        record_failure(operator, utcnow(), "wrong_password")
         raise SignInFailed
     operator.totp_pending_secret = pyotp.random_base32()
     record("operator.reenrolment_started", **OperatorActor.of(operator).audit())
@@ -260,16 +274,6 @@ def confirm_reenrolment(operator: Operator, code: str, *, now: datetime | None =
     db.session.commit()
 
 
-def reset_authenticator(operator: Operator) -> None:
-    """Forget the operator's authenticator (lost phone): a new secret to enrol on the sign-in page's
-    「認証アプリを登録する」, and every session ends. In the caller's transaction."""
-    operator.totp_secret = pyotp.random_base32()
-    operator.totp_pending_secret = None
-    operator.totp_confirmed_at = None
-    operator.totp_last_step = 0
-    revoke_sessions(operator)
-
-
 # --- an admin's actions on other operators (運営担当者) -------------------------------------------
 
 
@@ -280,19 +284,6 @@ def unlock_operators(operator_ids: Iterable[int], actor: OperatorActor) -> None:
         operator.locked_until = None
         record(
             "operators.unlocked", **actor.audit(), target_type="operators", target_id=operator.id
-        )
-    db.session.commit()
-
-
-def reset_authenticators(operator_ids: Iterable[int], actor: OperatorActor) -> None:
-    """`reset_authenticator` for each of these operators, with an audit event each. Commits."""
-    for operator in db.session.scalars(sa.select(Operator).where(Operator.id.in_(operator_ids))):
-        reset_authenticator(operator)
-        record(
-            "operators.authenticator_reset",
-            **actor.audit(),
-            target_type="operators",
-            target_id=operator.id,
         )
     db.session.commit()
 

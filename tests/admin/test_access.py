@@ -27,7 +27,9 @@ def admin_get_urls(app, ticket_id: int) -> list[str]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin") or "GET" not in rule.methods:
             continue
-        if "static" in rule.endpoint or rule.endpoint.startswith("admin_auth."):
+        # Sign-in pages and the mailed enrolment link are for people not signed in.
+        public = ("admin_auth.", "admin_credentials.enrolment_link")
+        if "static" in rule.endpoint or rule.endpoint.startswith(public):
             continue
         urls.append(re.sub(r"<int:\w+>", str(ticket_id), rule.rule))
     return urls

@@ -65,11 +65,17 @@ def axe_source() -> str:
 @pytest.fixture
 def live_app(tmp_path: Path):
     """The app on SQLite, served by Werkzeug's threaded server on a free loopback port."""
-    app = create_app(app_config(f"sqlite:///{tmp_path / 'browser.sqlite3'}", SERVER_NAME=None))
+    port = free_port()
+    app = create_app(
+        app_config(
+            f"sqlite:///{tmp_path / 'browser.sqlite3'}",
+            SERVER_NAME=None,
+            PUBLIC_URL=f"http://127.0.0.1:{port}",  # links in mails lead to this server
+        )
+    )
     with app.app_context():
         db.create_all()
         seed_categories()
-    port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -207,7 +207,10 @@ class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelV
 
     @expose("/export.csv")
     def export(self) -> Response:
-        """The current filtered, searched and sorted list as CSV, streamed."""
+        """The current filtered, searched and sorted list as CSV, streamed. Only those who work the
+        tickets may take every requester's personal data away: 閲覧者 read on screen only."""
+        if not self.can_write():
+            abort(403)
         view_args = self._get_list_extra_args()
         sort_column = self._get_column_by_idx(view_args.sort)
         if sort_column is not None:

@@ -6,6 +6,7 @@ import io
 
 import sqlalchemy as sa
 
+from backoffice.audit.models import AuditEvent
 from backoffice.db import utcnow
 from backoffice.inquiries.export import safe_cell
 from backoffice.inquiries.models import Inquiry, InquiryStatus
@@ -18,7 +19,7 @@ def test_csv_has_a_bom_japanese_text_and_neutralised_formulas(signed_in, client,
     seed_tree()
     send(client, general_input(name='=HYPERLINK("http://evil.example")', body="+1+1"))
     send(client, account_request_input(medical_code="0110113710"))
-    response = signed_in(Role.VIEWER).get("/admin/tickets/export.csv")
+    response = signed_in(Role.AGENT).get("/admin/tickets/export.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -41,10 +42,10 @@ def test_csv_follows_the_current_filters_and_search(signed_in, client, db) -> No
     send(client, account_request_input())
     send(client, general_input())
     request, general = db.session.scalars(sa.select(Inquiry).order_by(Inquiry.id)).all()
-    viewer = signed_in(Role.VIEWER)
-    listing = viewer.get("/admin/tickets/", query_string={"search": "さくら"}).text
+    agent = signed_in(Role.AGENT)
+    listing = agent.get("/admin/tickets/", query_string={"search": "さくら"}).text
     assert "CSVで出力" in listing
-    text = viewer.get("/admin/tickets/export.csv", query_string={"search": "さくら"}).data.decode()
+    text = agent.get("/admin/tickets/export.csv", query_string={"search": "さくら"}).data.decode()
     assert request.reference_number in text
     assert general.reference_number not in text
 
@@ -55,7 +56,7 @@ def test_list_and_csv_read_no_operator_secret(signed_in, client, db) -> None:
     assignee = make_operator(name="佐藤 担当")
     db.session.scalars(sa.select(Inquiry)).one().assignee_id = assignee.id
     db.session.commit()
-    viewer = signed_in(Role.VIEWER)
+    agent = signed_in(Role.AGENT)
     statements: list[str] = []
 
     def capture(conn, cursor, statement, parameters, context, many) -> None:
@@ -65,9 +66,9 @@ def test_list_and_csv_read_no_operator_secret(signed_in, client, db) -> None:
     sa.event.listen(db.engine, "before_cursor_execute", capture)
     try:
         pages = [
-            viewer.get("/admin/tickets/").text,
-            viewer.get("/admin/tickets/", query_string={"flt0_0": "new"}).text,
-            viewer.get("/admin/tickets/export.csv").data.decode(),
+            agent.get("/admin/tickets/").text,
+            agent.get("/admin/tickets/", query_string={"flt0_0": "new"}).text,
+            agent.get("/admin/tickets/export.csv").data.decode(),
         ]
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", capture)
@@ -133,10 +134,10 @@ def _rss_mb() -> float:
 def test_export_of_100000_tickets_streams_in_flat_memory(signed_in, db) -> None:
     _bulk_tickets(db, 100_000)
     db.session.expunge_all()
-    viewer = signed_in(Role.VIEWER)
+    agent = signed_in(Role.AGENT)
     gc.collect()
     before = _rss_mb()
-    response = viewer.get("/admin/tickets/export.csv", buffered=False)
+    response = agent.get("/admin/tickets/export.csv", buffered=False)
     lines = 0
     peak = before
     try:
@@ -149,3 +150,18 @@ def test_export_of_100000_tickets_streams_in_flat_memory(signed_in, db) -> None:
     # Holding every row at once would add well over 100 MB of ORM objects and text; streaming holds
     # one batch.
     assert peak - before < 40, f"resident memory grew by {peak - before:.0f} MB during the export"
+
+
+def test_viewers_read_the_list_but_cannot_export_it(signed_in, client, db) -> None:
+    seed_tree()
+    send(client, general_input())
+    viewer = signed_in(Role.VIEWER)
+    listing = viewer.get("/admin/tickets/")
+    assert listing.status_code == 200
+    assert "CSVで出力" not in listing.text
+    assert viewer.get("/admin/tickets/export.csv").status_code == 403
+    exports = db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action.like("%export%"))
+    )
+    assert exports == 0
+    assert "CSVで出力" in signed_in(Role.AGENT).get("/admin/tickets/").text

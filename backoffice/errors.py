@@ -1,4 +1,5 @@
-"""Japanese error pages for every error a user can meet, and the rollback after an unexpected one."""
+"""Japanese error pages for every error a user can meet, and the rollback after an unexpected one
+(and at the end of every request, where a connection the database cut must not raise)."""
 
 import logging
 
@@ -73,7 +74,8 @@ _BARE_PAGE = (
 
 
 def _rollback() -> None:
-    """Roll back after an error; a connection that died with the error is only discarded."""
+    """Roll back after an error or at the end of an app context; a connection that died is only
+    discarded (the failed rollback already ended the transaction, so closing sends nothing)."""
     try:
         db.session.rollback()
     except Exception:
@@ -81,7 +83,16 @@ def _rollback() -> None:
         db.session.close()
 
 
+def _end_transaction(_error: BaseException | None) -> None:
+    _rollback()
+
+
 def init_app(app: Flask) -> None:
+    # Flask-SQLAlchemy's teardown ends the request's transaction with a ROLLBACK that raises when the
+    # database cut the connection after the view answered (a restart); that escapes Flask, and gunicorn
+    # sends its bare English 500 instead of the answer. Registered after db.init_app, so it runs first.
+    app.teardown_appcontext(_end_transaction)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         log.info("CSRF refused on %s %s: %s", request.method, request.path, error.description)

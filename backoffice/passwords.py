@@ -1,15 +1,18 @@
 """Password hashing (argon2id) and the password policy (docs/security.md).
 
-Policy: 12–128 characters, any characters, no composition rules; refuse common passwords, trivial
+Policy: 12–128 characters, any characters, no composition rules; refuse common passwords (zxcvbn's
+list of the 30,000 commonest, also in l33t, repeated or with a few digits or symbols added), trivial
 patterns and passwords built from the person's own details (email, name, 事業所番号, ID).
 """
 
+import re
 import secrets
 import unicodedata
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from backoffice.domain_errors import DomainError
 
@@ -20,66 +23,58 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 # Verified against when the account does not exist, so that both answers take the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
-# Frequent choices in leaked-password lists that reach 12 characters, and their obvious stems.
-COMMON_PASSWORDS = frozenset(
-    [
-        "password1234",
-        "password12345",
-        "password123456",
-        "passwordpassword",
-        "password1234567",
-        "qwertyuiop12",
-        "qwertyuiopasdf",
-        "qwertyuiopas",
-        "qwerty123456",
-        "qwerty1234567",
-        "1qaz2wsx3edc",
-        "1q2w3e4r5t6y",
-        "1q2w3e4r5t6y7u",
-        "123456789012",
-        "1234567890123",
-        "12345678901234",
-        "123456123456",
-        "123123123123",
-        "111111111111",
-        "000000000000",
-        "abcdefghijkl",
-        "abc123abc123",
-        "iloveyou1234",
-        "welcome12345",
-        "welcome123456",
-        "administrator",
-        "admin1234567",
-        "admin12345678",
-        "letmein12345",
-        "changeme1234",
-        "sunshine1234",
-        "football1234",
-        "baseball1234",
-        "princess1234",
-        "dragon123456",
-        "monkey123456",
-        "trustno11234",
-        "superman1234",
-        "starwars1234",
-        "passw0rd1234",
-        "p@ssw0rd1234",
-        "p@ssword1234",
-        "asdfghjkl123",
-        "zxcvbnm12345",
-        "kaigo1234567",
-        "kaigokaigo12",
-        "portal123456",
-        "nihon1234567",
-        "tokyo1234567",
-        "sakura123456",
-        "password2024",
-        "password2025",
-        "password2026",
-        "password!234",
-    ]
+# The 30,000 commonest passwords of leaked-password lists, lowercase, as packaged with zxcvbn and read
+# once at import from the installed package (no network). The local words are the service's own names
+# and Japanese words that the English-centric list lacks.
+COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"]) | {
+    "kaigo",
+    "kaigojoho",
+    "kokuho",
+    "portal",
+    "nihon",
+    "tokyo",
+    "administrator",
+}
+# Runs along the alphabet and the keyboard (its rows one after another, and the walks down its
+# columns), read either way; `_is_trivial` lets a run wrap round, as in "7890123".
+_SEQUENCES = (
+    "0123456789",
+    "abcdefghijklmnopqrstuvwxyz",
+    "1234567890qwertyuiopasdfghjklzxcvbnm",
+    "1q2w3e4r5t6y7u8i9o0p",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+    "qazwsxedcrfvtgbyhnujmikolp",
 )
-_SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_RUNS = tuple(text * 3 for sequence in _SEQUENCES for text in (sequence, sequence[::-1]))
+# zxcvbn's l33t table read backwards. 1, 7 and | stand for more than one letter: two readings.
+_LEET = {
+    "4": "a",
+    "@": "a",
+    "8": "b",
+    "(": "c",
+    "{": "c",
+    "[": "c",
+    "<": "c",
+    "3": "e",
+    "6": "g",
+    "9": "g",
+    "!": "i",
+    "0": "o",
+    "$": "s",
+    "5": "s",
+    "+": "t",
+    "%": "x",
+    "2": "z",
+}
+_UNLEET = (
+    str.maketrans({**_LEET, "1": "i", "|": "i", "7": "t"}),
+    str.maketrans({**_LEET, "1": "l", "|": "l", "7": "l"}),
+)
+# Digits, symbols and spaces: what people put before or after a word (\W and \d, not letters).
+_NOT_LETTER = re.compile(r"[\W\d_]")
+# Digits (with at most 2 symbols) added to a listed password, up to this many ("2026!!", "123456"),
+# are as guessable as none.
+_SHORT_AFFIX = 6
 
 
 class PasswordRejected(DomainError, ValueError):
@@ -115,7 +110,7 @@ def check_policy(
     if len(password) > MAX_LENGTH:
         raise PasswordRejected(f"＊{label}は{MAX_LENGTH}文字以内で入力してください。", field=field)
     folded = unicodedata.normalize("NFKC", password).casefold()
-    if folded in COMMON_PASSWORDS or _is_trivial(folded):
+    if _is_guessable(folded):
         raise PasswordRejected(
             f"＊この{label}はよく使われていて推測されやすいため使えません。別の{label}を入力してください。",
             field=field,
@@ -128,14 +123,57 @@ def check_policy(
             )
 
 
-def _is_trivial(folded: str) -> bool:
-    if len(set(folded)) < 4:
-        return True
-    for sequence in _SEQUENCES:
-        for text in (sequence, sequence[::-1]):
-            if folded in text * 3:
+def _is_guessable(folded: str) -> bool:
+    """True for a common or trivial password, also when written in l33t, repeated, spaced out, or with
+    a few digits or symbols (or a run or repeat of them) before or after it: "Password2026",
+    "iloveyouiloveyou", "p@ssw0rd!!!!!!", "1234qwertyuiop"."""
+    for text in {folded, "".join(folded.split())}:
+        for core in _cores(text):
+            unit = _repeated_unit(core)
+            if _is_trivial(unit) or any(
+                word in COMMON_PASSWORDS for word in {unit, *(unit.translate(t) for t in _UNLEET)}
+            ):
                 return True
     return False
+
+
+def _cores(text: str) -> set[str]:
+    """`text` and, when it has letters, what is left of them once guessable digits and symbols are
+    taken off either end. (Digits alone are not cut up: the list holds so many numbers that most
+    random ones would hold one.)"""
+    if all(_NOT_LETTER.match(char) for char in text):
+        return {text}
+    ends = [0, 0]  # how many characters at the start and at the end are not letters
+    for side, chars in enumerate((text, reversed(text))):
+        for char in chars:
+            if not _NOT_LETTER.match(char):
+                break
+            ends[side] += 1
+    cores = set()
+    for start in range(ends[0] + 1):
+        for stop in range(max(start + 1, len(text) - ends[1]), len(text) + 1):
+            if _is_guessable_affix(text[:start]) and _is_guessable_affix(text[stop:]):
+                cores.add(text[start:stop])
+    return cores
+
+
+def _is_guessable_affix(affix: str) -> bool:
+    """What people add to a word: a few digits with a symbol or two ("2026", "123!", "!2026!"), a run
+    ("123456789") or one character or pair repeated ("!!!!!!", "121212"). Random symbols are not."""
+    if len(affix) <= _SHORT_AFFIX and sum(not char.isdigit() for char in affix) <= 2:
+        return True
+    return len(_repeated_unit(affix)) <= 2 or any(affix in run for run in _RUNS)
+
+
+def _repeated_unit(text: str) -> str:
+    """The shortest piece that `text` is a repeat of ("abcabc" → "abc"), or `text` itself."""
+    period = (text + text).find(text, 1)
+    return text[:period] if period < len(text) else text
+
+
+def _is_trivial(folded: str) -> bool:
+    """Fewer than 4 different characters, or a run along the alphabet, the digits or the keyboard."""
+    return len(set(folded)) < 4 or any(folded in run for run in _RUNS)
 
 
 def _context_words(context: Iterable[str | None]) -> set[str]:

@@ -43,10 +43,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
+    # Every record's message on one line, whatever a request path or a typed value carries.
+    from backoffice import logs
+
     if not app.debug and not app.testing:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        logs.install(logging.INFO)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -35,11 +35,18 @@ def _login_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
+    """Only a path on this site: never an open redirect; anything else gives the dashboard.
+
+    Browsers read a backslash as a slash and drop tabs and line breaks anywhere in a URL, so `/\\evil`
+    or `/<TAB>/evil` would reach another host as `//evil`: a target with a backslash or any control
+    character is refused outright rather than second-guessed. What is left must start with exactly one
+    "/" and have no host."""
     if (
         target
         and target.startswith("/")
         and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
         and not urlsplit(target).netloc
     ):
         return target

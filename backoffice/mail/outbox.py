@@ -59,8 +59,17 @@ def enqueue(
     name: str, to: str, context: dict[str, Any], *, contains_secret: bool = False
 ) -> OutboundEmail:
     """Add a rendered email to the current transaction; it is sent only if that transaction commits,
-    and then, in a request, right after the response (see backoffice.mail.delivery)."""
+    and then, in a request, right after the response (see backoffice.mail.delivery).
+
+    Raises ValueError, and adds nothing, when the address or the subject holds a CR, LF or other
+    control character (one that could end a mail header and start another)."""
     subject, text, html = render_mail(name, context)
+    # The forms refuse such addresses and render_mail joins the subject onto one line; this keeps a
+    # value from anywhere else out of the headers too. (Flask-Mail would refuse the message only at
+    # delivery, as BadHeaderError, which the delivery does not treat as a failed attempt.)
+    for value in (to, subject):
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise ValueError(f"a mail header value with a control character: {value!r}")
     if contains_secret:
         # A one-time password, initial password or bearer link never sits in the database in clear.
         fernet = _fernet()

@@ -62,7 +62,8 @@ def test_production_cookies_are_secure_and_hsts_is_sent(monkeypatch) -> None:
     attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
     assert {"secure", "httponly", "path"} <= attributes
     assert "domain" not in attributes
-    assert "expires" not in attributes and "max-age" not in attributes  # no remember-me
+    assert "expires" not in attributes  # no remember-me
+    assert "max-age" not in attributes
     assert "Path=/" in cookie
     assert "SameSite=Lax" in cookie
     hsts = response.headers["Strict-Transport-Security"]

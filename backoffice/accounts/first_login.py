@@ -5,7 +5,12 @@ import sqlalchemy as sa
 
 from backoffice.accounts.errors import AccountError, WrongCurrentPassword
 from backoffice.accounts.models import PortalUser, TermsVersion
-from backoffice.accounts.users import SESSIONS, portal_actor
+from backoffice.accounts.users import (
+    SESSIONS,
+    portal_actor,
+    queue_password_changed,
+    rotate_session,
+)
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.extensions import db
@@ -26,10 +31,15 @@ def needs_consent(user: PortalUser) -> bool:
     return terms is not None and user.terms_version_id != terms.id
 
 
-def change_password(user: PortalUser, current: str, new: str, *, keep_session: str | None) -> None:
-    """Set a new password (the policy of docs/security.md; never the current one again); end the
-    user's other sessions. Raises WrongCurrentPassword (field `current`), or AccountError or
-    PasswordRejected for the field `new`."""
+def change_password(
+    user: PortalUser, current: str, new: str, *, keep_session: str | None
+) -> str | None:
+    """Set a new password (the policy of docs/security.md; never the current one again), end the
+    user's other sessions and move the session `keep_session` (this browser's) to a new key. After the
+    first-login change (from the initial password) nothing is mailed; after any later one the user is
+    told, in the same transaction. Returns the browser's new session key (None when `keep_session` is
+    not a live session of the user: then every session ends). Raises WrongCurrentPassword (field
+    `current`), or AccountError or PasswordRejected for the field `new`; nothing is saved then."""
     if not verify_password(user.password_hash, current):
         raise WrongCurrentPassword(field="current")
     if new == current:
@@ -48,13 +58,21 @@ def change_password(user: PortalUser, current: str, new: str, *, keep_session: s
         label="新しいパスワード",
         field="new",
     )
+    # The first-login change replaces the initial password the user was mailed, as the step they were
+    # sent to take seconds after the one-time password: telling them would only teach them to skip
+    # 「パスワードが変更されました」, which matters when they did not change it themselves.
+    first = user.must_change_password
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.initial_password_expires_at = None
     user.password_changed_at = utcnow()
-    SESSIONS.revoke_all(user, keep=keep_session)
+    new_key = rotate_session(user, keep_session)
+    SESSIONS.revoke_all(user, keep=new_key)
+    if not first:
+        queue_password_changed(user, reset=False)
     record("portal.password_changed", **portal_actor(user))
     db.session.commit()
+    return new_key
 
 
 def accept_terms(user: PortalUser, terms: TermsVersion) -> None:

@@ -10,7 +10,7 @@ from flask import current_app
 
 from backoffice.accounts.errors import InitialPasswordExpired, LoginFailed
 from backoffice.accounts.models import PortalUser
-from backoffice.accounts.users import SESSIONS, portal_actor
+from backoffice.accounts.users import SESSIONS, portal_actor, queue_password_changed
 from backoffice.audit.models import Outcome
 from backoffice.audit.operations import record, record_unknown_account
 from backoffice.db import utcnow
@@ -150,9 +150,9 @@ def begin_password_reset(email: str, *, current: str | None = None) -> otp.Issue
 
 def finish_password_reset(binding: str | None, code: str, new_password: str) -> PortalUser:
     """Check the one-time password and set the new password (the policy of docs/security.md); a lock
-    from failed attempts is cleared (an operator's is not) and every session of the user ends. A wrong
-    code counts toward the account's lockout, as at login. Raises otp.OtpError or PasswordRejected (for
-    the field `new`)."""
+    from failed attempts is cleared (an operator's is not), every session of the user ends and the user
+    is told by mail (without a secret). A wrong code counts toward the account's lockout, as at login.
+    Raises otp.OtpError or PasswordRejected (for the field `new`)."""
     challenge = otp.find(binding, Purpose.PASSWORD_RESET)
     if challenge is None:
         raise otp.OtpUnavailable
@@ -187,6 +187,7 @@ def finish_password_reset(binding: str | None, code: str, new_password: str) -> 
         user.failed_attempts = 0
         user.locked_until = None
     SESSIONS.revoke_all(user)
+    queue_password_changed(user, reset=True)
     record("portal.password_reset", **portal_actor(user))
     db.session.commit()
     return user

@@ -1,5 +1,5 @@
 """マイページ: the users of an organization. The registrant adds up to MAX_ADDED_USERS users, disables them
-and resends initial passwords. Each function commits its own transaction, audit event and email
+and resends initial passwords. Each function commits its own transaction, audit event and emails
 included."""
 
 import sqlalchemy as sa
@@ -12,9 +12,12 @@ from backoffice.accounts.users import (
     UserDetails,
     create_user,
     portal_actor,
+    queue_user_added,
+    queue_user_disabled,
     set_initial_password,
 )
 from backoffice.audit.operations import record
+from backoffice.db import utcnow
 from backoffice.extensions import db
 
 
@@ -57,7 +60,9 @@ def claim_a_place(organization_id: int) -> Organization:
 
 def add_user(registrant: PortalUser, details: UserDetails) -> PortalUser:
     """ユーザ新規登録: at most MAX_ADDED_USERS active users besides the registrant (`claim_a_place`).
-    Raises AccountError, UserLimitReached or EmailTaken."""
+    The new user is mailed their initial password and the registrant a notice naming them (always:
+    it is what tells a registrant whose session was misused that someone got an account). Commits.
+    Raises AccountError, UserLimitReached or EmailTaken; nothing is saved then."""
     if not registrant.is_registrant:
         raise AccountError("ユーザを追加できるのは登録者の方だけです。")
     organization = claim_a_place(registrant.organization_id)
@@ -66,6 +71,7 @@ def add_user(registrant: PortalUser, details: UserDetails) -> PortalUser:
     except EmailTaken:
         db.session.rollback()
         raise
+    queue_user_added(registrant, user, utcnow())
     record(
         "portal.user_added",
         **portal_actor(registrant),
@@ -88,12 +94,13 @@ def _member(registrant: PortalUser, user_id: int) -> PortalUser:
 
 
 def disable_user(registrant: PortalUser, user_id: int) -> PortalUser:
-    """Disable an added user: their sessions end at once and the place is freed. Commits.
-    Raises AccountError or UserNotFound."""
+    """Disable an added user: their sessions end at once, the place is freed, and the user and the
+    registrant are told. Commits. Raises AccountError or UserNotFound."""
     user = _member(registrant, user_id)
     if user.is_active:
         user.is_active = False
         SESSIONS.revoke_all(user)
+        queue_user_disabled(user, utcnow(), by_operator=False)
         registrant.organization.users_version += 1
         record(
             "portal.user_disabled",

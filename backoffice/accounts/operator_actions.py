@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from backoffice.accounts.errors import AccountError
 from backoffice.accounts.members import claim_a_place
 from backoffice.accounts.models import Organization, PortalUser, TermsVersion
-from backoffice.accounts.users import SESSIONS, set_initial_password
+from backoffice.accounts.users import SESSIONS, queue_user_disabled, set_initial_password
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.extensions import db
@@ -37,9 +37,10 @@ def operator_set_user_state(
     locked: bool | None = None,
     active: bool | None = None,
 ) -> None:
-    """Lock/unlock or disable/enable a user; locking or disabling ends their sessions at once. Enabling
-    an added user takes a place under the same race-safe rule as ユーザ新規登録. Commits. Raises
-    UserLimitReached (nothing is changed then)."""
+    """Lock/unlock or disable/enable a user; locking or disabling ends their sessions at once, and
+    disabling an active user tells them and their organization's registrant. Enabling an added user
+    takes a place under the same race-safe rule as ユーザ新規登録. Commits. Raises UserLimitReached
+    (nothing is changed then)."""
     if active and not user.is_active and not user.is_registrant:
         claim_a_place(user.organization_id)
     if locked is not None:
@@ -53,6 +54,8 @@ def operator_set_user_state(
             target_id=user.id,
         )
     if active is not None:
+        if user.is_active and not active:
+            queue_user_disabled(user, utcnow(), by_operator=True)
         user.is_active = active
         if active is False and not user.is_registrant:
             user.organization.users_version += (

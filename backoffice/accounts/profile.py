@@ -15,6 +15,7 @@ from backoffice.normalize import normalize_email
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
 from backoffice.passwords import verify_password
+from backoffice.urls import external_url
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ def begin_email_change(
 
 
 def finish_email_change(user: PortalUser, binding: str | None, code: str) -> None:
-    """The one-time password from the new address proves it; the login ID changes and the old address
-    is told. Raises otp.OtpError or EmailTaken."""
+    """The one-time password from the new address proves it; the login ID changes and both the old and
+    the new address are told, in the same transaction. Raises otp.OtpError or EmailTaken."""
     challenge = otp.find(binding, Purpose.EMAIL_CHANGE)
     if challenge is None or challenge.portal_user_id != user.id:
         raise otp.OtpUnavailable
@@ -72,5 +73,15 @@ def finish_email_change(user: PortalUser, binding: str | None, code: str) -> Non
     old = user.email
     user.email = challenge.sent_to
     outbox.enqueue("email_changed", old, {"user": user, "new_email": user.email})
+    outbox.enqueue(
+        "email_changed_new",
+        user.email,
+        {
+            "user": user,
+            "changed_at": utcnow(),
+            "login_url": external_url("portal.login"),
+            "inquiry_url": external_url("inquiries.form"),
+        },
+    )
     record("portal.email_changed", **portal_actor(user), detail={"old": old, "new": user.email})
     db.session.commit()

@@ -1,8 +1,9 @@
-"""Portal users and their initial passwords: creating a user, (re)issuing the initial password, and the
-server-side sessions every account service shares."""
+"""Portal users and their initial passwords: creating a user, (re)issuing the initial password, the
+server-side sessions every account service shares, and the notices (never a secret) those services mail."""
 
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,7 +17,7 @@ from backoffice.extensions import db
 from backoffice.mail import outbox
 from backoffice.normalize import normalize_email
 from backoffice.passwords import generate_initial_password, hash_password
-from backoffice.sessions import SessionStore
+from backoffice.sessions import SessionStore, hash_key
 from backoffice.urls import external_url
 
 SESSIONS = SessionStore(
@@ -26,6 +27,27 @@ SESSIONS = SessionStore(
     absolute_hours_key="PORTAL_ABSOLUTE_HOURS",
     is_usable=lambda user: user.usable,
 )
+
+
+def rotate_session(user: PortalUser, key: str | None) -> str | None:
+    """Replace the live session `key` of `user` by one under a new key, in the caller's transaction: the
+    old key stops working at once (a key someone saw before a password change is worth nothing after
+    it). The sign-in keeps its start time, so the absolute limit still counts from the login. Returns
+    the new key, or None when `key` is not a live session of `user`."""
+    row = SESSIONS.find(key)
+    if row is None or row.revoked_at is not None or row.portal_user_id != user.id:
+        return None
+    row.revoked_at = utcnow()
+    new_key = secrets.token_urlsafe(32)
+    db.session.add(
+        PortalSession(
+            key_hash=hash_key(new_key),
+            owner=user,
+            ip_address=row.ip_address,
+            created_at=row.created_at,
+        )
+    )
+    return new_key
 
 
 def portal_actor(user: PortalUser) -> dict[str, object]:
@@ -106,3 +128,59 @@ def reissue_initial_password(user: PortalUser, *, reveal: bool = False) -> str |
     )
     db.session.commit()
     return password if reveal else None
+
+
+# Notices: what changed and when, and what to do if it was not the reader; never a password, a code or
+# a link that carries a token, so none is sealed (contains_secret=False). Each is queued in the caller's
+# transaction, with the change it tells about.
+
+
+def registrant_of(organization: Organization) -> PortalUser | None:
+    """The organization's registrant while their account is active (a disabled one is not mailed)."""
+    return next((u for u in organization.users if u.is_registrant and u.is_active), None)
+
+
+def queue_password_changed(user: PortalUser, *, reset: bool) -> None:
+    """「パスワードが変更されました」 to the user: when, how (`reset`: through パスワードを忘れた方), and
+    what to do if it was not them."""
+    outbox.enqueue(
+        "password_changed",
+        user.email,
+        {
+            "user": user,
+            "changed_at": user.password_changed_at,
+            "reset": reset,
+            "reset_url": external_url("portal.forgot_password"),
+            "inquiry_url": external_url("inquiries.form"),
+        },
+    )
+
+
+def queue_user_added(registrant: PortalUser, user: PortalUser, now: datetime) -> None:
+    """To the registrant: who was added to the organization (the initial password goes only to the
+    added user)."""
+    outbox.enqueue(
+        "member_added",
+        registrant.email,
+        {
+            "registrant": registrant,
+            "member": user,
+            "added_at": now,
+            "mypage_url": external_url("portal.mypage"),
+            "inquiry_url": external_url("inquiries.form"),
+        },
+    )
+
+
+def queue_user_disabled(user: PortalUser, now: datetime, *, by_operator: bool) -> None:
+    """To the disabled user, and to their organization's registrant when that is someone else."""
+    context = {
+        "member": user,
+        "disabled_at": now,
+        "by_operator": by_operator,
+        "inquiry_url": external_url("inquiries.form"),
+    }
+    outbox.enqueue("account_disabled", user.email, context)
+    registrant = registrant_of(user.organization)
+    if registrant is not None and registrant.id != user.id:
+        outbox.enqueue("member_disabled", registrant.email, {**context, "registrant": registrant})

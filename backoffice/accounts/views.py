@@ -169,12 +169,13 @@ def logout() -> ResponseReturnValue:
 @bp.route("/password/change", methods=["GET", "POST"])
 @signed_in
 def change_password() -> ResponseReturnValue:
-    """パスワード変更 (required at the first login: an initial password can't be kept)."""
+    """パスワード変更 (required at the first login: an initial password can't be kept). The browser
+    stays signed in under a new session key; every other session ends."""
     user = current_user()
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            first_login.change_password(
+            key = first_login.change_password(
                 user,
                 form.current.data or "",
                 form.new.data or "",
@@ -183,6 +184,10 @@ def change_password() -> ResponseReturnValue:
         except DomainError as failure:
             populate_errors(form, failure, fallback="new")
         else:
+            session.clear()  # a new cookie session under the new key, as after the login
+            if key is None:
+                return redirect(url_for(".login"))
+            session[SESSION_KEY] = key
             flash("パスワードを変更しました。", "info")
             return redirect(url_for(pending_step(user) or ".mypage"))
     status = 422 if form.errors else 200

@@ -273,7 +273,9 @@ def test_password_change_ends_the_other_sessions(app, registrant, db) -> None:
     here, elsewhere = signed_in_as(app, user), signed_in_as(app, user)
     with here.session_transaction() as s:
         key = s["portal_session"]
-    first_login.change_password(user, NEW_PASSWORD, NEW_PASSWORD + "-2", keep_session=key)
+    new_key = first_login.change_password(user, NEW_PASSWORD, NEW_PASSWORD + "-2", keep_session=key)
+    with here.session_transaction() as s:
+        s["portal_session"] = new_key
     assert here.get("/terms").status_code == 200
     assert elsewhere.get("/terms").headers["Location"] == "/login"
 

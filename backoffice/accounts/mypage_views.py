@@ -1,0 +1,162 @@
+"""マイページ: the organization's users (add, disable, resend) and the user's own details and email address.
+
+These routes join the portal blueprint of backoffice/accounts/views.py, behind its `signed_in` gate.
+"""
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from backoffice.accounts import members
+from backoffice.accounts import profile as profiles
+from backoffice.accounts.checklist import checklist
+from backoffice.accounts.errors import AccountError, UserLimitReached, UserNotFound
+from backoffice.accounts.views import EMAIL_KEY, bp, current_user, signed_in
+from backoffice.domain_errors import DomainError
+from backoffice.otp import operations as otp
+from backoffice.otp.models import Purpose
+from forms.accounts import EmailChangeForm, OtpForm, ProfileForm, UserForm
+from forms.errors import populate_errors
+
+
+@bp.get("/mypage")
+@signed_in
+def mypage() -> ResponseReturnValue:
+    """マイページ: the organization, the user, the organization's users."""
+    user = current_user()
+    organization = user.organization
+    return render_template(
+        "portal/mypage.html",
+        user=user,
+        organization=organization,
+        users=[u for u in organization.users if u.is_active],
+        places_left=members.places_left(organization),
+        checklist=checklist(organization),
+        max_added=current_app.config["MAX_ADDED_USERS"],
+    )
+
+
+@bp.route("/mypage/users/new", methods=["GET", "POST"])
+@signed_in
+def add_user() -> ResponseReturnValue:
+    """ユーザ新規登録 (the registrant only): the new user gets an initial password by email."""
+    user = current_user()
+    if not user.is_registrant:
+        return render_template(
+            "errors/error.html",
+            code=403,
+            title="ユーザを追加できません",
+            message="ユーザを追加できるのは、登録者の方だけです。",
+        ), 403
+    form = UserForm()
+    places = members.places_left(user.organization)
+    if form.validate_on_submit():
+        try:
+            added = members.add_user(user, form.to_input())
+        except UserLimitReached as full:
+            flash(str(full), "warning")
+            return redirect(url_for(".mypage"))
+        except AccountError as refused:
+            if not populate_errors(form, refused):
+                flash(str(refused), "warning")
+                return redirect(url_for(".mypage"))
+        else:
+            flash(
+                f"{added.name}さんを追加しました。{added.email} に初期パスワードをお送りしました。",
+                "info",
+            )
+            return redirect(url_for(".mypage"))
+    status = 422 if form.errors else 200
+    return render_template("portal/user_new.html", form=form, places_left=places), status
+
+
+@bp.post("/mypage/users/<int:user_id>/disable")
+@signed_in
+def disable_user(user_id: int) -> ResponseReturnValue:
+    """Disable an added user (the registrant only); their sessions end at once."""
+    try:
+        user = members.disable_user(current_user(), user_id)
+    except UserNotFound:
+        abort(404)
+    except AccountError as refused:
+        flash(str(refused), "warning")
+    else:
+        flash(f"{user.name}さんを無効にしました。", "info")
+    return redirect(url_for(".mypage"))
+
+
+@bp.post("/mypage/users/<int:user_id>/resend")
+@signed_in
+def resend_initial_password(user_id: int) -> ResponseReturnValue:
+    """Send a new initial password to an added user who has not logged in yet."""
+    try:
+        user = members.resend_initial_password(current_user(), user_id)
+    except UserNotFound:
+        abort(404)
+    except AccountError as refused:
+        flash(str(refused), "warning")
+    else:
+        flash(f"{user.email} に新しい初期パスワードをお送りしました。", "info")
+    return redirect(url_for(".mypage"))
+
+
+@bp.route("/mypage/profile", methods=["GET", "POST"])
+@signed_in
+def profile() -> ResponseReturnValue:
+    """ユーザ情報の変更: 氏名, フリガナ, 電話番号, 部署名."""
+    user = current_user()
+    form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
+    if form.validate_on_submit():
+        profiles.update_profile(user, form.to_changes())
+        flash("ユーザ情報を変更しました。", "info")
+        return redirect(url_for(".mypage"))
+    status = 422 if form.errors else 200
+    return render_template("portal/profile.html", form=form), status
+
+
+@bp.route("/mypage/email", methods=["GET", "POST"])
+@signed_in
+def change_email() -> ResponseReturnValue:
+    """メールアドレス（ID）の変更: the password again, then a one-time password to the new address."""
+    user = current_user()
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            issued = profiles.begin_email_change(
+                user, form.email.data, form.password.data or "", current=session.get(EMAIL_KEY)
+            )
+        except AccountError as failure:
+            populate_errors(form, failure, fallback="email")
+        else:
+            session[EMAIL_KEY] = issued.binding
+            if issued.notice:
+                flash(issued.notice, "warning")
+            return redirect(url_for(".confirm_email"))
+    status = 422 if form.errors else 200
+    return render_template("portal/email_change.html", form=form), status
+
+
+@bp.route("/mypage/email/confirm", methods=["GET", "POST"])
+@signed_in
+def confirm_email() -> ResponseReturnValue:
+    """The one-time password sent to the new address."""
+    user = current_user()
+    challenge = otp.find(session.get(EMAIL_KEY), Purpose.EMAIL_CHANGE)
+    if challenge is None or challenge.portal_user_id != user.id:
+        return redirect(url_for(".change_email"))
+    form = OtpForm()
+    if form.validate_on_submit():
+        try:
+            profiles.finish_email_change(user, session.get(EMAIL_KEY), form.code.data)
+        except DomainError as failure:  # otp.OtpError, or EmailTaken (this form has only the code)
+            populate_errors(form, failure, fallback="code")
+        else:
+            session.pop(EMAIL_KEY, None)
+            flash(
+                f"メールアドレスを {user.email} に変更しました。次回からこのメールアドレスでログインしてください。",
+                "info",
+            )
+            return redirect(url_for(".mypage"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "portal/email_confirm.html", form=form, sent_to=challenge.sent_to
+    ), status

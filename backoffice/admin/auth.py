@@ -30,7 +30,7 @@ ENROL_FAILED = (
 )
 
 
-def _login_limit() -> str:
+def login_limit() -> str:
     return current_app.config["OPERATOR_LOGIN_LIMIT"]
 
 
@@ -54,7 +54,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def login() -> ResponseReturnValue:
     """Sign-in: every failure gets the same message; the cookie session starts afresh on success."""
     if current_operator() is not None and request.method == "GET":
@@ -84,7 +84,7 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.route("/enrol", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def enrol() -> ResponseReturnValue:
     """First enrolment of the authenticator app: after a password check, the QR code of the secret the
     operator was created with. Once a code has been used, this page no longer shows anything."""

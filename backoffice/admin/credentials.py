@@ -6,7 +6,6 @@ The services are in backoffice/operators/enrolment.py; an admin's side (invite, 
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -17,6 +16,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from backoffice.admin.access import SESSION_KEY, current_operator, requires
+from backoffice.admin.auth import login_limit
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import limiter
 from backoffice.operators import enrolment, operations
@@ -28,12 +28,8 @@ bp = Blueprint("admin_credentials", __name__, url_prefix="/admin")
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def _login_limit() -> str:
-    return current_app.config["OPERATOR_LOGIN_LIMIT"]
-
-
 @bp.route("/enrolment/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def enrolment_link(token: str) -> ResponseReturnValue:
     """パスワードの設定 / 認証アプリの登録 from a mailed link: works once, until it expires."""
     try:

@@ -6,34 +6,26 @@ backoffice.mail.delivery after its response; a rolled-back transaction's emails 
 Services therefore never pass outbox ids around.
 """
 
-import base64
-import hashlib
 from typing import Any
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from flask import current_app, g, has_request_context
 from sqlalchemy.orm import Session
 
+from backoffice import sealing
 from backoffice.extensions import db
 from backoffice.mail.models import OutboundEmail
 
 
-def _fernet() -> Fernet:
-    """The key that seals secret-bearing bodies while they wait in the outbox, derived from SECRET_KEY
-    (so rotating SECRET_KEY makes still-queued secret mails unreadable: deliver them first)."""
-    digest = hashlib.sha256(b"outbox-body:" + current_app.config["SECRET_KEY"].encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
-
-
 def unseal(email: "OutboundEmail | sa.Row[Any]") -> tuple[str, str]:
-    """The bodies to send. Raises InvalidToken when they were sealed under another SECRET_KEY."""
+    """The bodies to send. Raises InvalidToken when neither SECRET_KEY nor any of SECRET_KEY_FALLBACKS
+    sealed them (backoffice/sealing.py)."""
     if not email.contains_secret or email.scrubbed_at is not None:
         return email.body_text, email.body_html
-    fernet = _fernet()
     return (
-        fernet.decrypt(email.body_text.encode()).decode(),
-        fernet.decrypt(email.body_html.encode()).decode(),
+        sealing.unseal(sealing.OUTBOX, email.body_text),
+        sealing.unseal(sealing.OUTBOX, email.body_html),
     )
 
 
@@ -72,8 +64,7 @@ def enqueue(
             raise ValueError(f"a mail header value with a control character: {value!r}")
     if contains_secret:
         # A one-time password, initial password or bearer link never sits in the database in clear.
-        fernet = _fernet()
-        text, html = fernet.encrypt(text.encode()).decode(), fernet.encrypt(html.encode()).decode()
+        text, html = sealing.seal(sealing.OUTBOX, text), sealing.seal(sealing.OUTBOX, html)
     email = OutboundEmail(
         to_address=to,
         subject=subject,

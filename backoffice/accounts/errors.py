@@ -18,6 +18,8 @@ class LoginFailed(AccountError):
 
 
 class InitialPasswordExpired(AccountError):
+    field = "current"  # at the password change; the login page shows it above the form
+
     def __init__(self) -> None:
         super().__init__(
             "＊初期パスワードの有効期限が切れています。医療機関の方はお問い合わせフォームから、"

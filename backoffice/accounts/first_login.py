@@ -3,7 +3,7 @@ password can't be kept) and consent to the current 利用規約. Each function c
 
 import sqlalchemy as sa
 
-from backoffice.accounts.errors import AccountError, WrongCurrentPassword
+from backoffice.accounts.errors import AccountError, InitialPasswordExpired, WrongCurrentPassword
 from backoffice.accounts.models import PortalUser, TermsVersion
 from backoffice.accounts.users import (
     SESSIONS,
@@ -42,6 +42,10 @@ def change_password(
     `current`), or AccountError or PasswordRejected for the field `new`; nothing is saved then."""
     if not verify_password(user.password_hash, current):
         raise WrongCurrentPassword(field="current")
+    expires = user.initial_password_expires_at
+    if user.must_change_password and expires is not None and expires <= utcnow():
+        # Checked at login too; this catches a login begun just before the expiry.
+        raise InitialPasswordExpired
     if new == current:
         raise AccountError(
             "＊新しいパスワードには、現在のパスワードと違うものを入力してください。", field="new"

@@ -760,14 +760,6 @@ def test_the_initial_password_is_16_csprng_characters_and_works_only_for_the_con
     assert all(len(p) >= 16 and set(p) <= alphabet for p in many)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "backoffice/accounts/first_login.py::change_password checks the current password but not "
-        "initial_password_expires_at, and accounts/login.py::finish_login does not check it either: "
-        "an initial password typed just before its expiry still sets the new password after it"
-    ),
-)
 def test_an_initial_password_that_expires_during_the_login_cannot_set_the_new_password(
     app, db
 ) -> None:

@@ -79,6 +79,14 @@ def change_password(
     return new_key
 
 
+def decline_terms(user: PortalUser, terms: TermsVersion, session_key: str | None) -> None:
+    """The user declined 利用規約: the decision is recorded and this session ends. Commits."""
+    record("portal.terms_declined", **portal_actor(user), detail={"terms_version": terms.version})
+    SESSIONS.end(session_key)
+    record("portal.logout", **portal_actor(user))
+    db.session.commit()
+
+
 def accept_terms(user: PortalUser, terms: TermsVersion) -> None:
     user.terms_version = terms
     user.terms_accepted_at = utcnow()

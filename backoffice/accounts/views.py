@@ -202,7 +202,7 @@ def terms() -> ResponseReturnValue:
     form = TermsForm()
     if form.validate_on_submit():
         if request.form.get("decision") == "decline":
-            account_login.logout(session.get(SESSION_KEY))
+            first_login.decline_terms(user, current, session.get(SESSION_KEY))
             session.clear()
             flash(
                 "利用規約に同意いただけない場合は、介護情報基盤ポータルを利用できません。ログアウトしました。",

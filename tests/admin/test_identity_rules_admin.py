@@ -602,14 +602,6 @@ def _staff_input() -> dict[str, str]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "declining the 利用規約 is not recorded as a consent decision: backoffice/accounts/views.py::"
-        "terms only calls account_login.logout on decline, which writes portal.logout and nothing "
-        "about the terms"
-    ),
-)
 def test_rule_40_declining_the_terms_is_audited_as_a_consent_decision(app, db) -> None:
     publish_terms()
     user, password = make_registrant()

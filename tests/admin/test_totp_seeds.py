@@ -47,10 +47,12 @@ def test_a_rotated_secret_key_still_opens_the_seeds_and_reseal_moves_them(
         result = rotated.test_cli_runner().invoke(args=["operators", "reseal"])
         assert "operators resealed: 1" in result.output
         _db.session.remove()
+        _db.engine.dispose()  # its connections close now, not when collected during another test
     only_new = create_app(app_config(database_url, SECRET_KEY="new-key"))
     with only_new.app_context():
         assert _db.session.get(Operator, operator_id).totp_secret == secret
         _db.session.remove()
+        _db.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

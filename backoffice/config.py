@@ -77,6 +77,8 @@ DEFAULTS: dict[str, Any] = {
     # Portal users: sessions, lockout, initial passwords, user limit (docs/security.md; [U] values of docs/domain.md are settings).
     "PORTAL_IDLE_MINUTES": 30,
     "PORTAL_ABSOLUTE_HOURS": 12,
+    # Adding or disabling a user asks for the password again when it was last proven longer ago.
+    "PORTAL_REAUTH_MINUTES": 15,
     "PORTAL_LOCKOUT_THRESHOLD": 5,
     "PORTAL_LOGIN_LIMIT": "20 per 10 minutes;100 per hour",
     "INITIAL_PASSWORD_HOURS": 72,

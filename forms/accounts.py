@@ -89,6 +89,17 @@ class UserForm(FlaskForm):
         )
 
 
+class NewUserForm(UserForm):
+    """ユーザ新規登録 on マイページ: the registrant's own password too, when it is asked again
+    (accounts/reauth.py decides; the field is optional here)."""
+
+    password = PasswordField("現在のパスワード")
+
+
+class DisableUserForm(FlaskForm):
+    password = PasswordField("現在のパスワード")
+
+
 class ForgotForm(FlaskForm):
     email = TextInput(
         "ID（メールアドレス）",

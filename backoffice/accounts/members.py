@@ -1,6 +1,7 @@
 """マイページ: the users of an organization. The registrant adds up to MAX_ADDED_USERS users, disables them
 and resends initial passwords. Each function commits its own transaction, audit event and emails
-included."""
+included. Adding and disabling need a recently authenticated session, which the views check first
+(accounts/reauth.py)."""
 
 import sqlalchemy as sa
 from flask import current_app
@@ -82,7 +83,7 @@ def add_user(registrant: PortalUser, details: UserDetails) -> PortalUser:
     return user
 
 
-def _member(registrant: PortalUser, user_id: int) -> PortalUser:
+def member(registrant: PortalUser, user_id: int) -> PortalUser:
     """Another user of the registrant's own organization; anything else is "not found" (no hint that an
     ID exists in another organization). Raises AccountError or UserNotFound."""
     if not registrant.is_registrant:
@@ -96,7 +97,7 @@ def _member(registrant: PortalUser, user_id: int) -> PortalUser:
 def disable_user(registrant: PortalUser, user_id: int) -> PortalUser:
     """Disable an added user: their sessions end at once, the place is freed, and the user and the
     registrant are told. Commits. Raises AccountError or UserNotFound."""
-    user = _member(registrant, user_id)
+    user = member(registrant, user_id)
     if user.is_active:
         user.is_active = False
         SESSIONS.revoke_all(user)
@@ -115,7 +116,7 @@ def disable_user(registrant: PortalUser, user_id: int) -> PortalUser:
 def resend_initial_password(registrant: PortalUser, user_id: int) -> PortalUser:
     """A new initial password for an added user who has not logged in yet (the old one stops working).
     Commits. Raises UserNotFound, or AccountError when the user has already logged in."""
-    user = _member(registrant, user_id)
+    user = member(registrant, user_id)
     if not user.is_active or user.first_login_at is not None or not user.must_change_password:
         raise AccountError("すでにログインしたユーザには、初期パスワードを再送できません。")
     set_initial_password(user)

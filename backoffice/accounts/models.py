@@ -120,5 +120,7 @@ class PortalSession(SessionColumns, db.Model):
     __tablename__ = "portal_sessions"
 
     portal_user_id: Mapped[int] = mapped_column(sa.ForeignKey("portal_users.id"), index=True)
+    # The password entered again (accounts/reauth.py); the login itself counts from created_at.
+    reauthenticated_at: Mapped[datetime | None]
 
     owner: Mapped[PortalUser] = relationship(back_populates="sessions")

@@ -6,15 +6,15 @@ These routes join the portal blueprint of backoffice/accounts/views.py, behind i
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from backoffice.accounts import members
+from backoffice.accounts import members, reauth
 from backoffice.accounts import profile as profiles
 from backoffice.accounts.checklist import checklist
 from backoffice.accounts.errors import AccountError, UserLimitReached, UserNotFound
-from backoffice.accounts.views import EMAIL_KEY, bp, current_user, signed_in
+from backoffice.accounts.views import EMAIL_KEY, SESSION_KEY, bp, current_user, signed_in
 from backoffice.domain_errors import DomainError
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
-from forms.accounts import EmailChangeForm, OtpForm, ProfileForm, UserForm
+from forms.accounts import DisableUserForm, EmailChangeForm, NewUserForm, OtpForm, ProfileForm
 from forms.errors import populate_errors
 
 
@@ -38,7 +38,8 @@ def mypage() -> ResponseReturnValue:
 @bp.route("/mypage/users/new", methods=["GET", "POST"])
 @signed_in
 def add_user() -> ResponseReturnValue:
-    """ユーザ新規登録 (the registrant only): the new user gets an initial password by email."""
+    """ユーザ新規登録 (the registrant only): the new user gets an initial password by email. The
+    registrant's password is asked again on the same form when the session's is not recent."""
     user = current_user()
     if not user.is_registrant:
         return render_template(
@@ -47,10 +48,10 @@ def add_user() -> ResponseReturnValue:
             title="ユーザを追加できません",
             message="ユーザを追加できるのは、登録者の方だけです。",
         ), 403
-    form = UserForm()
-    places = members.places_left(user.organization)
+    form = NewUserForm()
     if form.validate_on_submit():
         try:
+            reauth.require(user, session.get(SESSION_KEY), form.password.data)
             added = members.add_user(user, form.to_input())
         except UserLimitReached as full:
             flash(str(full), "warning")
@@ -66,22 +67,51 @@ def add_user() -> ResponseReturnValue:
             )
             return redirect(url_for(".mypage"))
     status = 422 if form.errors else 200
-    return render_template("portal/user_new.html", form=form, places_left=places), status
+    return render_template(
+        "portal/user_new.html",
+        form=form,
+        places_left=members.places_left(user.organization),
+        ask_password=_asks_password(),
+    ), status
 
 
-@bp.post("/mypage/users/<int:user_id>/disable")
+@bp.route("/mypage/users/<int:user_id>/disable", methods=["GET", "POST"])
 @signed_in
 def disable_user(user_id: int) -> ResponseReturnValue:
-    """Disable an added user (the registrant only); their sessions end at once."""
+    """Disable an added user (the registrant only); their sessions end at once. マイページ's button
+    posts here directly; when the session's password is not recent the page asks for it."""
+    registrant = current_user()
     try:
-        user = members.disable_user(current_user(), user_id)
+        target = members.member(registrant, user_id)
     except UserNotFound:
         abort(404)
     except AccountError as refused:
         flash(str(refused), "warning")
-    else:
-        flash(f"{user.name}さんを無効にしました。", "info")
-    return redirect(url_for(".mypage"))
+        return redirect(url_for(".mypage"))
+    form = DisableUserForm()
+    if form.validate_on_submit():
+        try:
+            reauth.require(registrant, session.get(SESSION_KEY), form.password.data)
+            members.disable_user(registrant, user_id)
+        except reauth.ReauthenticationRequired as needed:
+            if "password" not in request.form:  # from マイページ's button: ask on this page
+                return redirect(url_for(".disable_user", user_id=user_id))
+            populate_errors(form, needed)
+        except AccountError as refused:
+            populate_errors(form, refused, fallback="password")
+        else:
+            flash(f"{target.name}さんを無効にしました。", "info")
+            return redirect(url_for(".mypage"))
+    if not target.is_active:
+        return redirect(url_for(".mypage"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "portal/user_disable.html", form=form, target=target, ask_password=_asks_password()
+    ), status
+
+
+def _asks_password() -> bool:
+    return not reauth.is_recent(session.get(SESSION_KEY))
 
 
 @bp.post("/mypage/users/<int:user_id>/resend")

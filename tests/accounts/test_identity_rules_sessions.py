@@ -1,4 +1,4 @@
-"""Identity rules 14, 18, 20, 21, 24, 27, 30, 32 (its CSRF part) and 33 of the portal, each clause
+"""Identity rules 14, 18, 20, 21, 24, 27, 30, 32 (its CSRF part; the re-authentication is in test_reauthentication.py) and 33 of the portal, each clause
 through real requests: the initial-password gate over every route, consent, the pending one-time
 password, the lockout count, fresh sessions, ending sessions, the user cap under concurrent requests,
 CSRF on every change, and where an initial password may appear (docs/security.md)."""

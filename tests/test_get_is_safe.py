@@ -345,6 +345,7 @@ def populate(app: Flask) -> World:
         "export_type": ["csv"],
         "inquiries.status.token": [status_token],
         "admin_credentials.enrolment_link.token": [enrolment_token],
+        "portal.disable_user.user_id": [added_user.id],
     }
     return World(visitors, values, admin_queries(app, [account_request.id, general.id]))
 

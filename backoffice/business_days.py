@@ -1,6 +1,6 @@
 """Business days of the help desk: no weekends, no Japanese public holidays, no 年末年始 (12/29–1/3)."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import jpholiday
 
@@ -32,3 +32,18 @@ def due_date(arrival: date, target_days: int) -> date:
     while not is_business_day(start):
         start += timedelta(days=1)
     return add_business_days(start, target_days)
+
+
+def business_days_between(start: date, end: date) -> int:
+    """How many business days come after `start`, up to and including `end` (0 when end <= start)."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        if is_business_day(day):
+            count += 1
+    return count
+
+
+def is_open(moment: datetime, opens: time, closes: time) -> bool:
+    """Within 受付時間: a business day, between `opens` and `closes` (`moment` in Japan time)."""
+    return is_business_day(moment.date()) and opens <= moment.time() < closes

@@ -103,6 +103,13 @@ DEFAULTS: dict[str, Any] = {
     "CATEGORY_CACHE_SECONDS": 30,
     "HELPDESK_NAME": "介護情報基盤ポータル お問い合わせ窓口",
     "HELPDESK_HOURS": "平日 9時00分〜17時00分（土日祝日・年末年始を除く）",
+    # 受付時間 as times (Japan time) on business days: reminders and closing notices wait for them.
+    "HELPDESK_OPENS": "09:00",
+    "HELPDESK_CLOSES": "17:00",
+    # A 解決済 ticket becomes 完了 after this many business days without an answer; an answer within
+    # them reopens it, an answer after them starts a new ticket linked to it.
+    "INQUIRY_REOPEN_BUSINESS_DAYS": 5,
+    "INQUIRY_MESSAGE_LIMIT": "10 per 10 minutes;50 per day",
 }
 
 

@@ -14,6 +14,7 @@ from flask import current_app
 
 OUTBOX = "outbox-body"
 TOTP_SEED = "operator-totp-seed"
+STATUS_TOKEN = "inquiry-status-token"  # noqa: S105 (a label, not a secret)
 
 
 def _key(label: str, secret_key: str) -> Fernet:

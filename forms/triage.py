@@ -5,7 +5,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
 
 from backoffice.inquiries.models import InquiryStatus, Priority
 from backoffice.inquiries.triage import InquiryChanges
@@ -15,8 +15,26 @@ UNASSIGN = "none"  # the 「（未割り当て）」 choice of an assignee selec
 
 
 class ReplyForm(FlaskForm):
+    """回答; `next_status` offers what the reply may leave the ticket in (none on a finished one)."""
+
     body = TextAreaField("回答内容")
+    next_status = SelectField("回答後のステータス", validate_choice=False)
     version = IntegerField(widget=HiddenField.widget)
+
+    def __init__(self, statuses: list[InquiryStatus], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.next_status.choices = [SelectChoice(s.value, s.label) for s in statuses]
+        if not statuses:
+            del self.next_status
+        elif not self.next_status.data or self.next_status.data == "None":
+            self.next_status.data = statuses[0].value
+
+    def validate_next_status(self, field: Any) -> None:
+        if field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError("＊回答後のステータスを選び直してください。")
+
+    def chosen_status(self) -> InquiryStatus | None:
+        return InquiryStatus(self.next_status.data) if "next_status" in self else None
 
 
 class NoteForm(FlaskForm):

@@ -31,6 +31,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_database_url
                 opts={"compare_type": True, "include_name": _not_search_index},
             )
             assert compare_metadata(context, db.metadata) == []
+        _new_values_pass_the_checks()
         downgrade(directory=str(MIGRATIONS), revision="base")
         with db.engine.connect() as connection:
             assert db.inspect(connection).get_table_names() == ["alembic_version"]
@@ -103,6 +104,42 @@ def test_the_account_lists_search_through_the_trigram_indexes_of_migration_0009(
 
 
 SEARCH_INDEXES = {"ix_inquiries_search", "ix_organizations_search", "ix_portal_users_search"}
+
+
+def _new_values_pass_the_checks() -> None:
+    """Migration 0015 widened CHECK constraints (compare_metadata does not compare those): the new
+    status and event kinds must be storable after the upgrade."""
+    import sqlalchemy as sa
+
+    with db.engine.begin() as conn:
+        assert (
+            conn.scalar(sa.text("SELECT count FROM inquiry_status_counts WHERE status = 'waiting'"))
+            == 0
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO inquiry_categories (name, position, is_active, kind, "
+                "target_business_days) VALUES ('x', 0, true, 'general', 5)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO inquiries (reference_number, submission_key, status_token_hash, "
+                "category_id, status, requester_name, requester_kana, email, phone, body, priority, "
+                "created_at, updated_at, version) VALUES ('AAAA-AAAA', 'k', 'h', "
+                "(SELECT id FROM inquiry_categories), 'waiting', 'n', 'n', 'e', '0', '', 'normal', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO inquiry_events (inquiry_id, kind, actor, channel, created_at) VALUES "
+                "((SELECT id FROM inquiries), 'requester_message', '依頼者', 'web', CURRENT_TIMESTAMP)"
+            )
+        )
+    with db.engine.begin() as conn:
+        for table in ("inquiry_events", "inquiries", "inquiry_categories"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
 
 
 def _not_search_index(name: str | None, type_: str, parent_names: object) -> bool:

@@ -26,6 +26,7 @@ class DashboardView(SecuredMixin, AdminIndexView):
             if request_category
             else None,
             overdue=numbers.overdue,
+            replied=numbers.requester_replied,
             oldest=numbers.oldest_unanswered,
             tickets=self.inquiries,
         )

@@ -141,6 +141,25 @@ class UnansweredFilter(_Filter):
         return query.filter(Inquiry.first_response_at.is_(None), Inquiry.status.in_(OPEN_STATUSES))
 
 
+class RequesterRepliedFilter(_Filter):
+    """「依頼者から返信あり」: the requester wrote since the last operator reply (a partial index)."""
+
+    key = "replied"
+
+    def __init__(self) -> None:
+        super().__init__(
+            Inquiry.requester_replied_at, "依頼者から返信あり", [("1", "返信ありのみ")]
+        )
+
+    def clean(self, value: str) -> bool:
+        if value != "1":
+            raise ValueError(value)
+        return True
+
+    def apply(self, query: Any, value: bool, alias: Any = None) -> Any:
+        return query.filter(Inquiry.requester_replied_at.is_not(None))
+
+
 def _jst_day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=JST)
 
@@ -174,6 +193,7 @@ def inquiry_filters() -> list[_Filter]:
         AssigneeFilter(),
         OverdueFilter(),
         UnansweredFilter(),
+        RequesterRepliedFilter(),
         DayFromFilter(Inquiry.created_at, "受付日（から）", "from"),
         DayUntilFilter(Inquiry.created_at, "受付日（まで）", "until"),
     ]

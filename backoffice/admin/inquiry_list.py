@@ -58,6 +58,14 @@ def _due(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
     return Markup("{}").format(text)
 
 
+def _status(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
+    if model.requester_replied_at is None:
+        return Markup.escape(model.status.label)
+    return Markup('{}<br><span class="badge badge-warning">依頼者から返信あり</span>').format(
+        model.status.label
+    )
+
+
 class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelView):
     """お問い合わせ一覧 and each inquiry's ticket page."""
 
@@ -112,7 +120,7 @@ class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelV
         "category": lambda v, c, m, n: m.category.path,
         "body": _summary,
         "requester_name": _requester,
-        "status": lambda v, c, m, n: m.status.label,
+        "status": _status,
         "assignee": lambda v, c, m, n: m.assignee.name if m.assignee else "（未割り当て）",
         "due_on": _due,
     }

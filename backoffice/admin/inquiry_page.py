@@ -8,7 +8,7 @@ from flask_admin import expose
 
 from backoffice.extensions import db
 from backoffice.inquiries import triage
-from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.models import EventKind, Inquiry
 from forms.errors import populate_errors
 from forms.triage import UNASSIGN, NoteForm, ReplyForm, TriageForm
 
@@ -21,7 +21,7 @@ class InquiryPageMixin:
         """An inquiry with every field, its history, and the forms to act on it."""
         inquiry = db.session.get(Inquiry, inquiry_id) or abort(404)
         statuses = [inquiry.status, *triage.allowed_transitions(inquiry.status)]
-        reply_form = ReplyForm(prefix="reply")
+        reply_form = ReplyForm(triage.reply_statuses(inquiry.status), prefix="reply")
         note_form = NoteForm(prefix="note")
         triage_form = TriageForm(statuses, triage.assignable_operators(), prefix="ticket")
         status = 200
@@ -49,6 +49,10 @@ class InquiryPageMixin:
             ticket_form=triage_form,
             canned=triage.canned_replies(),
             overdue=triage.is_overdue(inquiry),
+            follow_ups=triage.follow_ups(inquiry),
+            last_reply_id=max(
+                (e.id for e in inquiry.events if e.kind is EventKind.PUBLIC_REPLY), default=0
+            ),
             writable=self.can_write(),  # type: ignore[attr-defined]
         ), status
 
@@ -76,7 +80,11 @@ class InquiryPageMixin:
         try:
             if form is reply_form:
                 triage.reply(
-                    inquiry.id, reply_form.body.data or "", actor, expected_version=inquiry.version
+                    inquiry.id,
+                    reply_form.body.data or "",
+                    actor,
+                    expected_version=inquiry.version,
+                    next_status=reply_form.chosen_status(),
                 )
                 flash("回答を送信しました（依頼者にメールでお知らせします）。", "success")
             elif form is note_form:

@@ -25,6 +25,8 @@ class InquiryStatus(enum.Enum):
     NEW = "new"
     IN_PROGRESS = "in_progress"
     ANSWERED = "answered"
+    # An operator asked the requester something: the due-date clock stops until they answer.
+    WAITING = "waiting"
     ON_HOLD = "on_hold"
     RESOLVED = "resolved"
     CLOSED = "closed"
@@ -35,6 +37,11 @@ class InquiryStatus(enum.Enum):
     def label(self) -> str:
         return _STATUS_LABELS[self]
 
+    @property
+    def requester_label(self) -> str:
+        """The requester's word for it (status page, mails, マイページ), never the operators'."""
+        return _REQUESTER_LABELS[self]
+
 
 # The statuses that still need work (triage.OPEN_STATUSES), as SQL for the partial indexes.
 OPEN_SQL = "status IN ('new', 'in_progress', 'on_hold')"
@@ -43,11 +50,24 @@ _STATUS_LABELS = {
     InquiryStatus.NEW: "新規",
     InquiryStatus.IN_PROGRESS: "対応中",
     InquiryStatus.ANSWERED: "回答済",
+    InquiryStatus.WAITING: "依頼者の回答待ち",
     InquiryStatus.ON_HOLD: "保留",
     InquiryStatus.RESOLVED: "解決済",
     InquiryStatus.CLOSED: "完了",
     InquiryStatus.REJECTED: "却下",
     InquiryStatus.SPAM: "スパム",
+}
+# 保留 is the help desk's own business: the requester sees 対応中. 却下 and スパム end like 完了.
+_REQUESTER_LABELS = {
+    InquiryStatus.NEW: "受付済み",
+    InquiryStatus.IN_PROGRESS: "対応中",
+    InquiryStatus.ANSWERED: "回答済み",
+    InquiryStatus.WAITING: "ご回答をお待ちしています",
+    InquiryStatus.ON_HOLD: "対応中",
+    InquiryStatus.RESOLVED: "解決済み",
+    InquiryStatus.CLOSED: "完了",
+    InquiryStatus.REJECTED: "完了",
+    InquiryStatus.SPAM: "完了",
 }
 
 
@@ -63,7 +83,7 @@ class Priority(enum.Enum):
 
 
 class EventKind(enum.Enum):
-    """One entry of a ticket's history; only PUBLIC_REPLY is ever shown to the requester."""
+    """One entry of a ticket's history; the requester sees only PUBLIC_KINDS (their thread)."""
 
     CREATED = "created"
     STATUS_CHANGED = "status_changed"
@@ -71,6 +91,23 @@ class EventKind(enum.Enum):
     PUBLIC_REPLY = "public_reply"
     INTERNAL_NOTE = "internal_note"
     ACCOUNT_ISSUED = "account_issued"
+    REQUESTER_MESSAGE = "requester_message"
+    REMINDER_SENT = "reminder_sent"
+
+
+PUBLIC_KINDS = frozenset({EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE})
+
+
+class Channel(enum.Enum):
+    """How a requester's message came in."""
+
+    WEB = "web"  # the status page, through the link
+    PORTAL = "portal"  # マイページ, signed in
+    EMAIL = "email"
+
+    @property
+    def label(self) -> str:
+        return {"web": "対応状況ページ", "portal": "マイページ", "email": "メール"}[self.value]
 
 
 class InquiryCategory(db.Model):
@@ -93,6 +130,9 @@ class InquiryCategory(db.Model):
     )
     # Business days (weekends, public holidays and 12/29–1/3 excluded) to answer a new ticket.
     target_business_days: Mapped[int] = mapped_column(default=5, server_default="5")
+    # A ticket waiting for the requester is reminded, then closed, after this many business days.
+    reminder_business_days: Mapped[int] = mapped_column(default=3, server_default="3")
+    close_business_days: Mapped[int] = mapped_column(default=10, server_default="10")
 
     parent: Mapped["InquiryCategory | None"] = relationship(
         remote_side=[id], back_populates="children"
@@ -145,6 +185,20 @@ class Inquiry(db.Model):
             postgresql_where=sa.text(OPEN_SQL),
             sqlite_where=sa.text(OPEN_SQL),
         ),
+        # 「依頼者から返信あり」: few rows at any time, so the index holds only those.
+        sa.Index(
+            "ix_inquiries_requester_replied_at",
+            "requester_replied_at",
+            postgresql_where=sa.text("requester_replied_at IS NOT NULL"),
+            sqlite_where=sa.text("requester_replied_at IS NOT NULL"),
+        ),
+        # What the sweep looks at: tickets waiting for the requester, and resolved ones.
+        sa.Index(
+            "ix_inquiries_waiting_since",
+            "waiting_since",
+            postgresql_where=sa.text("waiting_since IS NOT NULL"),
+            sqlite_where=sa.text("waiting_since IS NOT NULL"),
+        ),
         sa.Index(
             "ix_inquiries_unanswered_created_at",
             "created_at",
@@ -158,6 +212,8 @@ class Inquiry(db.Model):
     # The draft the ticket was sent from: a second send of the same draft finds this ticket instead.
     submission_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
     status_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The same token sealed (backoffice.sealing), so that every later mail can carry the link.
+    status_token_sealed: Mapped[str | None] = mapped_column(sa.Text)
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiry_categories.id"))
     status: Mapped[InquiryStatus] = mapped_column(
         enum_column(InquiryStatus, "inquiry_status"), default=InquiryStatus.NEW
@@ -178,6 +234,13 @@ class Inquiry(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # The requester wrote since the last operator reply (「依頼者から返信あり」); cleared by a reply.
+    requester_replied_at: Mapped[datetime | None]
+    # Since when the ticket is 依頼者の回答待ち or 解決済 (the sweep's clock), and its reminder.
+    waiting_since: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    # A follow-up on a finished ticket is a new ticket that links to the old one.
+    previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)
     # Optimistic locking: a save based on an older version is refused instead of overwriting.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
@@ -185,6 +248,7 @@ class Inquiry(db.Model):
 
     category: Mapped[InquiryCategory] = relationship()
     assignee: Mapped["Operator | None"] = relationship()
+    previous: Mapped["Inquiry | None"] = relationship(remote_side=[id])
     account_request: Mapped["AccountRequestDetails | None"] = relationship(
         back_populates="inquiry", cascade="all, delete-orphan"
     )
@@ -224,9 +288,16 @@ class InquiryEvent(db.Model):
     old_value: Mapped[str | None] = mapped_column(sa.String(200))
     new_value: Mapped[str | None] = mapped_column(sa.String(200))
     body: Mapped[str | None] = mapped_column(sa.Text)
+    # A requester's message: how it came in, and the key that makes a repeated send one message.
+    channel: Mapped[Channel | None] = mapped_column(enum_column(Channel, "message_channel"))
+    message_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="events")
+
+    @property
+    def by_requester(self) -> bool:
+        return self.kind is EventKind.REQUESTER_MESSAGE
 
 
 class InquiryStatusCount(db.Model):

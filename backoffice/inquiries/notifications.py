@@ -1,12 +1,24 @@
-"""Emails about inquiries, queued in the outbox within the caller's transaction."""
+"""Emails about inquiries, queued in the outbox within the caller's transaction. Every one carries the
+status-page link (a bearer secret: the bodies are scrubbed once delivered)."""
 
+from datetime import date
+
+from backoffice.inquiries import links
 from backoffice.inquiries.models import Inquiry
 from backoffice.mail import outbox
 
 
+def _queue(kind: str, inquiry: Inquiry, **context: object) -> None:
+    outbox.enqueue(
+        kind,
+        inquiry.email,
+        {"inquiry": inquiry, "status_url": links.status_url(inquiry), **context},
+        contains_secret=True,
+    )
+
+
 def queue_acknowledgement(inquiry: Inquiry, status_url: str) -> None:
-    """The 受付確認 email: 受付番号, a summary, and the status-page link (a bearer secret, so the body is
-    scrubbed once delivered)."""
+    """The 受付確認 email: 受付番号, a summary, and the status-page link."""
     outbox.enqueue(
         "inquiry_received",
         inquiry.email,
@@ -15,6 +27,22 @@ def queue_acknowledgement(inquiry: Inquiry, status_url: str) -> None:
     )
 
 
-def queue_reply(inquiry: Inquiry, body: str) -> None:
-    """An operator's public reply (the body as shown on the status page), to the requester."""
-    outbox.enqueue("inquiry_reply", inquiry.email, {"inquiry": inquiry, "body": body})
+def queue_reply(inquiry: Inquiry, body: str, *, asks: bool = False) -> None:
+    """An operator's public reply (the body as shown on the status page), to the requester; `asks`:
+    it waits for their answer."""
+    _queue("inquiry_reply", inquiry, body=body, asks=asks)
+
+
+def queue_message_received(inquiry: Inquiry, previous: Inquiry | None = None) -> None:
+    """A short acknowledgement of the requester's message; `previous` when it started a new ticket."""
+    _queue("inquiry_message_received", inquiry, previous=previous)
+
+
+def queue_reminder(inquiry: Inquiry, closes_on: date) -> None:
+    """ご回答のお願い: the question is still open, and the day the ticket closes without an answer."""
+    _queue("inquiry_reminder", inquiry, closes_on=closes_on)
+
+
+def queue_closed_unanswered(inquiry: Inquiry) -> None:
+    """The ticket was closed for want of an answer, and how to go on."""
+    _queue("inquiry_closed", inquiry)

@@ -4,7 +4,6 @@ Each function that writes owns its transaction: it commits on success and rolls 
 inquiry is never half-saved.
 """
 
-import hashlib
 import logging
 import secrets
 import time
@@ -22,8 +21,10 @@ from backoffice.business_days import due_date
 from backoffice.db import utcnow
 from backoffice.display import to_jst
 from backoffice.extensions import db
-from backoffice.inquiries import notifications
+from backoffice.inquiries import links, notifications
+from backoffice.inquiries.actors import REQUESTER
 from backoffice.inquiries.models import (
+    PUBLIC_KINDS,
     AccountRequestDetails,
     EventKind,
     Inquiry,
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 # 受付番号: no 0/O, 1/I/L, so that it survives being read out on the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-REQUESTER = "依頼者"
 
 
 class CategoryUnavailable(Exception):
@@ -175,17 +175,6 @@ def find_by_submission_key(key: str | None) -> Inquiry | None:
     return db.session.scalar(sa.select(Inquiry).where(Inquiry.submission_key == key))
 
 
-def find_by_status_token(token: str) -> Inquiry | None:
-    """The inquiry whose status-page token this is; the 受付番号 alone never finds anything."""
-    return db.session.scalar(
-        sa.select(Inquiry).where(Inquiry.status_token_hash == hash_token(token))
-    )
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def new_reference_number() -> str:
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"{chars[:4]}-{chars[4:]}"
@@ -218,8 +207,8 @@ def submit_inquiry(
         raise ValueError("account-request details must come with, and only with, that category")
 
     for _attempt in range(5):
-        token = secrets.token_urlsafe(32)
-        inquiry = _build_inquiry(data, category, submission_key, token)
+        inquiry = _build_inquiry(data, category, submission_key)
+        token = links.new_token(inquiry)
         db.session.add(inquiry)
         try:
             db.session.flush()
@@ -248,14 +237,11 @@ def _existing(inquiry: Inquiry) -> SubmitResult:
     return SubmitResult(inquiry, created=False, reference_number=inquiry.reference_number)
 
 
-def _build_inquiry(
-    data: InquiryInput, category: InquiryCategory, submission_key: str, token: str
-) -> Inquiry:
+def _build_inquiry(data: InquiryInput, category: InquiryCategory, submission_key: str) -> Inquiry:
     inquiry = Inquiry(
         due_on=due_date(to_jst(utcnow()).date(), category.target_business_days),
         reference_number=new_reference_number(),
         submission_key=submission_key,
-        status_token_hash=hash_token(token),
         category=category,
         status=InquiryStatus.NEW,
         requester_name=data.requester_name,
@@ -272,11 +258,14 @@ def _build_inquiry(
         ),
     )
     inquiry.events.append(
-        InquiryEvent(kind=EventKind.CREATED, actor=REQUESTER, new_value=InquiryStatus.NEW.value)
+        InquiryEvent(
+            kind=EventKind.CREATED, actor=REQUESTER.label, new_value=InquiryStatus.NEW.value
+        )
     )
     return inquiry
 
 
-def public_replies(inquiry: Inquiry) -> list[InquiryEvent]:
-    """The replies the requester may read on the status page (internal notes are never among them)."""
-    return [e for e in inquiry.events if e.kind is EventKind.PUBLIC_REPLY]
+def public_thread(inquiry: Inquiry) -> list[InquiryEvent]:
+    """What the requester may read: the operators' replies and their own messages, in order (internal
+    notes and the history are never among them)."""
+    return [e for e in inquiry.events if e.kind in PUBLIC_KINDS]

@@ -17,6 +17,7 @@ class Summary:
     open_account_requests: int
     account_request_category_id: int | None  # the first ID発行申請 中カテゴリー, for its list link
     overdue: int
+    requester_replied: int  # 「依頼者から返信あり」
     oldest_unanswered: list[Inquiry]  # the ten oldest open inquiries without a first response
 
 
@@ -51,6 +52,11 @@ def summary() -> Summary:
     overdue = db.session.scalar(
         sa.select(sa.func.count()).select_from(Inquiry).where(triage.overdue_clause())
     )
+    replied = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Inquiry)
+        .where(Inquiry.requester_replied_at.is_not(None))
+    )
     oldest = db.session.scalars(
         sa.select(Inquiry)
         .where(Inquiry.first_response_at.is_(None), Inquiry.status.in_(triage.OPEN_STATUSES))
@@ -63,5 +69,6 @@ def summary() -> Summary:
         open_account_requests=requests or 0,
         account_request_category_id=request_category,
         overdue=overdue or 0,
+        requester_replied=replied or 0,
         oldest_unanswered=list(oldest),
     )

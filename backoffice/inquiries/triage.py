@@ -9,17 +9,20 @@ inquiry is refused (StaleInquiry) instead of overwriting someone else's work.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.audit.operations import record
+from backoffice.business_days import add_business_days, business_days_between
 from backoffice.db import utcnow
 from backoffice.display import to_jst
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.inquiries import notifications
+from backoffice.inquiries.actors import Actor
 from backoffice.inquiries.models import (
     CannedReply,
     EventKind,
@@ -33,18 +36,26 @@ from backoffice.operators.operations import OperatorActor
 
 S = InquiryStatus
 TRANSITIONS: dict[InquiryStatus, frozenset[InquiryStatus]] = {
-    S.NEW: frozenset({S.IN_PROGRESS, S.ON_HOLD, S.ANSWERED, S.RESOLVED, S.REJECTED, S.SPAM}),
-    S.IN_PROGRESS: frozenset({S.ON_HOLD, S.ANSWERED, S.RESOLVED, S.REJECTED, S.SPAM}),
-    S.ON_HOLD: frozenset({S.IN_PROGRESS, S.ANSWERED, S.RESOLVED, S.REJECTED, S.SPAM}),
-    S.ANSWERED: frozenset({S.IN_PROGRESS, S.RESOLVED, S.CLOSED}),
+    S.NEW: frozenset(
+        {S.IN_PROGRESS, S.ON_HOLD, S.ANSWERED, S.WAITING, S.RESOLVED, S.REJECTED, S.SPAM}
+    ),
+    S.IN_PROGRESS: frozenset({S.ON_HOLD, S.ANSWERED, S.WAITING, S.RESOLVED, S.REJECTED, S.SPAM}),
+    S.ON_HOLD: frozenset({S.IN_PROGRESS, S.ANSWERED, S.WAITING, S.RESOLVED, S.REJECTED, S.SPAM}),
+    S.ANSWERED: frozenset({S.IN_PROGRESS, S.WAITING, S.RESOLVED, S.CLOSED}),
+    S.WAITING: frozenset({S.IN_PROGRESS, S.ANSWERED, S.RESOLVED, S.CLOSED, S.REJECTED}),
     S.RESOLVED: frozenset({S.CLOSED, S.IN_PROGRESS}),
     S.CLOSED: frozenset({S.IN_PROGRESS}),
     S.REJECTED: frozenset({S.IN_PROGRESS}),
     S.SPAM: frozenset({S.NEW}),
 }
-# Inquiries still waiting for the help desk: these can be overdue.
+# Inquiries still waiting for the help desk: these can be overdue (依頼者の回答待ち is not: its clock
+# stops, and the due date moves on by the business days spent waiting).
 OPEN_STATUSES = frozenset({S.NEW, S.IN_PROGRESS, S.ON_HOLD})
 DONE_STATUSES = frozenset({S.RESOLVED, S.CLOSED, S.REJECTED, S.SPAM})
+# The sweep's clock (`waiting_since`) runs in these: reminders and closing, 解決済 → 完了.
+SWEPT_STATUSES = frozenset({S.WAITING, S.RESOLVED})
+# What an operator's reply may leave the ticket in; the first one allowed is the default.
+REPLY_STATUSES = (S.WAITING, S.ANSWERED, S.RESOLVED)
 
 
 class TriageError(DomainError):
@@ -99,22 +110,24 @@ def _load(inquiry_id: int, expected_version: int | None) -> Inquiry:
     return inquiry
 
 
-def add_event(
-    inquiry: Inquiry, actor: OperatorActor, kind: EventKind, **values: str | None
+def add_event(inquiry: Inquiry, actor: Actor, kind: EventKind, **values: Any) -> InquiryEvent:
+    """One entry of the inquiry's history, in the caller's transaction."""
+    event = InquiryEvent(kind=kind, actor=actor.label, operator_id=actor.id, **values)
+    inquiry.events.append(event)
+    return event
+
+
+def add_public_reply(
+    inquiry: Inquiry, actor: OperatorActor, text: str, *, asks: bool = False
 ) -> None:
-    """One entry of the inquiry's history, by an operator, in the caller's transaction."""
-    inquiry.events.append(
-        InquiryEvent(kind=kind, actor=actor.label, operator_id=actor.id, **values)
-    )
-
-
-def add_public_reply(inquiry: Inquiry, actor: OperatorActor, text: str) -> None:
     """A public reply in the caller's transaction: the history entry (shown on the requester's status
-    page), the first response time, and the mail to the requester."""
+    page), the first response time, and the mail to the requester. The requester's messages before
+    it count as answered. `asks`: the reply waits for the requester's answer (the mail says how)."""
     add_event(inquiry, actor, EventKind.PUBLIC_REPLY, body=text)
     if inquiry.first_response_at is None:
         inquiry.first_response_at = utcnow()
-    notifications.queue_reply(inquiry, text)
+    inquiry.requester_replied_at = None
+    notifications.queue_reply(inquiry, text, asks=asks)
 
 
 def add_internal_note(inquiry: Inquiry, actor: OperatorActor, text: str) -> None:
@@ -130,9 +143,10 @@ def _commit() -> None:
         raise StaleInquiry from error
 
 
-def move_status(inquiry: Inquiry, new: InquiryStatus, actor: OperatorActor) -> None:
-    """Change the status along the transition map, with history and audit, in the caller's transaction.
-    Raises InvalidTransition."""
+def move_status(inquiry: Inquiry, new: InquiryStatus, actor: Actor) -> None:
+    """Change the status along the transition map, with history and audit, in the caller's transaction:
+    the sweep's clock starts in 依頼者の回答待ち and 解決済, and the due date moves on by the business
+    days spent waiting. Raises InvalidTransition."""
     old = inquiry.status
     if new == old:
         return
@@ -147,8 +161,17 @@ def move_status(inquiry: Inquiry, new: InquiryStatus, actor: OperatorActor) -> N
         inquiry.resolved_at = now
     elif new not in DONE_STATUSES:
         inquiry.resolved_at = None
+    _run_clocks(inquiry, old, new, now)
     add_event(inquiry, actor, EventKind.STATUS_CHANGED, old_value=old.value, new_value=new.value)
     _audit_change(inquiry, actor, "ticket.status_changed", old.value, new.value)
+
+
+def _run_clocks(inquiry: Inquiry, old: InquiryStatus, new: InquiryStatus, now: datetime) -> None:
+    if old is S.WAITING and inquiry.waiting_since is not None and inquiry.due_on is not None:
+        waited = business_days_between(to_jst(inquiry.waiting_since).date(), to_jst(now).date())
+        inquiry.due_on = add_business_days(inquiry.due_on, waited)
+    inquiry.waiting_since = now if new in SWEPT_STATUSES else None
+    inquiry.reminded_at = None
 
 
 def _set_assignee(inquiry: Inquiry, assignee: Operator | None, actor: OperatorActor) -> None:
@@ -162,7 +185,7 @@ def _set_assignee(inquiry: Inquiry, assignee: Operator | None, actor: OperatorAc
 
 
 def _audit_change(
-    inquiry: Inquiry, actor: OperatorActor, action: str, old: str | None, new: str | None
+    inquiry: Inquiry, actor: Actor, action: str, old: str | None, new: str | None
 ) -> None:
     record(
         action,
@@ -215,19 +238,43 @@ def update_inquiry(
     return inquiry
 
 
-def reply(inquiry_id: int, body: str, actor: OperatorActor, *, expected_version: int) -> Inquiry:
-    """A public reply: shown on the requester's status page and emailed through the outbox. An
-    inquiry waiting for the help desk moves to 回答済. Commits.
+def reply_statuses(status: InquiryStatus) -> list[InquiryStatus]:
+    """The statuses a reply may leave a ticket in, from `status` (the current one is kept when none)."""
+    return [s for s in REPLY_STATUSES if s is status or s in TRANSITIONS[status]]
 
-    Raises StaleInquiry or TriageError (empty body, field `body`).
+
+def reply(
+    inquiry_id: int,
+    body: str,
+    actor: OperatorActor,
+    *,
+    expected_version: int,
+    next_status: InquiryStatus | None = None,
+) -> Inquiry:
+    """A public reply: shown on the requester's status page and emailed through the outbox, with the
+    link to that page. The ticket then moves to `next_status` (default: the first of
+    `reply_statuses`, 依頼者の回答待ち where it may). Commits.
+
+    Raises StaleInquiry, InvalidTransition (field `next_status`) or TriageError (empty body, field
+    `body`).
     """
     text = body.strip()
     if not text:
         raise TriageError("＊回答内容を入力してください。", field="body")
     inquiry = _load(inquiry_id, expected_version)
-    add_public_reply(inquiry, actor, text)
-    if inquiry.status in OPEN_STATUSES:
-        move_status(inquiry, InquiryStatus.ANSWERED, actor)  # allowed from every open status
+    choices = reply_statuses(inquiry.status)
+    target = next_status or (choices[0] if choices else None)
+    if target is not None and target not in choices:
+        db.session.rollback()
+        raise InvalidTransition(
+            f"「{inquiry.status.label}」のお問い合わせは、回答後に「{target.label}」にはできません。",
+            field="next_status",
+        )
+    add_public_reply(inquiry, actor, text, asks=target is S.WAITING)
+    if target is S.WAITING and inquiry.status is S.WAITING:
+        _run_clocks(inquiry, S.WAITING, S.WAITING, utcnow())  # asked again: the reminder restarts
+    elif target is not None:
+        move_status(inquiry, target, actor)
     record("ticket.replied", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
     _commit()
     return inquiry
@@ -273,6 +320,15 @@ def bulk_update(
         else:
             result.changed += 1
     return result
+
+
+def follow_ups(inquiry: Inquiry) -> list[Inquiry]:
+    """The tickets a requester's later messages started from this one."""
+    return list(
+        db.session.scalars(
+            sa.select(Inquiry).where(Inquiry.previous_id == inquiry.id).order_by(Inquiry.id)
+        )
+    )
 
 
 def canned_replies() -> list[CannedReply]:

@@ -18,10 +18,14 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
 
 from backoffice.extensions import limiter
-from backoffice.inquiries import operations
+from backoffice.inquiries import conversation, links, operations
+from backoffice.inquiries.models import Channel
 from backoffice.urls import external_url
+from forms.conversation import MessageForm
+from forms.errors import populate_errors
 from forms.inquiry import ConfirmForm, InquiryForm
 
 log = logging.getLogger(__name__)
@@ -81,6 +85,9 @@ def confirm() -> ResponseReturnValue:
             sent := operations.find_by_submission_key(confirm_form.submission_key.data)
         ):
             return _already_sent(sent.reference_number)
+        if request.method == "GET" and (number := session.get(LAST_SENT_KEY)):
+            # Back after 送信: say it was sent, never invite a second one.
+            return _already_sent(number)
         flash("入力内容が見つかりませんでした。お手数ですが、もう一度入力してください。", "warning")
         return redirect(url_for(".form"))
     form = InquiryForm.from_draft(operations.category_tree(), draft.data)
@@ -130,17 +137,62 @@ def complete() -> ResponseReturnValue:
     return render_template("inquiry/complete.html", reference_number=session.get(LAST_SENT_KEY))
 
 
-@bp.get("/status/<token>")
+def _message_limit() -> str:
+    return current_app.config["INQUIRY_MESSAGE_LIMIT"]
+
+
+@bp.route("/status/<token>", methods=["GET", "POST"])
+@limiter.limit(_message_limit, methods=["POST"])
 def status(token: str) -> ResponseReturnValue:
-    """The requester's status page, reached only through the link in the acknowledgement email."""
-    inquiry = operations.find_by_status_token(token)
+    """The requester's status page, reached through the link in every mail: the public thread, and
+    「追加で連絡する」."""
+    inquiry = links.find(token)
     if inquiry is None:
         abort(404)
-    response = current_app.make_response(
-        render_template(
-            "inquiry/status.html", inquiry=inquiry, replies=operations.public_replies(inquiry)
+    form = MessageForm()
+    code = 200
+    if form.validate_on_submit():
+        try:
+            delivered = conversation.add_message(
+                inquiry.id, form.body.data, channel=Channel.WEB, message_key=form.message_key.data
+            )
+        except conversation.MessageRefused as refused:
+            populate_errors(form, refused)
+            code = 422
+        else:
+            flash(_delivered_notice(delivered), "info")
+            return _private(redirect(url_for(".status", token=token)))
+    elif form.errors:
+        code = 422
+    return _private(
+        current_app.make_response(
+            (
+                render_template(
+                    "inquiry/status.html",
+                    inquiry=inquiry,
+                    thread=operations.public_thread(inquiry),
+                    form=form,
+                    finished=conversation.is_finished(inquiry),
+                ),
+                code,
+            )
         )
     )
+
+
+def _delivered_notice(delivered: conversation.Delivered) -> str:
+    if delivered.follow_up:
+        return (
+            "このお問い合わせは完了しているため、新しいお問い合わせ"
+            f"（受付番号 {delivered.reference_number}）として受け付けました。"
+            "新しいお問い合わせの確認ページのURLを、メールでお送りしました。"
+        )
+    if delivered.duplicate:
+        return "このご連絡は送信済みです。同じ内容を二重に受け付けることはありません。"
+    return "追加のご連絡を送信しました。担当者が確認のうえ、ご連絡します。"
+
+
+def _private(response: Response) -> Response:
     # The token in the URL is a secret: never send it on in a Referer, never cache the page.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"

@@ -193,7 +193,7 @@ def test_a_reply_reaches_the_requester_over_smtp_and_a_note_does_not(
     assert "パスワードの再設定をお試しください。" in smtp_server.text_of(message)
     assert "電話でも案内済み" not in smtp_server.text_of(message)
     db.session.refresh(inquiry)
-    assert inquiry.status is S.ANSWERED
+    assert inquiry.status is S.WAITING  # a reply asks by default
     assert inquiry.first_response_at is not None
     # The requester's status page shows the reply and not the note.
     ack = db.session.scalars(sa.select(OutboundEmail).order_by(OutboundEmail.id)).first()
@@ -224,7 +224,7 @@ def test_reply_shows_on_the_status_page_and_empty_reply_is_refused(
     status_page = client.get(link)
     assert "回答いたします。" in status_page.text
     assert "社内向けメモ" not in status_page.text
-    assert "回答済" in status_page.text
+    assert "ご回答をお待ちしています" in status_page.text
     emails = db.session.scalars(sa.select(OutboundEmail.subject)).all()
     assert len(emails) == 2  # acknowledgement + reply; the note sent nothing
 

@@ -96,9 +96,15 @@ def test_back_and_resend_after_completion_makes_no_second_inquiry(client, db) ->
     page = confirm_page(client, general_input())
     fields = confirm_fields(page.text)
     client.post("/inquiry/confirm", data=fields)
-    # The browser's back button shows the confirmation page again; the draft is gone.
+    # The browser's back button shows the confirmation page again; the draft is gone: the page says
+    # it was sent, with its 受付番号, never 「もう一度入力してください」.
     back = client.get("/inquiry/confirm")
-    assert back.status_code == 302
+    assert back.headers["Location"] == "/inquiry/complete"
+    shown = client.get(back.headers["Location"]).text
+    assert "このお問い合わせは送信済みです" in shown
+    assert "もう一度入力してください" not in shown
+    assert db.session.scalars(sa.select(Inquiry)).one().reference_number in shown
+    assert "対応状況を確認できるページ" in shown
     assert client.post("/inquiry/confirm", data=fields).status_code == 302
     assert count(Inquiry) == 1
 
@@ -226,7 +232,7 @@ def test_status_page_by_token_shows_number_category_status_and_public_replies(cl
     assert page.status_code == 200
     assert inquiry.reference_number in page.text
     assert "介護情報基盤ポータルについて ＞ ログイン・パスワード" in page.text
-    assert "新規" in page.text
+    assert "受付済み" in page.text  # the requester's word, never 新規
     assert "回答です。再設定をお試しください。" in page.text
     assert "内部メモ" not in page.text
     assert page.headers["Referrer-Policy"] == "no-referrer"

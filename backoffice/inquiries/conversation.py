@@ -1,0 +1,202 @@
+"""The requester's side of a ticket's conversation: a message sent on the status page or from マイページ
+(by email in a later step: the channel is a field of the message).
+
+A message goes to the same ticket and brings it back to work (回答済 or 依頼者の回答待ち → 対応中; 解決済
+within INQUIRY_REOPEN_BUSINESS_DAYS → 対応中, reopened). On a finished ticket (完了, 却下, スパム, or
+解決済 past that window) it starts a new ticket linked to the old one. The message key of the page it
+was sent from makes a repeated send one message.
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from backoffice.audit.operations import record
+from backoffice.business_days import business_days_between, due_date
+from backoffice.db import utcnow
+from backoffice.display import to_jst
+from backoffice.domain_errors import DomainError
+from backoffice.extensions import db
+from backoffice.inquiries import links, notifications
+from backoffice.inquiries.actors import REQUESTER
+from backoffice.inquiries.models import (
+    AccountRequestDetails,
+    Channel,
+    EventKind,
+    Inquiry,
+    InquiryEvent,
+    InquiryStatus,
+)
+from backoffice.inquiries.operations import new_reference_number
+from backoffice.inquiries.triage import add_event, move_status
+
+S = InquiryStatus
+FINISHED = frozenset({S.CLOSED, S.REJECTED, S.SPAM})
+BACK_TO_WORK = frozenset({S.ANSWERED, S.WAITING})
+
+
+class MessageRefused(DomainError):
+    field = "body"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Where a message went: `reference_number` is the ticket that holds it."""
+
+    reference_number: str
+    follow_up: bool = False  # a new ticket, linked to the finished one
+    reopened: bool = False
+    duplicate: bool = False  # sent before (the same page sent twice): nothing new was stored
+
+
+def check_text(text: str) -> str:
+    """The message as stored; raises MessageRefused (field `body`) for an empty or long one."""
+    text = text.strip()
+    if not text:
+        raise MessageRefused("＊連絡内容を入力してください。")
+    limit = current_app.config["INQUIRY_BODY_MAX_LENGTH"]
+    if len(text) > limit:
+        raise MessageRefused(
+            f"＊連絡内容は{limit}文字以内で入力してください（現在{len(text)}文字）。"
+        )
+    return text
+
+
+def is_finished(inquiry: Inquiry) -> bool:
+    """Whether a message now starts a new ticket instead of going to this one."""
+    if inquiry.status in FINISHED:
+        return True
+    return inquiry.status is S.RESOLVED and not _within_reopen_window(inquiry)
+
+
+def _within_reopen_window(inquiry: Inquiry) -> bool:
+    if inquiry.resolved_at is None:
+        return True
+    waited = business_days_between(to_jst(inquiry.resolved_at).date(), to_jst(utcnow()).date())
+    return waited <= current_app.config["INQUIRY_REOPEN_BUSINESS_DAYS"]
+
+
+def add_message(inquiry_id: int, text: str, *, channel: Channel, message_key: str) -> Delivered:
+    """Store the requester's message (see the module's docstring), its history entry and audit event,
+    and queue a short acknowledgement mail. Commits; an operator's change at the same moment is
+    retried over. Raises MessageRefused."""
+    text = check_text(text)
+    for _attempt in range(3):
+        if (sent := _sent_before(inquiry_id, message_key)) is not None:
+            return sent
+        inquiry = db.session.get(Inquiry, inquiry_id)
+        if inquiry is None:
+            raise MessageRefused("お問い合わせが見つかりません。")
+        if is_finished(inquiry):
+            delivered = _follow_up(inquiry, text, channel, message_key)
+        else:
+            delivered = _append(inquiry, text, channel, message_key)
+        try:
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()  # an operator saved the ticket meanwhile: do it again on theirs
+            continue
+        except IntegrityError:
+            db.session.rollback()  # the same page sent twice at once: the other send stored it
+            if (sent := _sent_before(inquiry_id, message_key)) is not None:
+                return sent
+            raise MessageRefused(
+                "＊送信できませんでした。ページを読み込み直して、もう一度送信してください。"
+            ) from None
+        return delivered
+    raise RuntimeError("the ticket kept changing while the message was stored")
+
+
+def _sent_before(inquiry_id: int, message_key: str) -> Delivered | None:
+    """The message this page sent already, on this ticket or as its follow-up (the key comes from the
+    browser: a key of another ticket finds nothing)."""
+    number = db.session.scalar(
+        sa.select(Inquiry.reference_number)
+        .join(InquiryEvent, InquiryEvent.inquiry_id == Inquiry.id)
+        .where(InquiryEvent.message_key == message_key, Inquiry.id == inquiry_id)
+    )
+    if number is not None:
+        return Delivered(number, duplicate=True)
+    number = db.session.scalar(
+        sa.select(Inquiry.reference_number).where(
+            Inquiry.submission_key == f"message:{message_key}",
+            Inquiry.previous_id == inquiry_id,
+        )
+    )
+    return None if number is None else Delivered(number, follow_up=True, duplicate=True)
+
+
+def _append(inquiry: Inquiry, text: str, channel: Channel, message_key: str) -> Delivered:
+    add_event(
+        inquiry,
+        REQUESTER,
+        EventKind.REQUESTER_MESSAGE,
+        body=text,
+        channel=channel,
+        message_key=message_key,
+    )
+    inquiry.requester_replied_at = inquiry.requester_replied_at or utcnow()
+    reopened = inquiry.status is S.RESOLVED
+    if reopened or inquiry.status in BACK_TO_WORK:
+        move_status(inquiry, S.IN_PROGRESS, REQUESTER)
+    record(
+        "ticket.requester_message",
+        **REQUESTER.audit(),
+        target_type="inquiry",
+        target_id=inquiry.id,
+        detail={"channel": channel.value, "reopened": reopened},
+    )
+    notifications.queue_message_received(inquiry)
+    return Delivered(inquiry.reference_number, reopened=reopened)
+
+
+def _follow_up(old: Inquiry, text: str, channel: Channel, message_key: str) -> Delivered:
+    """A new ticket (新規) in the old one's category, from the same requester, linked to it; the
+    message is its body, and the message key its submission key."""
+    category = old.category
+    new = Inquiry(
+        reference_number=new_reference_number(),
+        submission_key=f"message:{message_key}",
+        category=category,
+        status=S.NEW,
+        due_on=due_date(to_jst(utcnow()).date(), category.target_business_days),
+        requester_name=old.requester_name,
+        requester_kana=old.requester_kana,
+        organization_name=old.organization_name,
+        email=old.email,
+        phone=old.phone,
+        body=text,
+        previous=old,
+        requester_replied_at=utcnow(),
+        account_request=(
+            AccountRequestDetails(
+                medical_code=details.medical_code,
+                medical_code_check_ok=details.medical_code_check_ok,
+                institution_name=details.institution_name,
+                institution_kana=details.institution_kana,
+                postal_code=details.postal_code,
+                address=details.address,
+                department=details.department,
+            )
+            if (details := old.account_request) is not None
+            else None
+        ),
+    )
+    links.new_token(new)
+    new.events.append(
+        InquiryEvent(kind=EventKind.CREATED, actor=REQUESTER.label, new_value=S.NEW.value)
+    )
+    db.session.add(new)
+    db.session.flush()
+    record(
+        "ticket.requester_message",
+        **REQUESTER.audit(),
+        target_type="inquiry",
+        target_id=new.id,
+        detail={"channel": channel.value, "follow_up_of": old.id},
+    )
+    notifications.queue_message_received(new, previous=old)
+    return Delivered(new.reference_number, follow_up=True)

@@ -1,5 +1,5 @@
-"""Command-line groups: `flask categories`, `flask eclaims`, `flask operators` (and `demo` and `mail`,
-from their modules)."""
+"""Command-line groups: `flask categories`, `flask eclaims`, `flask operators` (and `demo`, `mail` and
+`tickets`, from their modules)."""
 
 import sys
 
@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from backoffice.demo import demo_cli
 from backoffice.eclaims import importer
 from backoffice.inquiries.categories import seed_categories
+from backoffice.inquiries.cli import tickets_cli
 from backoffice.mail.cli import mail_cli
 from backoffice.normalize import InvalidInput
 from backoffice.operators import operations as operator_ops
@@ -88,5 +89,5 @@ def operators_reseal() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (categories_cli, demo_cli, eclaims_cli, mail_cli, operators_cli):
+    for group in (categories_cli, demo_cli, eclaims_cli, mail_cli, operators_cli, tickets_cli):
         app.cli.add_command(group)

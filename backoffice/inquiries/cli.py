@@ -1,0 +1,42 @@
+"""`flask tickets sweep`: reminders and closing of silent tickets (backoffice.inquiries.sweep);
+`flask tickets reseal`: status-page tokens after a SECRET_KEY rotation."""
+
+import time
+
+import click
+from flask.cli import AppGroup
+
+from backoffice.inquiries.links import reseal_tokens
+from backoffice.inquiries.sweep import sweep
+
+tickets_cli = AppGroup("tickets", help="Work on tickets in the background.")
+
+
+@tickets_cli.command("sweep")
+@click.option("--loop", is_flag=True, help="Keep running, sweeping every --interval seconds.")
+@click.option(
+    "--interval", default=300.0, show_default=True, help="Seconds between sweeps with --loop."
+)
+def sweep_command(loop: bool, interval: float) -> None:
+    """Remind and close tickets waiting for the requester, and complete resolved ones; safe to run
+    in several processes at once. Reminders and closing notices wait for 受付時間."""
+    while True:
+        report = sweep()
+        click.echo(
+            f"reminded {report.reminded}, closed {report.closed}, completed {report.completed}"
+            + (
+                " (outside 受付時間: reminders and closing wait)"
+                if report.waiting_for_hours
+                else ""
+            )
+        )
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+@tickets_cli.command("reseal")
+def reseal_command() -> None:
+    """Seal every status-page token under the current SECRET_KEY, after a rotation that put the old
+    key in SECRET_KEY_FALLBACKS (docs/security.md). Idempotent."""
+    click.echo(f"status tokens resealed: {reseal_tokens()}")

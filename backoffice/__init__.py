@@ -69,7 +69,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from backoffice.accounts import mypage_views  # noqa: F401  (its routes join the portal blueprint)
+    from backoffice.accounts import (  # noqa: F401  (their routes join the portal blueprint)
+        inquiry_views,
+        mypage_views,
+    )
     from backoffice.accounts.views import bp as accounts_bp
     from backoffice.inquiries.views import bp as inquiries_bp
     from backoffice.mail.views import bp as devmail_bp

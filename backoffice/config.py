@@ -110,6 +110,9 @@ DEFAULTS: dict[str, Any] = {
     # them reopens it, an answer after them starts a new ticket linked to it.
     "INQUIRY_REOPEN_BUSINESS_DAYS": 5,
     "INQUIRY_MESSAGE_LIMIT": "10 per 10 minutes;50 per day",
+    # 「確認ページのURLを再送」: per IP address, and at most one mail per ticket in this many minutes.
+    "INQUIRY_LINK_LIMIT": "5 per 10 minutes;20 per day",
+    "INQUIRY_LINK_RESEND_MINUTES": 10,
 }
 
 

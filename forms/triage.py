@@ -3,10 +3,19 @@
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from backoffice.inquiries.corrections import FIELDS as CORRECTABLE
 from backoffice.inquiries.models import InquiryStatus, Priority
 from backoffice.inquiries.triage import InquiryChanges
 from backoffice.operators.models import Operator
@@ -35,6 +44,26 @@ class ReplyForm(FlaskForm):
 
     def chosen_status(self) -> InquiryStatus | None:
         return InquiryStatus(self.next_status.data) if "next_status" in self else None
+
+
+class CorrectionRequestForm(FlaskForm):
+    """差し戻し: which fields of the ID request are wrong, and why (the requester reads the reason)."""
+
+    fields = SelectMultipleField(
+        "修正を依頼する項目",
+        choices=[SelectChoice(name, label) for name, label in CORRECTABLE.items()],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    reason = TextAreaField("理由（依頼者に送信）")
+    version = IntegerField(widget=HiddenField.widget)
+
+
+class RevokeLinkForm(FlaskForm):
+    """確認ページのURLを再発行: no fields beyond CSRF and the button's name."""
+
+    revoke = HiddenField(default="1")
 
 
 class NoteForm(FlaskForm):

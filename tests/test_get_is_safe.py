@@ -346,6 +346,10 @@ def populate(app: Flask) -> World:
         "inquiries.status.token": [status_token],
         "admin_credentials.enrolment_link.token": [enrolment_token],
         "portal.disable_user.user_id": [added_user.id],
+        "portal.inquiry.reference_number": [
+            general.reference_number,
+            account_request.reference_number,
+        ],
     }
     return World(visitors, values, admin_queries(app, [account_request.id, general.id]))
 

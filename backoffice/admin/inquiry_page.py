@@ -7,10 +7,17 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 
 from backoffice.extensions import db
-from backoffice.inquiries import triage
+from backoffice.inquiries import corrections, links, triage
 from backoffice.inquiries.models import EventKind, Inquiry
 from forms.errors import populate_errors
-from forms.triage import UNASSIGN, NoteForm, ReplyForm, TriageForm
+from forms.triage import (
+    UNASSIGN,
+    CorrectionRequestForm,
+    NoteForm,
+    ReplyForm,
+    RevokeLinkForm,
+    TriageForm,
+)
 
 
 class InquiryPageMixin:
@@ -23,12 +30,16 @@ class InquiryPageMixin:
         statuses = [inquiry.status, *triage.allowed_transitions(inquiry.status)]
         reply_form = ReplyForm(triage.reply_statuses(inquiry.status), prefix="reply")
         note_form = NoteForm(prefix="note")
+        link_form = RevokeLinkForm(prefix="link")
+        fix_form = CorrectionRequestForm(prefix="fix")
         triage_form = TriageForm(statuses, triage.assignable_operators(), prefix="ticket")
         status = 200
         if request.method == "POST":
             if not self.can_write():  # type: ignore[attr-defined]
                 abort(403)
-            handled = self._act(inquiry, reply_form, note_form, triage_form)
+            if "link-revoke" in request.form:
+                return self._revoke_link(inquiry, link_form)
+            handled = self._act(inquiry, reply_form, note_form, triage_form, fix_form)
             if not isinstance(handled, int):
                 return handled
             status = handled
@@ -41,11 +52,17 @@ class InquiryPageMixin:
             triage_form.due_on.data = inquiry.due_on
         triage_form.version.data = inquiry.version
         reply_form.version.data = inquiry.version
+        fix_form.version.data = inquiry.version
         return self.render(  # type: ignore[attr-defined]
             "admin/tickets/ticket.html",
             inquiry=inquiry,
             reply_form=reply_form,
             note_form=note_form,
+            link_form=link_form,
+            fix_form=fix_form,
+            can_ask_correction=inquiry.account_request is not None
+            and inquiry.status in corrections.ASKABLE,
+            asked_fields=[corrections.FIELDS[f] for f in corrections.asked_fields(inquiry)],
             ticket_form=triage_form,
             canned=triage.canned_replies(),
             overdue=triage.is_overdue(inquiry),
@@ -56,16 +73,34 @@ class InquiryPageMixin:
             writable=self.can_write(),  # type: ignore[attr-defined]
         ), status
 
+    def _revoke_link(self, inquiry: Inquiry, form: RevokeLinkForm) -> Any:
+        """A leaked status link stops working; the requester is mailed a new one."""
+        if not form.validate_on_submit():
+            abort(400)
+        links.revoke(inquiry.id, self.actor())  # type: ignore[attr-defined]
+        flash(
+            "確認ページのURLを再発行し、依頼者にメールで送りました。以前のURLは使えません。",
+            "success",
+        )
+        return redirect(url_for(".ticket", inquiry_id=inquiry.id))
+
     def _act(
-        self, inquiry: Inquiry, reply_form: ReplyForm, note_form: NoteForm, triage_form: TriageForm
+        self,
+        inquiry: Inquiry,
+        reply_form: ReplyForm,
+        note_form: NoteForm,
+        triage_form: TriageForm,
+        fix_form: CorrectionRequestForm,
     ) -> Any:
         """Run the submitted form's service. Returns a redirect on success, else the status code for
         the page showing the errors: 409 when someone else changed the inquiry meanwhile, 422 else.
         An error that names no field of its form is shown on the form's first field."""
         actor = self.actor()  # type: ignore[attr-defined]
-        form: ReplyForm | NoteForm | TriageForm
+        form: ReplyForm | NoteForm | TriageForm | CorrectionRequestForm
         if "reply-body" in request.form:
             form, first = reply_form, "body"
+        elif "fix-reason" in request.form:
+            form, first = fix_form, "fields"
         elif "note-body" in request.form:
             form, first = note_form, "body"
         else:
@@ -87,6 +122,15 @@ class InquiryPageMixin:
                     next_status=reply_form.chosen_status(),
                 )
                 flash("回答を送信しました（依頼者にメールでお知らせします）。", "success")
+            elif form is fix_form:
+                corrections.request_correction(
+                    inquiry.id,
+                    fix_form.fields.data or [],
+                    fix_form.reason.data or "",
+                    actor,
+                    expected_version=inquiry.version,
+                )
+                flash("差し戻しました（依頼者に修正をメールで依頼します）。", "success")
             elif form is note_form:
                 triage.add_note(inquiry.id, note_form.body.data or "", actor)
                 flash("内部メモを追加しました。", "success")

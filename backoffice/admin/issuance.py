@@ -9,7 +9,7 @@ from flask_admin import expose
 from backoffice.accounts import issuance
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
-from backoffice.inquiries import triage
+from backoffice.inquiries import corrections, triage
 from backoffice.inquiries.models import Inquiry
 from forms.errors import populate_errors
 from forms.issuance import IssuanceForm, RejectForm
@@ -66,6 +66,8 @@ class IssuanceMixin:
             error=error,
             reject_form=RejectForm(),
             canned=triage.canned_replies(),
+            correction=corrections.latest_changes(inquiry),
+            asked=[corrections.FIELDS[f] for f in corrections.asked_fields(inquiry)],
         ), status
 
     @expose("/<int:inquiry_id>/reject/", methods=("POST",))

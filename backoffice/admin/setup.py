@@ -10,6 +10,7 @@ from backoffice.admin.dashboard import DashboardView
 from backoffice.admin.inquiry_list import InquiryView
 from backoffice.admin.menu import views
 from backoffice.extensions import babel
+from backoffice.inquiries.corrections import FIELDS as CORRECTION_FIELDS
 from backoffice.inquiries.models import InquiryStatus
 from backoffice.security import csp_nonce
 
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["status_label"] = lambda value: (
         InquiryStatus(value).label if value else ""
     )
+    app.jinja_env.globals["correction_labels"] = CORRECTION_FIELDS
 
     @app.context_processor
     def inject_operator() -> dict[str, object]:

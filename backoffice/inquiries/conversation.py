@@ -52,6 +52,19 @@ class Delivered:
     duplicate: bool = False  # sent before (the same page sent twice): nothing new was stored
 
 
+def notice(delivered: Delivered) -> str:
+    """What the page says after sending."""
+    if delivered.follow_up:
+        return (
+            "このお問い合わせは完了しているため、新しいお問い合わせ"
+            f"（受付番号 {delivered.reference_number}）として受け付けました。"
+            "新しいお問い合わせの確認ページのURLを、メールでお送りしました。"
+        )
+    if delivered.duplicate:
+        return "このご連絡は送信済みです。同じ内容を二重に受け付けることはありません。"
+    return "追加のご連絡を送信しました。担当者が確認のうえ、ご連絡します。"
+
+
 def check_text(text: str) -> str:
     """The message as stored; raises MessageRefused (field `body`) for an empty or long one."""
     text = text.strip()

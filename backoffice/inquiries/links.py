@@ -4,13 +4,22 @@ before tokens were sealed) makes the old one stop working."""
 
 import hashlib
 import secrets
+import unicodedata
+from datetime import timedelta
 
 import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
+from flask import current_app
 
 from backoffice import sealing
+from backoffice.audit.models import Outcome
+from backoffice.audit.operations import record
+from backoffice.db import utcnow
 from backoffice.extensions import db
+from backoffice.inquiries.actors import Actor
 from backoffice.inquiries.models import Inquiry
+from backoffice.mail import outbox
+from backoffice.normalize import normalize_email
 from backoffice.urls import external_url
 
 
@@ -47,6 +56,62 @@ def find(token: str) -> Inquiry | None:
     """The inquiry whose status-page token this is; the 受付番号 alone never finds anything."""
     return db.session.scalar(
         sa.select(Inquiry).where(Inquiry.status_token_hash == hash_token(token))
+    )
+
+
+def normalize_reference_number(value: str | None) -> str:
+    """「k7qd3mwa」, 「Ｋ７ＱＤ－３ＭＷＡ」 → 「K7QD-3MWA」 (what is typed from a mail or read on the phone)."""
+    text = unicodedata.normalize("NFKC", value or "").upper()
+    chars = "".join(c for c in text if c.isalnum())
+    return f"{chars[:4]}-{chars[4:]}" if len(chars) == 8 else text.strip()
+
+
+def resend_link(reference_number: str, email: str) -> None:
+    """Mail the status link again when the 受付番号 and the address belong together, at most once per
+    INQUIRY_LINK_RESEND_MINUTES per ticket. The caller answers the same whatever happened, so the pair
+    cannot be probed. Commits."""
+    address = normalize_email(email).lower()
+    inquiry = db.session.scalar(
+        sa.select(Inquiry).where(Inquiry.reference_number == reference_number)
+    )
+    if inquiry is None or inquiry.email.lower() != address:
+        record("ticket.link_requested", outcome=Outcome.FAILURE, detail={"reason": "no_match"})
+        db.session.commit()
+        return
+    now = utcnow()
+    cooldown = timedelta(minutes=current_app.config["INQUIRY_LINK_RESEND_MINUTES"])
+    if inquiry.link_sent_at is not None and now - inquiry.link_sent_at < cooldown:
+        record(
+            "ticket.link_requested",
+            outcome=Outcome.FAILURE,
+            target_type="inquiry",
+            target_id=inquiry.id,
+            detail={"reason": "cooldown"},
+        )
+        db.session.commit()
+        return
+    inquiry.link_sent_at = now
+    _queue_link(inquiry, status_url(inquiry), revoked=False)
+    record("ticket.link_requested", target_type="inquiry", target_id=inquiry.id)
+    db.session.commit()
+
+
+def revoke(inquiry_id: int, actor: Actor) -> Inquiry:
+    """A leaked link stops working: a new token, mailed to the requester. Commits."""
+    inquiry = db.session.get(Inquiry, inquiry_id)
+    token = new_token(inquiry)
+    _queue_link(inquiry, url_for_token(token), revoked=True)
+    record("ticket.link_revoked", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
+    db.session.commit()
+    return inquiry
+
+
+def _queue_link(inquiry: Inquiry, url: str, *, revoked: bool) -> None:
+    outbox.enqueue(
+        "inquiry_link",
+        inquiry.email,
+        {"inquiry": inquiry, "status_url": url, "revoked": revoked},
+        contains_secret=True,
     )
 
 

@@ -93,9 +93,11 @@ class EventKind(enum.Enum):
     ACCOUNT_ISSUED = "account_issued"
     REQUESTER_MESSAGE = "requester_message"
     REMINDER_SENT = "reminder_sent"
+    CORRECTION_REQUESTED = "correction_requested"  # 差し戻し of an ID request
+    CORRECTED = "corrected"
 
 
-PUBLIC_KINDS = frozenset({EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE})
+PUBLIC_KINDS = frozenset({EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE, EventKind.CORRECTED})
 
 
 class Channel(enum.Enum):
@@ -214,6 +216,8 @@ class Inquiry(db.Model):
     status_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     # The same token sealed (backoffice.sealing), so that every later mail can carry the link.
     status_token_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    # The link last mailed on the requester's request (at most one such mail per cooldown).
+    link_sent_at: Mapped[datetime | None]
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiry_categories.id"))
     status: Mapped[InquiryStatus] = mapped_column(
         enum_column(InquiryStatus, "inquiry_status"), default=InquiryStatus.NEW
@@ -271,6 +275,8 @@ class AccountRequestDetails(db.Model):
     postal_code: Mapped[str] = mapped_column(sa.String(8))
     address: Mapped[str] = mapped_column(sa.String(300))
     department: Mapped[str | None] = mapped_column(sa.String(100))
+    # 差し戻し: the fields the requester is asked to correct (backoffice.inquiries.corrections).
+    correction_fields: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="account_request")
 
@@ -297,7 +303,7 @@ class InquiryEvent(db.Model):
 
     @property
     def by_requester(self) -> bool:
-        return self.kind is EventKind.REQUESTER_MESSAGE
+        return self.kind in (EventKind.REQUESTER_MESSAGE, EventKind.CORRECTED)
 
 
 class InquiryStatusCount(db.Model):

@@ -101,7 +101,7 @@ class InquiryChanges:
     due_on: date | None = None
 
 
-def _load(inquiry_id: int, expected_version: int | None) -> Inquiry:
+def load(inquiry_id: int, expected_version: int | None) -> Inquiry:
     inquiry = db.session.get(Inquiry, inquiry_id)
     if inquiry is None:
         raise TriageError("お問い合わせが見つかりません。")
@@ -135,7 +135,7 @@ def add_internal_note(inquiry: Inquiry, actor: OperatorActor, text: str) -> None
     add_event(inquiry, actor, EventKind.INTERNAL_NOTE, body=text)
 
 
-def _commit() -> None:
+def commit() -> None:
     try:
         db.session.commit()
     except StaleDataError as error:
@@ -174,6 +174,15 @@ def _run_clocks(inquiry: Inquiry, old: InquiryStatus, new: InquiryStatus, now: d
     inquiry.reminded_at = None
 
 
+def wait_for_requester(inquiry: Inquiry, actor: Actor) -> None:
+    """依頼者の回答待ち, in the caller's transaction; asked again while waiting, the reminder's clock
+    restarts (the days waited so far still move the due date)."""
+    if inquiry.status is S.WAITING:
+        _run_clocks(inquiry, S.WAITING, S.WAITING, utcnow())
+    else:
+        move_status(inquiry, S.WAITING, actor)
+
+
 def _set_assignee(inquiry: Inquiry, assignee: Operator | None, actor: OperatorActor) -> None:
     if inquiry.assignee_id == (assignee.id if assignee else None):
         return
@@ -210,7 +219,7 @@ def update_inquiry(
 
     Raises StaleInquiry, InvalidTransition or TriageError; nothing is saved then.
     """
-    inquiry = _load(inquiry_id, expected_version)
+    inquiry = load(inquiry_id, expected_version)
     try:
         if changes.status is not None:
             move_status(inquiry, changes.status, actor)
@@ -234,7 +243,7 @@ def update_inquiry(
     except TriageError:
         db.session.rollback()
         raise
-    _commit()
+    commit()
     return inquiry
 
 
@@ -261,7 +270,7 @@ def reply(
     text = body.strip()
     if not text:
         raise TriageError("＊回答内容を入力してください。", field="body")
-    inquiry = _load(inquiry_id, expected_version)
+    inquiry = load(inquiry_id, expected_version)
     choices = reply_statuses(inquiry.status)
     target = next_status or (choices[0] if choices else None)
     if target is not None and target not in choices:
@@ -271,12 +280,12 @@ def reply(
             field="next_status",
         )
     add_public_reply(inquiry, actor, text, asks=target is S.WAITING)
-    if target is S.WAITING and inquiry.status is S.WAITING:
-        _run_clocks(inquiry, S.WAITING, S.WAITING, utcnow())  # asked again: the reminder restarts
+    if target is S.WAITING:
+        wait_for_requester(inquiry, actor)
     elif target is not None:
         move_status(inquiry, target, actor)
     record("ticket.replied", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
-    _commit()
+    commit()
     return inquiry
 
 
@@ -289,7 +298,7 @@ def add_note(inquiry_id: int, body: str, actor: OperatorActor) -> Inquiry:
     text = body.strip()
     if not text:
         raise TriageError("＊内部メモを入力してください。", field="body")
-    inquiry = _load(inquiry_id, None)
+    inquiry = load(inquiry_id, None)
     add_internal_note(inquiry, actor, text)
     record("ticket.noted", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
     db.session.commit()

@@ -5,6 +5,7 @@ twice (double click, back and send again) makes exactly one inquiry.
 """
 
 import logging
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -21,10 +22,10 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from backoffice.extensions import limiter
-from backoffice.inquiries import conversation, links, operations
-from backoffice.inquiries.models import Channel
+from backoffice.inquiries import conversation, corrections, links, operations
+from backoffice.inquiries.models import Channel, Inquiry
 from backoffice.urls import external_url
-from forms.conversation import MessageForm
+from forms.conversation import LinkRequestForm, MessageForm, correction_form
 from forms.errors import populate_errors
 from forms.inquiry import ConfirmForm, InquiryForm
 
@@ -144,13 +145,10 @@ def _message_limit() -> str:
 @bp.route("/status/<token>", methods=["GET", "POST"])
 @limiter.limit(_message_limit, methods=["POST"])
 def status(token: str) -> ResponseReturnValue:
-    """The requester's status page, reached through the link in every mail: the public thread, and
-    「追加で連絡する」."""
-    inquiry = links.find(token)
-    if inquiry is None:
-        abort(404)
+    """The requester's status page, reached through the link in every mail: the public thread,
+    「追加で連絡する」, and the fields a 差し戻し asks to correct."""
+    inquiry = links.find(token) or abort(404)
     form = MessageForm()
-    code = 200
     if form.validate_on_submit():
         try:
             delivered = conversation.add_message(
@@ -158,12 +156,41 @@ def status(token: str) -> ResponseReturnValue:
             )
         except conversation.MessageRefused as refused:
             populate_errors(form, refused)
-            code = 422
         else:
-            flash(_delivered_notice(delivered), "info")
+            flash(conversation.notice(delivered), "info")
             return _private(redirect(url_for(".status", token=token)))
-    elif form.errors:
-        code = 422
+    return _status_page(inquiry, form=form)
+
+
+@bp.post("/status/<token>/correction")
+@limiter.limit(_message_limit)
+def correct(token: str) -> ResponseReturnValue:
+    """修正をお願いしている項目: the corrected values of an ID request."""
+    inquiry = links.find(token) or abort(404)
+    asked = corrections.asked_fields(inquiry)
+    if not asked:
+        flash(str(corrections.CorrectionClosed()), "info")
+        return _private(redirect(url_for(".status", token=token)))
+    fix = correction_form(asked)
+    if fix.validate_on_submit():
+        try:
+            corrections.apply_correction(inquiry.id, fix.values())
+        except corrections.CorrectionClosed as closed:
+            flash(str(closed), "info")
+        else:
+            flash("修正内容を送信しました。担当者が確認のうえ、ご連絡します。", "info")
+        return _private(redirect(url_for(".status", token=token)))
+    return _status_page(inquiry, fix=fix)
+
+
+def _status_page(
+    inquiry: Inquiry, *, form: MessageForm | None = None, fix: Any | None = None
+) -> Response:
+    form = form or MessageForm(formdata=None)
+    asked = corrections.asked_fields(inquiry)
+    if fix is None and asked:
+        fix = correction_form(asked, formdata=None, obj=inquiry.account_request)
+    failed = bool(form.errors or (fix is not None and fix.errors))
     return _private(
         current_app.make_response(
             (
@@ -172,24 +199,34 @@ def status(token: str) -> ResponseReturnValue:
                     inquiry=inquiry,
                     thread=operations.public_thread(inquiry),
                     form=form,
+                    fix=fix,
                     finished=conversation.is_finished(inquiry),
                 ),
-                code,
+                422 if failed else 200,
             )
         )
     )
 
 
-def _delivered_notice(delivered: conversation.Delivered) -> str:
-    if delivered.follow_up:
-        return (
-            "このお問い合わせは完了しているため、新しいお問い合わせ"
-            f"（受付番号 {delivered.reference_number}）として受け付けました。"
-            "新しいお問い合わせの確認ページのURLを、メールでお送りしました。"
+def _link_limit() -> str:
+    return current_app.config["INQUIRY_LINK_LIMIT"]
+
+
+@bp.route("/link", methods=["GET", "POST"])
+@limiter.limit(_link_limit, methods=["POST"])
+def request_link() -> ResponseReturnValue:
+    """確認ページのURLの再送: 受付番号 + メールアドレス; the same answer whether or not they match."""
+    form = LinkRequestForm()
+    if form.validate_on_submit():
+        links.resend_link(form.reference_number.data, form.email.data)
+        flash(
+            "受付番号とメールアドレスがお問い合わせのものと一致する場合は、確認ページのURLをメールで"
+            "お送りしました。届かない場合は、入力内容をご確認ください。",
+            "info",
         )
-    if delivered.duplicate:
-        return "このご連絡は送信済みです。同じ内容を二重に受け付けることはありません。"
-    return "追加のご連絡を送信しました。担当者が確認のうえ、ご連絡します。"
+        return redirect(url_for(".request_link"))
+    status = 422 if form.errors else 200
+    return render_template("inquiry/link_request.html", form=form), status
 
 
 def _private(response: Response) -> Response:

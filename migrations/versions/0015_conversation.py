@@ -1,6 +1,7 @@
 """The conversation: requesters' messages (with their channel and a key that makes a repeat one
-message), the status 依頼者の回答待ち, the sealed status token for later mails, the sweep's clocks,
-follow-up tickets that link to the old one, and per-category reminder and closing days.
+message), the status 依頼者の回答待ち, the sealed status token for later mails (and when it was last mailed on request), the sweep's clocks,
+follow-up tickets that link to the old one, per-category reminder and closing days, and the
+fields a 差し戻し asks an ID request to correct.
 
 Revision ID: 0015
 Revises: 0014
@@ -34,7 +35,7 @@ OLD_KINDS = (
     "internal_note",
     "account_issued",
 )
-NEW_KINDS = (*OLD_KINDS, "requester_message", "reminder_sent")
+NEW_KINDS = (*OLD_KINDS, "requester_message", "reminder_sent", "correction_requested", "corrected")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -60,7 +61,7 @@ def upgrade() -> None:
     _status_check("inquiries", NEW_STATUSES)
     _status_check("inquiry_status_counts", NEW_STATUSES)
     op.execute("INSERT INTO inquiry_status_counts (status, count) VALUES ('waiting', 0)")
-    _kinds(NEW_KINDS, 17)
+    _kinds(NEW_KINDS, 20)
     with op.batch_alter_table("inquiry_events") as batch:
         batch.add_column(
             sa.Column(
@@ -80,6 +81,7 @@ def upgrade() -> None:
         batch.create_unique_constraint(op.f("uq_inquiry_events_message_key"), ["message_key"])
     with op.batch_alter_table("inquiries") as batch:
         batch.add_column(sa.Column("status_token_sealed", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("link_sent_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("requester_replied_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("waiting_since", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("reminded_at", sa.DateTime(), nullable=True))
@@ -97,6 +99,8 @@ def upgrade() -> None:
             postgresql_where=where,
             sqlite_where=where,
         )
+    with op.batch_alter_table("inquiry_account_requests") as batch:
+        batch.add_column(sa.Column("correction_fields", sa.JSON(), nullable=True))
     with op.batch_alter_table("inquiry_categories") as batch:
         batch.add_column(
             sa.Column("reminder_business_days", sa.Integer(), nullable=False, server_default="3")
@@ -107,6 +111,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("inquiry_account_requests") as batch:
+        batch.drop_column("correction_fields")
     with op.batch_alter_table("inquiry_categories") as batch:
         batch.drop_column("close_business_days")
         batch.drop_column("reminder_business_days")
@@ -121,6 +127,7 @@ def downgrade() -> None:
             "waiting_since",
             "requester_replied_at",
             "status_token_sealed",
+            "link_sent_at",
         ):
             batch.drop_column(column)
     with op.batch_alter_table("inquiry_events") as batch:
@@ -128,7 +135,10 @@ def downgrade() -> None:
         batch.drop_column("message_key")
         batch.drop_constraint(op.f("ck_inquiry_events_message_channel"), type_="check")
         batch.drop_column("channel")
-    op.execute("DELETE FROM inquiry_events WHERE kind IN ('requester_message', 'reminder_sent')")
+    op.execute(
+        "DELETE FROM inquiry_events WHERE kind IN "
+        "('requester_message', 'reminder_sent', 'correction_requested', 'corrected')"
+    )
     _kinds(OLD_KINDS, 14)
     op.execute("UPDATE inquiries SET status = 'in_progress' WHERE status = 'waiting'")
     op.execute("DELETE FROM inquiry_status_counts WHERE status = 'waiting'")

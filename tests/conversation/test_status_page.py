@@ -4,6 +4,7 @@ start a linked follow-up; bad input keeps what was typed."""
 
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 import time_machine
 
@@ -245,3 +246,13 @@ def test_a_token_sealed_under_a_dropped_key_is_replaced_in_the_next_mail(
     new_link = link_in(mails_to(inquiry.email)[-1])
     assert new_link != old_link
     assert client.get(new_link).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "app_overrides", [{"RATELIMIT_ENABLED": True, "INQUIRY_MESSAGE_LIMIT": "2 per 10 minutes"}]
+)
+def test_messages_are_limited_per_ip_address(inquiry, db, client) -> None:
+    link = link_in(mails_to(inquiry.email)[0])
+    statuses = [requester_message(client, link, f"連絡 {n}").status_code for n in range(3)]
+    assert statuses == [302, 302, 429]
+    assert len(messages_of(db, inquiry)) == 2

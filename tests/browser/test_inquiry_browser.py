@@ -82,7 +82,15 @@ def test_public_pages_reflow_without_horizontal_scrolling(
     )
     page = context.new_page()
     try:
-        for path in ("/", "/flows", "/inquiry", "/login", "/register", "/password/forgot"):
+        for path in (
+            "/",
+            "/flows",
+            "/inquiry",
+            "/inquiry/link",
+            "/login",
+            "/register",
+            "/password/forgot",
+        ):
             page.goto(live_app.base_url + path)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, (path, overflow)

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from backoffice.mail.outbox import readable
 from tests.builders.accounts import last_mail_to, make_registrant, publish_terms
 from tests.builders.browser import axe_violations
+from tests.builders.inquiries import make_inquiry
 
 PASSWORD = "haru-no-sakura-namiki-2026"
 
@@ -41,6 +42,8 @@ def test_adding_and_disabling_a_user_ask_for_the_password_again(
         publish_terms()
         user, initial = make_registrant()
         email = user.email
+        sent = make_inquiry(live_app.test_client(), email=email, email_confirm=email)
+        number = sent.reference_number
     page.goto(base + "/login")
     page.get_by_label("ID（メールアドレス）").fill(email)
     page.locator("#password").fill(initial)
@@ -54,6 +57,20 @@ def test_adding_and_disabling_a_user_ask_for_the_password_again(
     page.get_by_label("利用規約に同意する").check()
     page.get_by_role("button", name="同意して進む").click()
     expect(page.locator("body")).to_contain_text("ユーザはあと4名追加できます")
+
+    # マイページ「お問い合わせ」: the list and one inquiry with 「追加で連絡する」, its error state too.
+    page.goto(base + "/mypage/inquiries")
+    expect(page.locator("body")).to_contain_text(number)
+    check(page, axe_source)
+    page.get_by_role("link", name=f"受付番号 {number}").click()
+    check(page, axe_source)
+    page.get_by_role("button", name="送信する").click()
+    expect(page.locator("#err-body")).to_be_visible()
+    check(page, axe_source)
+    page.get_by_label("連絡内容").fill("補足します。")
+    page.get_by_role("button", name="送信する").click()
+    expect(page.locator("body")).to_contain_text("追加のご連絡を送信しました")
+    page.goto(base + "/mypage")
 
     live_app.config["PORTAL_REAUTH_MINUTES"] = 0  # every change now asks for the password
     page.get_by_role("link", name="ユーザ新規登録").click()

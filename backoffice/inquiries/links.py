@@ -35,6 +35,13 @@ def new_token(inquiry: Inquiry) -> str:
     return token
 
 
+def remember(inquiry: Inquiry, token: str) -> None:
+    """Seal the token a requester came with, for a ticket from before tokens were sealed (caller's
+    transaction), so that answering does not replace the link in their hands."""
+    if inquiry.status_token_sealed is None and inquiry.status_token_hash == hash_token(token):
+        inquiry.status_token_sealed = sealing.seal(sealing.STATUS_TOKEN, token)
+
+
 def status_url(inquiry: Inquiry) -> str:
     """The link for a mail, built from PUBLIC_URL. Mints a token (caller's transaction) when none is
     sealed, or when no configured key opens it (SECRET_KEY rotated without `tickets reseal`): the mail

@@ -150,6 +150,7 @@ def status(token: str) -> ResponseReturnValue:
     inquiry = links.find(token) or abort(404)
     form = MessageForm()
     if form.validate_on_submit():
+        links.remember(inquiry, token)  # committed with the message
         try:
             delivered = conversation.add_message(
                 inquiry.id, form.body.data, channel=Channel.WEB, message_key=form.message_key.data

@@ -256,3 +256,14 @@ def test_messages_are_limited_per_ip_address(inquiry, db, client) -> None:
     statuses = [requester_message(client, link, f"連絡 {n}").status_code for n in range(3)]
     assert statuses == [302, 302, 429]
     assert len(messages_of(db, inquiry)) == 2
+
+
+def test_answering_with_the_link_of_a_ticket_from_before_sealed_tokens_keeps_it(
+    inquiry, db, client
+) -> None:
+    link = link_in(mails_to(inquiry.email)[0])
+    inquiry.status_token_sealed = None  # as migration 0015 leaves older tickets
+    db.session.commit()
+    assert requester_message(client, link, ANSWER).status_code == 302
+    assert client.get(link).status_code == 200
+    assert link_in(mails_to(inquiry.email)[-1]) == link  # the acknowledgement carries the same link

@@ -218,7 +218,8 @@ BODIES = [
 RECENT_MIX = {
     "new": 30,
     "in_progress": 25,
-    "answered": 20,
+    "answered": 10,
+    "waiting": 10,
     "on_hold": 10,
     "resolved": 10,
     "spam": 5,
@@ -407,6 +408,8 @@ class _Inquiries:
         "updated_at",
         "first_response_at",
         "resolved_at",
+        "requester_replied_at",
+        "waiting_since",
         "version",
     )
     EVENT_COLUMNS = ("inquiry_id", "kind", "actor", "old_value", "new_value", "body", "created_at")
@@ -466,6 +469,18 @@ class _Inquiries:
                 else None
             )
             assignee = rng.choice(self.operator_ids) if status != "new" else None
+            # A third of the tickets at work have an answer from the requester not yet replied to.
+            replied = (
+                first_response + timedelta(hours=rng.randint(1, 48))
+                if status == "in_progress" and first_response and rng.random() < 0.33
+                else None
+            )
+            # The sweep's clock runs for tickets asked about, and for recently resolved ones.
+            waiting = (
+                first_response
+                if status == "waiting" or (is_recent and status == "resolved")
+                else None
+            )
             updated = resolved or first_response or created
             body = "" if is_request else rng.choice(BODIES) * rng.randint(1, 3)
             yield (
@@ -488,6 +503,8 @@ class _Inquiries:
                 updated,
                 first_response,
                 resolved,
+                replied,
+                waiting,
                 1,
             )
             self._history(i, status, created, first_response, resolved)

@@ -38,6 +38,7 @@ LIST_PAGES = {
     "filtered_broad_p95_ms": "the commonest status alone",
     "filtered_assignee_p95_ms": "one operator's tickets (担当者)",
     "filtered_unanswered_p95_ms": "未回答 (linked from the dashboard)",
+    "filtered_replied_p95_ms": "依頼者から返信あり (linked from the dashboard)",
     "search_number_p95_ms": "search by 受付番号",
     "search_text_p95_ms": "search by full name",
     "search_surname_p95_ms": "search by the commonest surname alone",
@@ -98,6 +99,16 @@ def results_table(r: dict[str, Any]) -> str:
             f"{s['rps']} /s, p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms",
             f"≥ 0.5 × floor ({s['floor_rps']} /s): {s['ratio']} ×",
             r["met"]["submit"],
+        ),
+        *(
+            (
+                "Status-page reply (GET, 送信, GET)",
+                f"{reply['rps']} /s, p50 {reply['p50_ms']} ms, p95 {reply['p95_ms']} ms",
+                f"reported beside the form's {s['rps']} /s",
+                None,
+            )
+            for reply in [r["status_reply"]]
+            if "status_reply" in r
         ),
         *(
             (f"Ticket list, {label}", f"p95 {lists[key]} ms", f"≤ {limit} ms", lists[key] <= limit)

@@ -73,6 +73,8 @@ def app_env(database_url: str, smtp_port: int, app_port: int, **extra: str) -> d
         FLASK_OPERATOR_LOGIN_LIMIT=UNLIMITED,
         FLASK_PORTAL_LOGIN_LIMIT=UNLIMITED,
         FLASK_REGISTRATION_LIMIT=UNLIMITED,
+        FLASK_INQUIRY_MESSAGE_LIMIT=UNLIMITED,
+        FLASK_INQUIRY_LINK_LIMIT=UNLIMITED,
         # Every limit is UNLIMITED here, so each worker counting alone changes nothing measured.
         FLASK_RATELIMIT_MEMORY_PER_WORKER="true",
         PYTHONPATH=str(ROOT),

@@ -169,6 +169,8 @@ def list_urls(url: str) -> dict[str, str]:
         "filtered_assignee": scenarios.quoted(base, flt0_3=str(assignee)),
         # 未回答 (the sixth filter), which the dashboard links to.
         "filtered_unanswered": scenarios.quoted(base, flt0_5="1"),
+        # 依頼者から返信あり (the seventh filter), which the dashboard links to.
+        "filtered_replied": scenarios.quoted(base, flt0_6="1"),
         "search_number": scenarios.quoted(base, search=number),
         "search_text": scenarios.quoted(base, search=name),
         "search_surname": scenarios.quoted(base, search=surname),
@@ -241,6 +243,21 @@ def measure_app(
         }
     }
 
+    log("app: requesters answering on the status page")
+    scenarios.choose_status_tickets(libpq_url(url))
+    with CpuShare(app.server_pids()) as cpu:
+        replies = run_parallel(
+            scenarios.status_reply, app.port, clients=2 * workers, seconds=seconds
+        )
+    check_run(replies, "status_reply")
+    log(f"  {replies.rps:.1f} /s, p95 {replies.percentile(95):.0f} ms")
+    result["status_reply"] = {
+        "rps": round(replies.rps, 1),
+        "p50_ms": round(replies.percentile(50), 1),
+        "p95_ms": round(replies.percentile(95), 1),
+        "machine_ms": cpu.per(len(replies.ok)),
+    }
+
     log("app: operator pages")
     operator = scenarios.operator_sign_in(app.port)
     pages: dict[str, float] = {}
@@ -270,6 +287,7 @@ def measure_app(
         "filtered_broad_p95_ms": pages["filtered_broad"],
         "filtered_assignee_p95_ms": pages["filtered_assignee"],
         "filtered_unanswered_p95_ms": pages["filtered_unanswered"],
+        "filtered_replied_p95_ms": pages["filtered_replied"],
         "search_number_p95_ms": pages["search_number"],
         "search_text_p95_ms": pages["search_text"],
         "search_surname_p95_ms": pages["search_surname"],

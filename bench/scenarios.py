@@ -28,6 +28,52 @@ def choose_category(dsn: str) -> None:
     CATEGORY.update(major_category=str(major), category=str(minor))
 
 
+# Set by the runner before the client processes fork: the ids of the newest tickets, whose status
+# pages (token `t<id>`, as bench.dataset writes them) the requesters answer on.
+STATUS_TICKETS: dict[str, int] = {}
+MESSAGE_KEY = re.compile(r'name="message_key" type="hidden" value="([^"]+)"')
+
+
+def choose_status_tickets(dsn: str, span: int = 50_000) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        newest = conn.execute("SELECT max(id) FROM inquiries").fetchone()[0]
+    STATUS_TICKETS.update(first=max(1, newest - span + 1), span=min(span, newest))
+
+
+def status_reply(browser: Browser, i: int) -> Sample:
+    """A requester answers on the status page: GET it, POST 「追加で連絡する」 (→ the same page), GET it."""
+    path = f"/inquiry/status/t{STATUS_TICKETS['first'] + (i * 7919) % STATUS_TICKETS['span']}"
+    state: dict[str, str] = {}
+
+    def page() -> Response:
+        response = browser.expect(browser.get(path), 200)
+        key = MESSAGE_KEY.search(response.body)
+        if not key:
+            raise UnexpectedResponse("no message key on the status page")
+        state.update(csrf=response.csrf(), key=key.group(1))
+        return response
+
+    return timed(
+        browser,
+        [
+            ("page", page),
+            (
+                "send",
+                _post_form(
+                    browser,
+                    path,
+                    state,
+                    lambda: {"message_key": state["key"], "body": "エラーの文言は「E-102」です。"},
+                    path,
+                ),
+            ),
+            ("thread", lambda: browser.expect(browser.get(path), 200)),
+        ],
+    )
+
+
 def inquiry_data(i: int) -> dict[str, str]:
     return {
         **CATEGORY,

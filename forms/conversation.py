@@ -16,7 +16,8 @@ from backoffice.normalize import check_email, normalize_email, normalize_text
 from forms.fields import TextArea, TextInput, checked_by, required
 from forms.inquiry import InquiryForm
 
-KEY_RE = re.compile(r"[A-Za-z0-9_-]{32,60}")
+# 43 characters as the page makes them; at most 56, so that 「message:」 + key fits the submission key.
+KEY_RE = re.compile(r"[A-Za-z0-9_-]{32,56}")
 REFERENCE_RE = re.compile(f"[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}")
 
 

@@ -147,3 +147,54 @@ def _not_search_index(name: str | None, type_: str, parent_names: object) -> boo
     (migrations 0005 and 0009); autogenerate cannot compare expression indexes, so they are checked on
     their own above."""
     return not (type_ == "index" and name in SEARCH_INDEXES)
+
+
+def test_0015_upgrades_and_downgrades_a_sqlite_database_with_tickets(tmp_path) -> None:
+    """SQLite rebuilds tables in batch migrations; with rows that refer to them (events, drafts'
+    tickets) that must still work both ways, and the counters must add up after the downgrade."""
+    import sqlalchemy as sa
+
+    app = create_app(app_config(f"sqlite:///{tmp_path / 'with_rows.sqlite3'}"))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0014")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO inquiry_categories (name, position, is_active, kind, "
+                    "target_business_days) VALUES ('x', 0, true, 'general', 5)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO inquiries (reference_number, submission_key, status_token_hash, "
+                    "category_id, status, requester_name, requester_kana, email, phone, body, "
+                    "priority, created_at, updated_at, version) VALUES ('AAAA-AAAA', 'k', 'h', "
+                    "(SELECT id FROM inquiry_categories), 'new', 'n', 'n', 'e', '0', '', 'normal', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO inquiry_events (inquiry_id, kind, actor, created_at) VALUES "
+                    "((SELECT id FROM inquiries), 'created', '依頼者', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(sa.text("UPDATE inquiry_status_counts SET count = 1 WHERE status = 'new'"))
+        upgrade(directory=str(MIGRATIONS))
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE inquiries SET status = 'waiting'"))
+            conn.execute(sa.text("UPDATE inquiry_status_counts SET count = 0 WHERE status = 'new'"))
+            conn.execute(
+                sa.text("UPDATE inquiry_status_counts SET count = 1 WHERE status = 'waiting'")
+            )
+        downgrade(directory=str(MIGRATIONS), revision="0014")
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT status FROM inquiries")) == "in_progress"
+            assert (
+                conn.scalar(
+                    sa.text("SELECT count FROM inquiry_status_counts WHERE status = 'in_progress'")
+                )
+                == 1
+            )
+            assert conn.scalar(sa.text("SELECT count(*) FROM inquiry_events")) == 1
+        db.engine.dispose()

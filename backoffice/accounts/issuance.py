@@ -101,7 +101,8 @@ def find_duplicates(inquiry: Inquiry, medical_code: str, email: str) -> Duplicat
         .where(
             AccountRequestDetails.medical_code == medical_code,
             Inquiry.id != inquiry.id,
-            Inquiry.status.in_(triage.OPEN_STATUSES),
+            # 依頼者の回答待ち is not "open" for due dates, but it is still an unfinished request.
+            Inquiry.status.in_(triage.OPEN_STATUSES | {InquiryStatus.WAITING}),
         )
         .order_by(Inquiry.created_at)
     ).all()

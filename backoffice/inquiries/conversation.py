@@ -92,10 +92,19 @@ def _within_reopen_window(inquiry: Inquiry) -> bool:
     return waited <= current_app.config["INQUIRY_REOPEN_BUSINESS_DAYS"]
 
 
-def add_message(inquiry_id: int, text: str, *, channel: Channel, message_key: str) -> Delivered:
+def add_message(
+    inquiry_id: int,
+    text: str,
+    *,
+    channel: Channel,
+    message_key: str,
+    token: str | None = None,
+) -> Delivered:
     """Store the requester's message (see the module's docstring), its history entry and audit event,
     and queue a short acknowledgement mail. Commits; an operator's change at the same moment is
-    retried over. Raises MessageRefused."""
+    retried over. `token`: the status link it came with, kept for later mails (links.remember). A
+    message on a スパム ticket is answered as sent and dropped: the link must not make our mail a
+    relay to the address a spammer typed. Raises MessageRefused."""
     text = check_text(text)
     for _attempt in range(3):
         if (sent := _sent_before(inquiry_id, message_key)) is not None:
@@ -103,11 +112,15 @@ def add_message(inquiry_id: int, text: str, *, channel: Channel, message_key: st
         inquiry = db.session.get(Inquiry, inquiry_id)
         if inquiry is None:
             raise MessageRefused("お問い合わせが見つかりません。")
-        if is_finished(inquiry):
-            delivered = _follow_up(inquiry, text, channel, message_key)
-        else:
-            delivered = _append(inquiry, text, channel, message_key)
+        if inquiry.status is S.SPAM:
+            return Delivered(inquiry.reference_number)
+        if token is not None:
+            links.remember(inquiry, token)
         try:
+            if is_finished(inquiry):
+                delivered = _follow_up(inquiry, text, channel, message_key)
+            else:
+                delivered = _append(inquiry, text, channel, message_key)
             db.session.commit()
         except StaleDataError:
             db.session.rollback()  # an operator saved the ticket meanwhile: do it again on theirs

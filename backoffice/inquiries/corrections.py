@@ -93,21 +93,37 @@ def request_correction(
     return inquiry
 
 
+class CorrectionChanged(DomainError):
+    """The operator asked for other fields since the page was shown."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "修正をお願いしている項目が変わりました。内容をご確認のうえ、もう一度送信してください。"
+        )
+
+
 def asked_fields(inquiry: Inquiry) -> list[str]:
+    """What is asked now: nothing once the ticket has left work (却下, 完了, 解決済 after issuance)."""
     details = inquiry.account_request
-    return list(details.correction_fields or []) if details else []
+    if details is None or inquiry.status not in ASKABLE:
+        return []
+    return list(details.correction_fields or [])
 
 
 def apply_correction(inquiry_id: int, values: dict[str, str | None]) -> list[Change]:
     """The requester's corrected values (already checked by the form) replace the asked fields; the
     old ones stay in the history entry; the ticket returns to work. Commits; an operator's change at
-    the same moment is retried over. Raises CorrectionClosed."""
+    the same moment is retried over. Raises CorrectionClosed or CorrectionChanged (other fields are
+    asked than `values` holds)."""
     for _attempt in range(3):
         inquiry = db.session.get(Inquiry, inquiry_id, populate_existing=True)
         asked = asked_fields(inquiry) if inquiry else []
         if not asked:
             db.session.rollback()
             raise CorrectionClosed
+        if set(asked) != set(values):
+            db.session.rollback()
+            raise CorrectionChanged
         details = inquiry.account_request
         changes = [Change(name, getattr(details, name), values.get(name) or None) for name in asked]
         for change in changes:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
 from flask import current_app
+from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice import sealing
 from backoffice.audit.models import Outcome
@@ -100,17 +101,27 @@ def resend_link(reference_number: str, email: str) -> None:
     inquiry.link_sent_at = now
     _queue_link(inquiry, status_url(inquiry), revoked=False)
     record("ticket.link_requested", target_type="inquiry", target_id=inquiry.id)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()  # the ticket changed at this moment: the requester may ask again
 
 
 def revoke(inquiry_id: int, actor: Actor) -> Inquiry:
-    """A leaked link stops working: a new token, mailed to the requester. Commits."""
-    inquiry = db.session.get(Inquiry, inquiry_id)
-    token = new_token(inquiry)
-    _queue_link(inquiry, url_for_token(token), revoked=True)
-    record("ticket.link_revoked", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
-    db.session.commit()
-    return inquiry
+    """A leaked link stops working: a new token, mailed to the requester. Commits; a change of the
+    ticket at the same moment is retried over."""
+    for _attempt in range(3):
+        inquiry = db.session.get(Inquiry, inquiry_id, populate_existing=True)
+        token = new_token(inquiry)
+        _queue_link(inquiry, url_for_token(token), revoked=True)
+        record("ticket.link_revoked", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
+        try:
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            continue
+        return inquiry
+    raise RuntimeError("the ticket kept changing while its link was re-issued")
 
 
 def _queue_link(inquiry: Inquiry, url: str, *, revoked: bool) -> None:

@@ -285,6 +285,15 @@ class InquiryEvent(db.Model):
     """Append-only history of a ticket: who did what, when, and the old → new value where one changed."""
 
     __tablename__ = "inquiry_events"
+    # The ID request an organization's account was issued from (マイページ「お問い合わせ」), by its code.
+    __table_args__ = (
+        sa.Index(
+            "ix_inquiry_events_account_issued",
+            "new_value",
+            postgresql_where=sa.text("kind = 'account_issued'"),
+            sqlite_where=sa.text("kind = 'account_issued'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     inquiry_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)

@@ -1,12 +1,12 @@
 """An organization's inquiries as マイページ shows them: those sent from its active users' addresses,
-and, for a 医療機関, the ID発行申請 for its 医療機関コード (the request its account was issued from).
-Both are found by indexes (inquiries.email, inquiry_account_requests.medical_code)."""
+and the ID発行申請 its account was issued from (not every request naming its 医療機関コード: anyone
+can type a code). Both are found by indexes (inquiries.email, ix_inquiry_events_account_issued)."""
 
 import sqlalchemy as sa
 
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser
 from backoffice.extensions import db
-from backoffice.inquiries.models import AccountRequestDetails, Inquiry
+from backoffice.inquiries.models import EventKind, Inquiry, InquiryEvent
 
 SHOWN = 50  # the newest; older ones stay reachable through their mails' links
 
@@ -19,8 +19,9 @@ def _clause(organization: Organization) -> sa.ColumnElement[bool]:
     if organization.kind is OrganizationKind.MEDICAL:
         clauses.append(
             Inquiry.id.in_(
-                sa.select(AccountRequestDetails.inquiry_id).where(
-                    AccountRequestDetails.medical_code == organization.office_number
+                sa.select(InquiryEvent.inquiry_id).where(
+                    InquiryEvent.kind == EventKind.ACCOUNT_ISSUED,
+                    InquiryEvent.new_value == organization.office_number,
                 )
             )
         )

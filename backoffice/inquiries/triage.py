@@ -221,6 +221,12 @@ def update_inquiry(
     """
     inquiry = load(inquiry_id, expected_version)
     try:
+        if changes.due_on is not None and changes.due_on != inquiry.due_on:
+            old_due = inquiry.due_on.isoformat() if inquiry.due_on else None
+            _audit_change(inquiry, actor, "ticket.due_changed", old_due, changes.due_on.isoformat())
+            inquiry.due_on = changes.due_on
+        # After the due date: leaving 依頼者の回答待ち moves the date on, and the page sends the one
+        # it showed, which must not put the old date back.
         if changes.status is not None:
             move_status(inquiry, changes.status, actor)
         if changes.unassign:
@@ -236,10 +242,6 @@ def update_inquiry(
                 changes.priority.value,
             )
             inquiry.priority = changes.priority
-        if changes.due_on is not None and changes.due_on != inquiry.due_on:
-            old_due = inquiry.due_on.isoformat() if inquiry.due_on else None
-            _audit_change(inquiry, actor, "ticket.due_changed", old_due, changes.due_on.isoformat())
-            inquiry.due_on = changes.due_on
     except TriageError:
         db.session.rollback()
         raise

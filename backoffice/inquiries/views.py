@@ -150,10 +150,13 @@ def status(token: str) -> ResponseReturnValue:
     inquiry = links.find(token) or abort(404)
     form = MessageForm()
     if form.validate_on_submit():
-        links.remember(inquiry, token)  # committed with the message
         try:
             delivered = conversation.add_message(
-                inquiry.id, form.body.data, channel=Channel.WEB, message_key=form.message_key.data
+                inquiry.id,
+                form.body.data,
+                channel=Channel.WEB,
+                message_key=form.message_key.data,
+                token=token,
             )
         except conversation.MessageRefused as refused:
             populate_errors(form, refused)
@@ -178,6 +181,8 @@ def correct(token: str) -> ResponseReturnValue:
             corrections.apply_correction(inquiry.id, fix.values())
         except corrections.CorrectionClosed as closed:
             flash(str(closed), "info")
+        except corrections.CorrectionChanged as changed:
+            flash(str(changed), "warning")
         else:
             flash("修正内容を送信しました。担当者が確認のうえ、ご連絡します。", "info")
         return _private(redirect(url_for(".status", token=token)))

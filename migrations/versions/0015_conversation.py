@@ -99,6 +99,14 @@ def upgrade() -> None:
             postgresql_where=where,
             sqlite_where=where,
         )
+    issued = sa.text("kind = 'account_issued'")
+    op.create_index(
+        "ix_inquiry_events_account_issued",
+        "inquiry_events",
+        ["new_value"],
+        postgresql_where=issued,
+        sqlite_where=issued,
+    )
     with op.batch_alter_table("inquiry_account_requests") as batch:
         batch.add_column(sa.Column("correction_fields", sa.JSON(), nullable=True))
     with op.batch_alter_table("inquiry_categories") as batch:
@@ -111,6 +119,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inquiry_events_account_issued", table_name="inquiry_events")
     with op.batch_alter_table("inquiry_account_requests") as batch:
         batch.drop_column("correction_fields")
     with op.batch_alter_table("inquiry_categories") as batch:
@@ -141,6 +150,11 @@ def downgrade() -> None:
     )
     _kinds(OLD_KINDS, 14)
     op.execute("UPDATE inquiries SET status = 'in_progress' WHERE status = 'waiting'")
+    op.execute(
+        "UPDATE inquiry_status_counts SET count = count + "
+        "(SELECT count FROM inquiry_status_counts WHERE status = 'waiting') "
+        "WHERE status = 'in_progress'"
+    )
     op.execute("DELETE FROM inquiry_status_counts WHERE status = 'waiting'")
     _status_check("inquiry_status_counts", OLD_STATUSES)
     _status_check("inquiries", OLD_STATUSES)

@@ -137,3 +137,20 @@ def test_nothing_to_correct_without_a_request(client, db) -> None:
     assert sent.status_code == 302
     db.session.expire_all()
     assert db.session.get(Inquiry, inquiry.id).account_request.medical_code == WRONG_CODE
+
+
+def test_a_correction_closes_when_the_request_is_rejected(signed_in, client, db) -> None:
+    from backoffice.accounts import issuance
+    from backoffice.operators.operations import OperatorActor
+
+    inquiry = id_request(client, db)
+    operator = signed_in(Role.AGENT)
+    ask_correction(operator, inquiry, db, ["medical_code"], "コードをご確認ください。")
+    issuance.reject_request(
+        inquiry.id, "重複のため却下します。", OperatorActor.of(operator.operator)
+    )
+    link = link_in(mails_to(inquiry.email)[0])
+    assert 'name="fix-medical_code"' not in client.get(link).text
+    send_correction(client, link, {"medical_code": RIGHT_CODE})
+    db.session.expire_all()
+    assert db.session.get(Inquiry, inquiry.id).account_request.medical_code == WRONG_CODE

@@ -3,7 +3,7 @@
 
 import sqlalchemy as sa
 
-from backoffice.inquiries.models import Channel, EventKind, Inquiry, InquiryStatus
+from backoffice.inquiries.models import Channel, EventKind, Inquiry, InquiryEvent, InquiryStatus
 from backoffice.operators.models import Role
 from tests.builders.accounts import full_first_login, make_registrant, publish_terms, submit
 from tests.builders.inquiries import account_request_input, make_inquiry, seed_tree, send
@@ -29,6 +29,29 @@ def test_a_signed_in_user_sees_and_answers_the_organizations_inquiries(
     id_request = db.session.scalars(
         sa.select(Inquiry).where(Inquiry.email == "someone@clinic.example.jp")
     ).one()
+    # Anyone may type the code: only the request the account was issued from is the organization's.
+    assert (
+        send(
+            app.test_client(),
+            {
+                **request,
+                "email": "x@elsewhere.example.jp",
+                "email_confirm": "x@elsewhere.example.jp",
+            },
+        ).status_code
+        == 302
+    )
+    typed_code = db.session.scalars(
+        sa.select(Inquiry).where(Inquiry.email == "x@elsewhere.example.jp")
+    ).one()
+    id_request.events.append(
+        InquiryEvent(
+            kind=EventKind.ACCOUNT_ISSUED,
+            actor="運営担当",
+            new_value=user.organization.office_number,
+        )
+    )
+    db.session.commit()
     stranger = make_inquiry(
         app.test_client(),
         email="other@elsewhere.example.jp",
@@ -42,6 +65,7 @@ def test_a_signed_in_user_sees_and_answers_the_organizations_inquiries(
     listed = portal.get("/mypage/inquiries").text
     assert own.reference_number in listed
     assert id_request.reference_number in listed
+    assert typed_code.reference_number not in listed
     assert stranger.reference_number not in listed
     assert "ご回答をお待ちしています" in listed
     assert portal.get(f"/mypage/inquiries/{stranger.reference_number}").status_code == 404

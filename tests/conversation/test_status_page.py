@@ -267,3 +267,74 @@ def test_answering_with_the_link_of_a_ticket_from_before_sealed_tokens_keeps_it(
     assert requester_message(client, link, ANSWER).status_code == 302
     assert client.get(link).status_code == 200
     assert link_in(mails_to(inquiry.email)[-1]) == link  # the acknowledgement carries the same link
+
+
+def test_leaving_the_wait_on_the_ticket_page_keeps_the_moved_due_date(
+    signed_in, inquiry, db
+) -> None:
+    operator = signed_in(Role.AGENT)
+    operator_reply(operator, inquiry, QUESTION)
+    db.session.refresh(inquiry)
+    shown_due = inquiry.due_on
+    later = add_business_days(to_jst(datetime.now(UTC)).date(), 3)
+    with time_machine.travel(datetime(later.year, later.month, later.day, 3, tzinfo=UTC)):
+        # What the ticket page's 「更新する」 sends: the new status, and the due date it showed.
+        triage.update_inquiry(
+            inquiry.id,
+            triage.InquiryChanges(status=S.IN_PROGRESS, due_on=shown_due),
+            OperatorActor.of(operator.operator),
+            expected_version=inquiry.version,
+        )
+    db.session.expire_all()
+    moved = db.session.get(Inquiry, inquiry.id)
+    assert moved.status is S.IN_PROGRESS
+    assert moved.due_on == add_business_days(shown_due, 3)
+    assert not db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "ticket.due_changed")
+    ).all()
+
+
+def test_a_message_on_a_spam_ticket_is_dropped(signed_in, inquiry, db, client) -> None:
+    actor = OperatorActor.of(signed_in(Role.AGENT).operator)
+    triage.update_inquiry(
+        inquiry.id, triage.InquiryChanges(status=S.SPAM), actor, expected_version=inquiry.version
+    )
+    before = len(mails_to(inquiry.email))
+    link = link_in(mails_to(inquiry.email)[0])
+    assert requester_message(client, link, "http://spam.example/").status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 1
+    assert messages_of(db, inquiry) == []
+    assert len(mails_to(inquiry.email)) == before
+
+
+def test_the_page_key_may_be_long_but_not_too_long(inquiry, db, client) -> None:
+    link = link_in(mails_to(inquiry.email)[0])
+    assert requester_message(client, link, "一", key="k" * 56).status_code == 302
+    refused = requester_message(client, link, "二", key="k" * 57)
+    assert refused.status_code == 422
+    assert "ページを読み込み直して" in refused.text
+    assert messages_of(db, inquiry) == ["一"]
+
+
+def test_a_repeated_send_to_a_finished_ticket_makes_one_follow_up(
+    signed_in, inquiry, db, client
+) -> None:
+    actor = OperatorActor.of(signed_in(Role.AGENT).operator)
+    for status in (S.IN_PROGRESS, S.RESOLVED, S.CLOSED):
+        db.session.refresh(inquiry)
+        triage.update_inquiry(
+            inquiry.id,
+            triage.InquiryChanges(status=status),
+            actor,
+            expected_version=inquiry.version,
+        )
+    link = link_in(mails_to(inquiry.email)[0])
+    key = message_key(client.get(link).text)
+    requester_message(client, link, "続きです。", key=key)
+    requester_message(client, link, "続きです。", key=key)
+    db.session.expire_all()
+    assert (
+        len(db.session.scalars(sa.select(Inquiry).where(Inquiry.previous_id == inquiry.id)).all())
+        == 1
+    )

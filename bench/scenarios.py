@@ -38,7 +38,11 @@ def choose_status_tickets(dsn: str, span: int = 50_000) -> None:
     import psycopg
 
     with psycopg.connect(dsn) as conn:
-        newest = conn.execute("SELECT max(id) FROM inquiries").fetchone()[0]
+        # The newest loaded ticket: those sent through the form during the run have random tokens.
+        newest = conn.execute(
+            "SELECT id FROM inquiries WHERE status_token_hash = "
+            "encode(sha256(convert_to('t' || id::text, 'UTF8')), 'hex') ORDER BY id DESC LIMIT 1"
+        ).fetchone()[0]
     STATUS_TICKETS.update(first=max(1, newest - span + 1), span=min(span, newest))
 
 

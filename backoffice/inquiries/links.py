@@ -4,7 +4,6 @@ before tokens were sealed) makes the old one stop working."""
 
 import hashlib
 import secrets
-import unicodedata
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from backoffice.extensions import db
 from backoffice.inquiries.actors import Actor
 from backoffice.inquiries.models import Inquiry
 from backoffice.mail import outbox
-from backoffice.normalize import normalize_email
+from backoffice.normalize import nfkc, normalize_email
 from backoffice.urls import external_url
 
 
@@ -69,7 +68,7 @@ def find(token: str) -> Inquiry | None:
 
 def normalize_reference_number(value: str | None) -> str:
     """「k7qd3mwa」, 「Ｋ７ＱＤ－３ＭＷＡ」 → 「K7QD-3MWA」 (what is typed from a mail or read on the phone)."""
-    text = unicodedata.normalize("NFKC", value or "").upper()
+    text = nfkc(value).upper()
     chars = "".join(c for c in text if c.isalnum())
     return f"{chars[:4]}-{chars[4:]}" if len(chars) == 8 else text.strip()
 

@@ -94,3 +94,13 @@ def page(browser, live_app):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A page in a 375 px phone context (Japanese locale)."""
+    context = browser.new_context(
+        locale="ja-JP", viewport={"width": 375, "height": 740}, is_mobile=True
+    )
+    yield context.new_page()
+    context.close()

@@ -3,31 +3,15 @@ with its error state, axe and reflow."""
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from backoffice.inquiries import triage
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
-from tests.builders.browser import axe_violations
+from tests.builders.browser import check_phone_page as check
 from tests.builders.inquiries import make_inquiry
 from tests.builders.operators import make_operator
 from tests.conversation.helpers import link_in, mails_to
-
-
-def check(page, axe_source: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (page.url, overflow)
-    assert axe_violations(page, axe_source) == [], page.url
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(
-        locale="ja-JP", viewport={"width": 375, "height": 740}, is_mobile=True
-    )
-    yield context.new_page()
-    context.close()
 
 
 def test_the_requester_answers_on_the_status_page(phone, live_app, axe_source) -> None:
@@ -59,7 +43,7 @@ def test_the_requester_answers_on_the_status_page(phone, live_app, axe_source) -
 
 
 def test_a_correction_is_asked_in_the_back_office_and_made_on_a_phone(
-    browser, page, live_app, axe_source
+    page, phone, live_app, axe_source
 ) -> None:
     """差し戻し: the operator's ticket page (1280 px and 200 % zoom), then the requester's form at 375 px."""
     from tests.browser.test_flows_browser import make_agent, operator_sign_in
@@ -90,26 +74,19 @@ def test_a_correction_is_asked_in_the_back_office_and_made_on_a_phone(
 
     with live_app.app_context():
         link = link_in(mails_to(email)[-1])
-    context = browser.new_context(
-        locale="ja-JP", viewport={"width": 375, "height": 740}, is_mobile=True
-    )
-    phone = context.new_page()
-    try:
-        phone.goto(base + link)
-        expect(phone.locator("body")).to_contain_text("修正をお願いしている項目")
-        check(phone, axe_source)
-        phone.locator("#fix-medical_code").fill("123")
-        phone.get_by_role("button", name="修正して送信する").click()
-        expect(phone.locator("#err-fix-medical_code")).to_contain_text("10桁の数字")
-        check(phone, axe_source)
-        phone.locator("#fix-medical_code").fill("1310110049")
-        phone.get_by_role("button", name="修正して送信する").click()
-        expect(phone.locator("body")).to_contain_text("修正内容を送信しました")
-        check(phone, axe_source)
-        phone.goto(base + "/inquiry/link")
-        check(phone, axe_source)
-        phone.get_by_role("button", name="URLを送る").click()
-        expect(phone.locator(".error-summary")).to_be_visible()
-        check(phone, axe_source)
-    finally:
-        context.close()
+    phone.goto(base + link)
+    expect(phone.locator("body")).to_contain_text("修正をお願いしている項目")
+    check(phone, axe_source)
+    phone.locator("#fix-medical_code").fill("123")
+    phone.get_by_role("button", name="修正して送信する").click()
+    expect(phone.locator("#err-fix-medical_code")).to_contain_text("10桁の数字")
+    check(phone, axe_source)
+    phone.locator("#fix-medical_code").fill("1310110049")
+    phone.get_by_role("button", name="修正して送信する").click()
+    expect(phone.locator("body")).to_contain_text("修正内容を送信しました")
+    check(phone, axe_source)
+    phone.goto(base + "/inquiry/link")
+    check(phone, axe_source)
+    phone.get_by_role("button", name="URLを送る").click()
+    expect(phone.locator(".error-summary")).to_be_visible()
+    check(phone, axe_source)

@@ -3,12 +3,11 @@
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from backoffice.mail.outbox import readable
 from tests.builders.accounts import last_mail_to, make_registrant, publish_terms
-from tests.builders.browser import axe_violations
+from tests.builders.browser import check_phone_page as check
 from tests.builders.inquiries import make_inquiry
 
 PASSWORD = "haru-no-sakura-namiki-2026"
@@ -17,21 +16,6 @@ PASSWORD = "haru-no-sakura-namiki-2026"
 def mail_text(app, address: str) -> str:
     with app.app_context():
         return readable(last_mail_to(address))[0]
-
-
-def check(page, axe_source: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (page.url, overflow)
-    assert axe_violations(page, axe_source) == [], page.url
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(
-        locale="ja-JP", viewport={"width": 375, "height": 740}, is_mobile=True
-    )
-    yield context.new_page()
-    context.close()
 
 
 def test_adding_and_disabling_a_user_ask_for_the_password_again(

@@ -30,3 +30,10 @@ def axe_violations(page, axe_source: str) -> list[dict]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def check_phone_page(page, axe_source: str) -> None:
+    """Nothing scrolls sideways at the page's width (375 px on a phone) and axe finds nothing serious."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, (page.url, overflow)
+    assert axe_violations(page, axe_source) == [], page.url

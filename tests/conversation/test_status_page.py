@@ -39,6 +39,18 @@ def messages_of(db, inquiry: Inquiry) -> list[str]:
     ]
 
 
+def close(db, inquiry: Inquiry, actor: OperatorActor) -> None:
+    """対応中 → 解決済 → 完了, as an operator would."""
+    for status in (S.IN_PROGRESS, S.RESOLVED, S.CLOSED):
+        db.session.refresh(inquiry)
+        triage.update_inquiry(
+            inquiry.id,
+            triage.InquiryChanges(status=status),
+            actor,
+            expected_version=inquiry.version,
+        )
+
+
 def test_an_operator_asks_and_the_requester_answers_on_the_page_once(
     signed_in, inquiry, db, client
 ) -> None:
@@ -137,14 +149,7 @@ def test_a_message_on_a_finished_ticket_starts_a_linked_new_one(
     signed_in, inquiry, db, client
 ) -> None:
     actor = OperatorActor.of(signed_in(Role.AGENT).operator)
-    for status in (S.IN_PROGRESS, S.RESOLVED, S.CLOSED):
-        db.session.refresh(inquiry)
-        triage.update_inquiry(
-            inquiry.id,
-            triage.InquiryChanges(status=status),
-            actor,
-            expected_version=inquiry.version,
-        )
+    close(db, inquiry, actor)
     link = link_in(mails_to(inquiry.email)[0])
     assert "新しいお問い合わせとして受け付けます" in client.get(link).text
     assert requester_message(client, link, "まだログインできません。").status_code == 302
@@ -321,14 +326,7 @@ def test_a_repeated_send_to_a_finished_ticket_makes_one_follow_up(
     signed_in, inquiry, db, client
 ) -> None:
     actor = OperatorActor.of(signed_in(Role.AGENT).operator)
-    for status in (S.IN_PROGRESS, S.RESOLVED, S.CLOSED):
-        db.session.refresh(inquiry)
-        triage.update_inquiry(
-            inquiry.id,
-            triage.InquiryChanges(status=status),
-            actor,
-            expected_version=inquiry.version,
-        )
+    close(db, inquiry, actor)
     link = link_in(mails_to(inquiry.email)[0])
     key = message_key(client.get(link).text)
     requester_message(client, link, "続きです。", key=key)

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from backoffice.demo import demo_cli
 from backoffice.eclaims import importer
+from backoffice.inbound import cli as inbound_cli  # noqa: F401 (adds `mail receive`, `mail fetch`)
 from backoffice.inquiries.categories import seed_categories
 from backoffice.inquiries.cli import tickets_cli
 from backoffice.mail.cli import mail_cli

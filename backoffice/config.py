@@ -56,6 +56,26 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_RETRY_BASE_SECONDS": 60,
     "MAIL_RETRY_MAX_SECONDS": 3600,
     "MAIL_LEASE_SECONDS": 300,
+    # Inbound mail (backoffice/inbound): replies to a ticket's mail go to INBOUND_ADDRESS tagged with
+    # the ticket (support+<tag>@…), bounces to it tagged with the outbox mail (VERP). None: neither.
+    "INBOUND_ADDRESS": "介護情報基盤ポータル お問い合わせ窓口 <support@kaigo-portal.example.jp>",
+    "INBOUND_DELIMITER": "+",
+    # A larger message is recorded as unreadable and kept whole in the error folder (or by the MTA).
+    "INBOUND_MAX_BYTES": 30 * 1024 * 1024,
+    # More mails than this from one address in an hour are held, not appended (a loop, or a flood).
+    "INBOUND_SENDER_HOURLY_LIMIT": 20,
+    # `flask mail fetch`: the IMAP mailbox (SECURITY: "ssl" for IMAPS on 993, "starttls" on 143).
+    "INBOUND_IMAP_HOST": None,
+    "INBOUND_IMAP_PORT": None,
+    "INBOUND_IMAP_SECURITY": "ssl",
+    "INBOUND_IMAP_USERNAME": None,
+    "INBOUND_IMAP_PASSWORD": None,
+    # A CA bundle to verify the server with (None: the system's).
+    "INBOUND_IMAP_CA_FILE": None,
+    "INBOUND_IMAP_FOLDER": "INBOX",
+    "INBOUND_IMAP_PROCESSED_FOLDER": "Processed",
+    "INBOUND_IMAP_ERROR_FOLDER": "Error",
+    "INBOUND_IMAP_TIMEOUT": 30,
     # Send right after the response from a thread of the worker (False: the worker itself sends).
     "MAIL_DELIVER_IN_BACKGROUND": True,
     # Rate limits (Flask-Limiter syntax). Memory storage is the embedded default; Redis in production.

@@ -3,6 +3,7 @@
 from backoffice.accounts import models as accounts_models
 from backoffice.audit import models as audit_models
 from backoffice.eclaims import models as eclaims_models
+from backoffice.inbound import models as inbound_models
 from backoffice.inquiries import models as inquiries_models
 from backoffice.mail import models as mail_models
 from backoffice.operators import models as operators_models
@@ -13,6 +14,7 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "eclaims_models",
+    "inbound_models",
     "inquiries_models",
     "mail_models",
     "operators_models",

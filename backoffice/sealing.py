@@ -15,6 +15,7 @@ from flask import current_app
 OUTBOX = "outbox-body"
 TOTP_SEED = "operator-totp-seed"
 STATUS_TOKEN = "inquiry-status-token"  # noqa: S105 (a label, not a secret)
+INBOUND_RAW = "inbound-raw-message"
 
 
 def _key(label: str, secret_key: str) -> Fernet:
@@ -41,3 +42,12 @@ def unseal(label: str, token: str) -> str:
 def reseal(label: str, token: str) -> str:
     """The same value sealed under the current SECRET_KEY (after a rotation)."""
     return sealer(label).rotate(token.encode()).decode()
+
+
+def seal_bytes(label: str, value: bytes) -> bytes:
+    return sealer(label).encrypt(value)
+
+
+def unseal_bytes(label: str, token: bytes) -> bytes:
+    """Raises cryptography.fernet.InvalidToken when no configured key sealed it."""
+    return sealer(label).decrypt(token)

@@ -1,5 +1,5 @@
-"""The requester's side of a ticket's conversation: a message sent on the status page or from マイページ
-(by email in a later step: the channel is a field of the message).
+"""The requester's side of a ticket's conversation: a message sent on the status page, from マイページ,
+or by mail (backoffice/inbound, which calls `deliver` in its own transaction).
 
 A message goes to the same ticket and brings it back to work (回答済 or 依頼者の回答待ち → 対応中; 解決済
 within INQUIRY_REOPEN_BUSINESS_DAYS → 対応中, reopened). On a finished ticket (完了, 却下, スパム, or
@@ -112,15 +112,10 @@ def add_message(
         inquiry = db.session.get(Inquiry, inquiry_id)
         if inquiry is None:
             raise MessageRefused("お問い合わせが見つかりません。")
-        if inquiry.status is S.SPAM:
-            return Delivered(inquiry.reference_number)
         if token is not None:
             links.remember(inquiry, token)
         try:
-            if is_finished(inquiry):
-                delivered = _follow_up(inquiry, text, channel, message_key)
-            else:
-                delivered = _append(inquiry, text, channel, message_key)
+            delivered = deliver(inquiry, text, channel=channel, message_key=message_key)
             db.session.commit()
         except StaleDataError:
             db.session.rollback()  # an operator saved the ticket meanwhile: do it again on theirs
@@ -134,6 +129,24 @@ def add_message(
             ) from None
         return delivered
     raise RuntimeError("the ticket kept changing while the message was stored")
+
+
+def deliver(
+    inquiry: Inquiry,
+    text: str,
+    *,
+    channel: Channel,
+    message_key: str,
+    acknowledge: bool = True,
+) -> Delivered:
+    """add_message's work in the caller's transaction, for a message already checked: on this ticket,
+    or on a new one when it is finished; on a スパム ticket nothing is stored. `acknowledge`: queue the
+    short mail saying it arrived (never for a mail: mail must not answer mail)."""
+    if inquiry.status is S.SPAM:
+        return Delivered(inquiry.reference_number)
+    if is_finished(inquiry):
+        return _follow_up(inquiry, text, channel, message_key, acknowledge)
+    return _append(inquiry, text, channel, message_key, acknowledge)
 
 
 def _sent_before(inquiry_id: int, message_key: str) -> Delivered | None:
@@ -155,7 +168,9 @@ def _sent_before(inquiry_id: int, message_key: str) -> Delivered | None:
     return None if number is None else Delivered(number, follow_up=True, duplicate=True)
 
 
-def _append(inquiry: Inquiry, text: str, channel: Channel, message_key: str) -> Delivered:
+def _append(
+    inquiry: Inquiry, text: str, channel: Channel, message_key: str, acknowledge: bool
+) -> Delivered:
     add_event(
         inquiry,
         REQUESTER,
@@ -175,11 +190,14 @@ def _append(inquiry: Inquiry, text: str, channel: Channel, message_key: str) -> 
         target_id=inquiry.id,
         detail={"channel": channel.value, "reopened": reopened},
     )
-    notifications.queue_message_received(inquiry)
+    if acknowledge:
+        notifications.queue_message_received(inquiry)
     return Delivered(inquiry.reference_number, reopened=reopened)
 
 
-def _follow_up(old: Inquiry, text: str, channel: Channel, message_key: str) -> Delivered:
+def _follow_up(
+    old: Inquiry, text: str, channel: Channel, message_key: str, acknowledge: bool
+) -> Delivered:
     """A new ticket (新規) in the old one's category, from the same requester, linked to it; the
     message is its body, and the message key its submission key."""
     category = old.category
@@ -224,5 +242,6 @@ def _follow_up(old: Inquiry, text: str, channel: Channel, message_key: str) -> D
         target_id=new.id,
         detail={"channel": channel.value, "follow_up_of": old.id},
     )
-    notifications.queue_message_received(new, previous=old)
+    if acknowledge:
+        notifications.queue_message_received(new, previous=old)
     return Delivered(new.reference_number, follow_up=True)

@@ -18,7 +18,7 @@ from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.inquiries.actors import Actor
 from backoffice.inquiries.models import Inquiry
-from backoffice.mail import outbox
+from backoffice.inquiries.requester_mail import queue_to_requester
 from backoffice.normalize import nfkc, normalize_email
 from backoffice.urls import external_url
 
@@ -124,12 +124,7 @@ def revoke(inquiry_id: int, actor: Actor) -> Inquiry:
 
 
 def _queue_link(inquiry: Inquiry, url: str, *, revoked: bool) -> None:
-    outbox.enqueue(
-        "inquiry_link",
-        inquiry.email,
-        {"inquiry": inquiry, "status_url": url, "revoked": revoked},
-        contains_secret=True,
-    )
+    queue_to_requester("inquiry_link", inquiry, status_url=url, revoked=revoked)
 
 
 def reseal_tokens(batch: int = 1000) -> int:

@@ -95,6 +95,10 @@ class EventKind(enum.Enum):
     REMINDER_SENT = "reminder_sent"
     CORRECTION_REQUESTED = "correction_requested"  # 差し戻し of an ID request
     CORRECTED = "corrected"
+    # Mail about the ticket that is not the requester's answer (backoffice/inbound).
+    MAIL_AUTO_REPLY = "mail_auto_reply"
+    MAIL_BOUNCED = "mail_bounced"
+    MAIL_HELD = "mail_held"
 
 
 PUBLIC_KINDS = frozenset({EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE, EventKind.CORRECTED})
@@ -218,6 +222,9 @@ class Inquiry(db.Model):
     status_token_sealed: Mapped[str | None] = mapped_column(sa.Text)
     # The link last mailed on the requester's request (at most one such mail per cooldown).
     link_sent_at: Mapped[datetime | None]
+    # The tag of the ticket's reply address (support+TAG@…): replies by mail find the ticket by it. It
+    # grants nothing on the web; mail from another sender than the requester is held.
+    reply_token: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("inquiry_categories.id"))
     status: Mapped[InquiryStatus] = mapped_column(
         enum_column(InquiryStatus, "inquiry_status"), default=InquiryStatus.NEW

@@ -1,30 +1,21 @@
 """Emails about inquiries, queued in the outbox within the caller's transaction. Every one carries the
-status-page link (a bearer secret: the bodies are scrubbed once delivered)."""
+status-page link (a bearer secret: the bodies are scrubbed once delivered), and replies to it go to
+the ticket's reply address (backoffice/inbound/addresses.py)."""
 
 from datetime import date
 
 from backoffice.inquiries import links
 from backoffice.inquiries.models import Inquiry
-from backoffice.mail import outbox
+from backoffice.inquiries.requester_mail import queue_to_requester
 
 
 def _queue(kind: str, inquiry: Inquiry, **context: object) -> None:
-    outbox.enqueue(
-        kind,
-        inquiry.email,
-        {"inquiry": inquiry, "status_url": links.status_url(inquiry), **context},
-        contains_secret=True,
-    )
+    queue_to_requester(kind, inquiry, status_url=links.status_url(inquiry), **context)
 
 
 def queue_acknowledgement(inquiry: Inquiry, status_url: str) -> None:
     """The 受付確認 email: 受付番号, a summary, and the status-page link."""
-    outbox.enqueue(
-        "inquiry_received",
-        inquiry.email,
-        {"inquiry": inquiry, "status_url": status_url},
-        contains_secret=True,
-    )
+    queue_to_requester("inquiry_received", inquiry, status_url=status_url)
 
 
 def queue_reply(inquiry: Inquiry, body: str, *, asks: bool = False) -> None:

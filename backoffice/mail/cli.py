@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from backoffice.mail.delivery import deliver_due
 
-mail_cli = AppGroup("mail", help="Deliver queued emails.")
+mail_cli = AppGroup("mail", help="Deliver queued emails; take in replies and bounces.")
 
 
 @mail_cli.command("deliver")

@@ -31,6 +31,7 @@ from flask.wrappers import Response
 
 from backoffice.db import utcnow
 from backoffice.extensions import db
+from backoffice.inbound.addresses import envelope_sender
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.mail.outbox import take_committed, unseal
 
@@ -188,11 +189,18 @@ def _deliver(email_id: int, smtp: "_Smtp") -> bool | None:
         body=text,
         html=html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        reply_to=_named(email.reply_to) if email.reply_to else None,
+        # One thread per ticket in the requester's mail program.
+        extra_headers=(
+            {"In-Reply-To": thread_id(email.inquiry_id), "References": thread_id(email.inquiry_id)}
+            if email.inquiry_id is not None
+            else None
+        ),
     )
     # The same Message-ID on every attempt, so a receiver can drop a copy sent twice.
     message.msgId = message_id(email)
     try:
-        smtp.send(message)
+        smtp.send(message, envelope_sender(email.id))
     except (smtplib.SMTPException, OSError) as error:
         _record_failure(email_id, token, attempts, error)
         return False
@@ -202,9 +210,23 @@ def _deliver(email_id: int, smtp: "_Smtp") -> bool | None:
 
 def message_id(email: Any) -> str:
     """`<outbox id.created time@sender's domain>`: stable across retries, unique across databases."""
+    return f"<{email.id}.{email.created_at:%Y%m%d%H%M%S%f}@{mail_domain()}>"
+
+
+def thread_id(inquiry_id: int) -> str:
+    """The root every mail about one ticket refers to (it is never sent itself)."""
+    return f"<inquiry.{inquiry_id}.thread@{mail_domain()}>"
+
+
+def mail_domain() -> str:
     sender = str(current_app.config["MAIL_DEFAULT_SENDER"])
-    domain = sender.rpartition("@")[2].rstrip(">").strip() or "localhost"
-    return f"<{email.id}.{email.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+    return sender.rpartition("@")[2].rstrip(">").strip() or "localhost"
+
+
+def _named(address: str) -> tuple[str, str] | str:
+    """The reply address with the inbound mailbox's display name, as the requester's program shows it."""
+    name = parseaddr(current_app.config["INBOUND_ADDRESS"] or "")[0]
+    return (name, address) if name else address
 
 
 _OUTBOX = OutboundEmail.__table__
@@ -221,6 +243,8 @@ _CLAIMED = [
         "scrubbed_at",
         "attempts",
         "created_at",
+        "reply_to",
+        "inquiry_id",
     )
 ]
 
@@ -350,11 +374,11 @@ class _Smtp:
     def __exit__(self, *exc: object) -> None:
         self._close(quit=True)
 
-    def send(self, message: flask_mail.Message) -> None:
+    def send(self, message: flask_mail.Message, envelope_from: str | None = None) -> None:
         if self._connection is None:
             self._connection = _Connection(current_app.extensions["mail"]).__enter__()
         try:
-            self._connection.send(message)
+            self._connection.send(message, envelope_from)
         except BaseException:
             self._close(quit=False)
             raise

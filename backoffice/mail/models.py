@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.db import enum_column, utcnow
 from backoffice.extensions import db
@@ -15,6 +15,8 @@ class EmailStatus(enum.Enum):
     SENT = "sent"
     # Gave up after MAIL_MAX_ATTEMPTS; kept for operators to see, never retried automatically.
     FAILED = "failed"
+    # Sent, then answered by a delivery status report of a permanent failure (backoffice/inbound).
+    BOUNCED = "bounced"
 
 
 class OutboundEmail(db.Model):
@@ -43,3 +45,10 @@ class OutboundEmail(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     scrubbed_at: Mapped[datetime | None]
+    # A mail about a ticket: which one (a bounce shows on it), and the address replies go to.
+    inquiry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)
+    reply_to: Mapped[str | None] = mapped_column(sa.String(254))
+    bounced_at: Mapped[datetime | None]
+    bounce_detail: Mapped[str | None] = mapped_column(sa.String(500))
+
+    inquiry = relationship("Inquiry")

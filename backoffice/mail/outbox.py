@@ -48,10 +48,17 @@ def render_mail(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def enqueue(
-    name: str, to: str, context: dict[str, Any], *, contains_secret: bool = False
+    name: str,
+    to: str,
+    context: dict[str, Any],
+    *,
+    contains_secret: bool = False,
+    inquiry: Any = None,
+    reply_to: str | None = None,
 ) -> OutboundEmail:
     """Add a rendered email to the current transaction; it is sent only if that transaction commits,
-    and then, in a request, right after the response (see backoffice.mail.delivery).
+    and then, in a request, right after the response (see backoffice.mail.delivery). `inquiry`: the
+    ticket it is about (its thread, and where a bounce shows); `reply_to`: where answers go.
 
     Raises ValueError, and adds nothing, when the address or the subject holds a CR, LF or other
     control character (one that could end a mail header and start another)."""
@@ -71,7 +78,10 @@ def enqueue(
         body_text=text,
         body_html=html,
         contains_secret=contains_secret,
+        reply_to=reply_to,
     )
+    if inquiry is not None:
+        email.inquiry = inquiry
     db.session.add(email)
     db.session.info.setdefault(_PENDING, []).append(email)
     return email

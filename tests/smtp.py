@@ -12,6 +12,7 @@ class _Collector:
         self.messages: list[EmailMessage] = []
         self.sessions: list[object] = []  # the connection each message came over, in order
         self.refused: set[str] = set()  # recipients answered with 550
+        self.envelope_senders: list[str] = []  # MAIL FROM of each message, in order
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:
@@ -22,6 +23,7 @@ class _Collector:
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(message)  # type: ignore[arg-type]
+        self.envelope_senders.append(envelope.mail_from)
         self.sessions.append(session)
         return "250 OK"
 
@@ -42,6 +44,10 @@ class SMTPServer:
     @property
     def messages(self) -> list[EmailMessage]:
         return self.handler.messages
+
+    @property
+    def envelope_senders(self) -> list[str]:
+        return self.handler.envelope_senders
 
     @property
     def connections(self) -> int:

@@ -84,13 +84,19 @@ class InboundEmail(db.Model):
     # The message as received, sealed (a reply quotes our mail, and with it the status-page link).
     raw_sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
     raw_size: Mapped[int] = mapped_column(default=0)
-    inquiry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)
-    # The ticket its In-Reply-To/References name, when that is not the one its address decided.
-    header_inquiry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiries.id"))
-    outbound_email_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("outbound_emails.id"), index=True
+    inquiry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("inquiries.id", ondelete="SET NULL"), index=True
     )
-    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiry_events.id"))
+    # The ticket its In-Reply-To/References name, when that is not the one its address decided.
+    header_inquiry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("inquiries.id", ondelete="SET NULL")
+    )
+    outbound_email_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("outbound_emails.id", ondelete="SET NULL"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("inquiry_events.id", ondelete="SET NULL")
+    )
     handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
     handled_at: Mapped[datetime | None]
 

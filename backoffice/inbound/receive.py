@@ -179,16 +179,16 @@ def append(row: InboundEmail, inquiry: Inquiry) -> None:
     operator filing a held or unmatched mail)."""
     text, flags = message_text(row.body_text)
     row.flags = [*(row.flags or []), *flags] or None
+    # The conversation's key for the message (its follow-up ticket's submission key holds it too).
+    key = f"mail-{row.message_key[:40]}"
     delivered = conversation.deliver(
-        inquiry, text, channel=Channel.EMAIL, message_key=row.message_key, acknowledge=False
+        inquiry, text, channel=Channel.EMAIL, message_key=key, acknowledge=False
     )
     if inquiry.status.value == "spam":
         _set(row, ST.DISMISSED, "spam_ticket", inquiry)
         return
     db.session.flush()
-    event = db.session.scalar(
-        sa.select(InquiryEvent).where(InquiryEvent.message_key == row.message_key)
-    )
+    event = db.session.scalar(sa.select(InquiryEvent).where(InquiryEvent.message_key == key))
     if event is None:  # a follow-up ticket: the message is its body
         target = db.session.scalar(
             sa.select(Inquiry).where(Inquiry.reference_number == delivered.reference_number)

@@ -46,7 +46,9 @@ class OutboundEmail(db.Model):
     sent_at: Mapped[datetime | None]
     scrubbed_at: Mapped[datetime | None]
     # A mail about a ticket: which one (a bounce shows on it), and the address replies go to.
-    inquiry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)
+    inquiry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("inquiries.id", ondelete="SET NULL"), index=True
+    )
     reply_to: Mapped[str | None] = mapped_column(sa.String(254))
     bounced_at: Mapped[datetime | None]
     bounce_detail: Mapped[str | None] = mapped_column(sa.String(500))

@@ -70,7 +70,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("bounced_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("bounce_detail", sa.String(500), nullable=True))
         batch.create_foreign_key(
-            op.f("fk_outbound_emails_inquiry_id_inquiries"), "inquiries", ["inquiry_id"], ["id"]
+            op.f("fk_outbound_emails_inquiry_id_inquiries"),
+            "inquiries",
+            ["inquiry_id"],
+            ["id"],
+            ondelete="SET NULL",
         )
         batch.create_index(op.f("ix_outbound_emails_inquiry_id"), ["inquiry_id"])
     with op.batch_alter_table("inquiries") as batch:
@@ -101,22 +105,22 @@ def upgrade() -> None:
         sa.Column("handled_by_id", sa.Integer(), nullable=True),
         sa.Column("handled_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["inquiry_id"], ["inquiries.id"], name=op.f("fk_inbound_emails_inquiry_id_inquiries")
+            ["inquiry_id"], ["inquiries.id"], name=op.f("fk_inbound_emails_inquiry_id_inquiries"), ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["header_inquiry_id"],
             ["inquiries.id"],
-            name=op.f("fk_inbound_emails_header_inquiry_id_inquiries"),
+            name=op.f("fk_inbound_emails_header_inquiry_id_inquiries"), ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["outbound_email_id"],
             ["outbound_emails.id"],
-            name=op.f("fk_inbound_emails_outbound_email_id_outbound_emails"),
+            name=op.f("fk_inbound_emails_outbound_email_id_outbound_emails"), ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["inquiry_events.id"],
-            name=op.f("fk_inbound_emails_event_id_inquiry_events"),
+            name=op.f("fk_inbound_emails_event_id_inquiry_events"), ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["handled_by_id"],

@@ -59,7 +59,9 @@ def reply(
     return message.as_bytes()
 
 
-def bounce(mail: OutboundEmail, *, status: str = "5.1.1", to: str | None = None) -> bytes:
+def bounce(
+    mail: OutboundEmail, *, status: str = "5.1.1", to: str | None = None, original: bool = True
+) -> bytes:
     """A delivery status report (RFC 3464) from the receiving MTA about `mail`, sent to its return path."""
     from backoffice.inbound.addresses import envelope_sender
 
@@ -88,7 +90,8 @@ def bounce(mail: OutboundEmail, *, status: str = "5.1.1", to: str | None = None)
     headers = MIMEText(
         f"Message-ID: {message_id(mail)}\nSubject: {mail.subject}\n", "rfc822-headers"
     )
-    report.attach(headers)
+    if original:
+        report.attach(headers)
     return report.as_bytes()
 
 

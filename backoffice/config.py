@@ -76,6 +76,8 @@ DEFAULTS: dict[str, Any] = {
     "INBOUND_IMAP_PROCESSED_FOLDER": "Processed",
     "INBOUND_IMAP_ERROR_FOLDER": "Error",
     "INBOUND_IMAP_TIMEOUT": 30,
+    # A message another fetcher took less long ago than this is left for it to move.
+    "INBOUND_IMAP_CLAIM_SECONDS": 300,
     # Send right after the response from a thread of the worker (False: the worker itself sends).
     "MAIL_DELIVER_IN_BACKGROUND": True,
     # Rate limits (Flask-Limiter syntax). Memory storage is the embedded default; Redis in production.

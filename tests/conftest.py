@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from backoffice import create_app
 from backoffice.extensions import db as _db
 from backoffice.extensions import limiter
-from tests import postgres
+from tests import imap, postgres
 from tests.builders.app import app_config, missing, smtp_config
 from tests.smtp import SMTPServer
 
@@ -49,10 +49,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
 @pytest.fixture
 def app_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The app's config overrides: `@pytest.mark.parametrize("app_overrides", …)` replaces them; tests
-    marked live_smtp get an app that delivers to the test SMTP server."""
+    marked live_smtp get an app that delivers to the test SMTP server, tests marked live_imap one
+    that fetches from the test IMAP server."""
+    overrides: dict[str, Any] = {}
     if request.node.get_closest_marker("live_smtp"):
-        return smtp_config(request.getfixturevalue("smtp_server").port)
-    return {}
+        overrides |= smtp_config(request.getfixturevalue("smtp_server").port)
+    if marker := request.node.get_closest_marker("live_imap"):
+        security = marker.kwargs.get("security", "ssl")
+        overrides |= request.getfixturevalue("dovecot_server").config(security)
+    return overrides
 
 
 @pytest.fixture
@@ -99,6 +104,30 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[imap.Dovecot]:
+    binary = imap.find_dovecot()
+    if binary is None:
+        missing("Dovecot not found; install the dovecot-imapd package")
+    server = imap.Dovecot(binary)
+    try:
+        server.start()
+    except Exception as error:
+        server.remove()
+        missing(f"could not start Dovecot: {error}")
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def imap_mailbox(dovecot_server: imap.Dovecot) -> Iterator[imap.Mailbox]:
+    """The test IMAP server's mailbox, emptied: put messages in as an MTA would, and look at folders."""
+    mailbox = imap.Mailbox(dovecot_server)
+    mailbox.empty()
+    yield mailbox
+    mailbox.close()
 
 
 @pytest.fixture

@@ -10,14 +10,16 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from backoffice.config import ConfigError
+from backoffice.db import utcnow
 from backoffice.inbound.models import InboundSource
-from backoffice.inbound.receive import receive
+from backoffice.inbound.receive import Received, receive
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,8 @@ def fetch(client: IMAPClient, batch: int = 50) -> FetchReport:
         if uid not in data:
             continue
         received = receive(data[uid][part], InboundSource.IMAP, size=size)
+        if received.duplicate and _another_fetcher_has_it(received):
+            continue
         if received.duplicate:
             report.duplicates += 1
         elif received.unreadable:
@@ -97,6 +101,16 @@ def fetch(client: IMAPClient, batch: int = 50) -> FetchReport:
         ]
         _move(client, uid, target)
     return report
+
+
+def _another_fetcher_has_it(received: Received) -> bool:
+    """A copy this fetcher sees but another one took a moment ago, and moves: moving it here too
+    would copy it (an IMAP session still sees a message another one moved until it syncs). A copy
+    taken longer ago than INBOUND_IMAP_CLAIM_SECONDS is a dead fetcher's, and is moved here."""
+    if received.source is not InboundSource.IMAP or received.received_at is None:
+        return False
+    age = utcnow() - received.received_at
+    return age < timedelta(seconds=current_app.config["INBOUND_IMAP_CLAIM_SECONDS"])
 
 
 def _move(client: IMAPClient, uid: int, folder: str) -> None:

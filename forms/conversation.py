@@ -50,7 +50,7 @@ class MessageForm(FlaskForm):
             self.message_key.data = secrets.token_urlsafe(32)
 
 
-def _reference_number(form: Any, field: Any) -> None:
+def check_reference_number(form: Any, field: Any) -> None:
     if not REFERENCE_RE.fullmatch(field.data or ""):
         raise ValidationError(
             "＊受付番号は、受付確認メールに記載の「K7QD-3MWA」のような8文字で入力してください。"
@@ -63,7 +63,7 @@ class LinkRequestForm(FlaskForm):
     reference_number = TextInput(
         "受付番号",
         normalizer=normalize_reference_number,
-        validators=[required("受付番号"), _reference_number],
+        validators=[required("受付番号"), check_reference_number],
     )
     email = TextInput(
         "メールアドレス",

@@ -7,6 +7,7 @@ from flask_admin import AdminIndexView, expose
 
 from backoffice.admin.base import SecuredMixin
 from backoffice.admin.inquiry_list import InquiryView
+from backoffice.inbound import filing
 from backoffice.inquiries.summary import summary
 
 
@@ -27,6 +28,7 @@ class DashboardView(SecuredMixin, AdminIndexView):
             else None,
             overdue=numbers.overdue,
             replied=numbers.requester_replied,
+            inbound_waiting=filing.waiting_count(),
             oldest=numbers.oldest_unanswered,
             tickets=self.inquiries,
         )

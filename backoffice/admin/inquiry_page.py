@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 
 from backoffice.extensions import db
+from backoffice.inbound import filing
 from backoffice.inquiries import corrections, links, triage
 from backoffice.inquiries.models import EventKind, Inquiry
 from forms.errors import populate_errors
@@ -71,6 +72,7 @@ class InquiryPageMixin:
                 (e.id for e in inquiry.events if e.kind is EventKind.PUBLIC_REPLY), default=0
             ),
             writable=self.can_write(),  # type: ignore[attr-defined]
+            mail=filing.on_ticket(inquiry.id),
         ), status
 
     def _revoke_link(self, inquiry: Inquiry, form: RevokeLinkForm) -> Any:

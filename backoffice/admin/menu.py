@@ -1,9 +1,10 @@
-"""The back office's screens in menu order (お問い合わせ, アカウント, 設定)."""
+"""The back office's screens in menu order (お問い合わせ, 未振り分けメール, アカウント, 設定)."""
 
 from flask_admin import BaseView
 
 from backoffice.accounts.models import Organization, PortalUser, TermsVersion
 from backoffice.admin.accounts import OrganizationView, PortalUserView
+from backoffice.admin.inbound import InboundMailView
 from backoffice.admin.inquiry_list import InquiryView
 from backoffice.admin.settings import (
     AuditView,
@@ -22,6 +23,7 @@ def views() -> list[BaseView]:
     """The admin's views in menu order (built per app: Flask-Admin views belong to one Admin)."""
     return [
         InquiryView(Inquiry, db, name="お問い合わせ", endpoint="tickets", url="tickets"),
+        InboundMailView(name="未振り分けメール", endpoint="inbound_mail", url="inbound-mail"),
         OrganizationView(
             Organization,
             db,

@@ -76,7 +76,7 @@ DEFAULTS: dict[str, Any] = {
     "INBOUND_IMAP_PROCESSED_FOLDER": "Processed",
     "INBOUND_IMAP_ERROR_FOLDER": "Error",
     "INBOUND_IMAP_TIMEOUT": 30,
-    # A message another fetcher took less long ago than this is left for it to move.
+    # A message another fetcher claimed less long ago than this is left to it (then: it died).
     "INBOUND_IMAP_CLAIM_SECONDS": 300,
     # Send right after the response from a thread of the worker (False: the worker itself sends).
     "MAIL_DELIVER_IN_BACKGROUND": True,

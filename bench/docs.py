@@ -131,6 +131,24 @@ def results_table(r: dict[str, Any]) -> str:
             f"peak ≤ {r['targets']['csv_peak_rss_mb']} MB",
             r["met"]["csv"],
         ),
+        *(
+            row
+            for mail in ([r["inbound"]] if "inbound" in r else [])
+            for row in (
+                (
+                    "Reply by mail, piped by the MTA (one `mail receive` process each)",
+                    f"{mail['pipe']['rate']} /s, p95 {mail['pipe']['p95_ms']} ms per message",
+                    "reported",
+                    None,
+                ),
+                (
+                    f"Reply by mail, `mail fetch` from Dovecot ({mail['fetch']['fetchers']} fetchers)",
+                    f"{mail['fetch']['rate']} /s, p95 {mail['fetch']['p95_ms']} ms per message",
+                    f"≥ {r['targets'].get('inbound_fetch_per_s', 50)} /s",
+                    r["met"].get("inbound_fetch"),
+                ),
+            )
+        ),
         (
             "Login + one-time password",
             f"server {login['server_ms']} ms + hashing {login['hash_ms']} ms",

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
-from bench import dataset, docs, scenarios, steps
+from bench import dataset, docs, inbound, scenarios, steps
 from bench.client import Browser, Run, percentile, run_parallel
 from bench.infra import (
     ROOT,
@@ -38,7 +38,13 @@ from bench.infra import (
 from tests.postgres import free_port
 
 RESULTS = ROOT / "bench" / "results"
-TARGETS = {"submit_ratio": 0.5, "list_p95_ms": 100, "dashboard_p95_ms": 200, "csv_peak_rss_mb": 200}
+TARGETS = {
+    "submit_ratio": 0.5,
+    "list_p95_ms": 100,
+    "dashboard_p95_ms": 200,
+    "csv_peak_rss_mb": 200,
+    "inbound_fetch_per_s": 50,
+}
 
 
 def main() -> None:
@@ -62,6 +68,7 @@ def main() -> None:
         pages = {**list_urls(url), "dashboard": "/admin/", **account_urls(url)}
         with Gunicorn("wsgi:app", env, app_port, workers) as app:
             results.update(measure_app(app, mailbox, seconds, samples, url, pages))
+        results["inbound"] = inbound.measure(env, url, workers)
         for key, target in (
             ("floor", "bench.floor:create_app()"),
             ("stack_floor", "bench.stack_floor:create_app()"),
@@ -112,6 +119,7 @@ def prepare(env: dict[str, str], url: str, tickets: int) -> None:
             for table in ("inquiries", "inquiry_events", "inquiry_account_requests"):
                 conn.execute(f"VACUUM (ANALYZE) {table}")
         for table in (
+            "inbound_emails",
             "outbound_emails",
             "inquiry_drafts",
             "otp_challenges",
@@ -404,6 +412,7 @@ def targets_met(results: dict[str, Any]) -> dict[str, bool]:
         "dashboard": results["dashboard_p95_ms"] <= TARGETS["dashboard_p95_ms"],
         "csv": results["csv"]["peak_rss_mb"] <= TARGETS["csv_peak_rss_mb"]
         and results["csv"]["rows"] >= results["tickets"],
+        "inbound_fetch": results["inbound"]["fetch"]["rate"] >= TARGETS["inbound_fetch_per_s"],
     }
 
 

@@ -9,7 +9,6 @@ import time
 import click
 
 from backoffice.config import ConfigError
-from backoffice.inbound import imap
 from backoffice.inbound.models import InboundSource
 from backoffice.inbound.receive import receive
 from backoffice.mail.cli import mail_cli
@@ -51,6 +50,8 @@ def receive_command(recipient: str | None) -> None:
 def fetch_command(loop: bool, interval: float, batch: int) -> None:
     """Take in the messages of the IMAP mailbox (FLASK_INBOUND_IMAP_*); safe to run in several
     processes at once. With --loop a lost connection is retried, never the end of the fetcher."""
+    from backoffice.inbound import imap  # imaplib and its TLS: only for this command
+
     client = None
     failures = 0
     while True:

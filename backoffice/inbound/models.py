@@ -103,3 +103,16 @@ class InboundEmail(db.Model):
     inquiry = relationship("Inquiry", foreign_keys=[inquiry_id])
     header_inquiry = relationship("Inquiry", foreign_keys=[header_inquiry_id])
     handled_by = relationship("Operator")
+
+
+class InboundClaim(db.Model):
+    """A message of an IMAP mailbox that one fetcher is taking in: the others skip it without
+    downloading it. Deleted once the message is moved; a dead fetcher's claim is taken over after
+    INBOUND_IMAP_CLAIM_SECONDS."""
+
+    __tablename__ = "inbound_claims"
+
+    mailbox: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    uid_validity: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    uid: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)

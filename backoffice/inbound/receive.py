@@ -10,7 +10,7 @@ message received twice, or by two fetchers at once, is one row and one message o
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -41,9 +41,6 @@ class Received:
     inbound_id: int
     state: InboundState
     duplicate: bool = False
-    # Of a duplicate: how and when the first copy came in.
-    source: InboundSource | None = None
-    received_at: datetime | None = None
 
     @property
     def unreadable(self) -> bool:
@@ -81,13 +78,9 @@ def receive(
 
 def _received_before(key: str) -> Received | None:
     found = db.session.execute(
-        sa.select(
-            InboundEmail.id, InboundEmail.state, InboundEmail.source, InboundEmail.received_at
-        ).where(InboundEmail.message_key == key)
+        sa.select(InboundEmail.id, InboundEmail.state).where(InboundEmail.message_key == key)
     ).one_or_none()
-    if found is None:
-        return None
-    return Received(found.id, found.state, True, found.source, found.received_at)
+    return None if found is None else Received(found.id, found.state, duplicate=True)
 
 
 def _read(

@@ -1,4 +1,4 @@
-"""Mail that comes in: the inbound mail table, each ticket's reply address tag, the outbox mail's
+"""Mail that comes in: the inbound mail table, the IMAP fetchers' claims, each ticket's reply address tag, the outbox mail's
 ticket and reply address, bounces (the status 'bounced', when and why), and the history entries
 for mail that is not the requester's answer.
 
@@ -144,7 +144,18 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "inbound_claims",
+        sa.Column("mailbox", sa.String(300), nullable=False),
+        sa.Column("uid_validity", sa.BigInteger(), nullable=False),
+        sa.Column("uid", sa.BigInteger(), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("mailbox", "uid_validity", "uid", name=op.f("pk_inbound_claims")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("inbound_claims")
     op.drop_table("inbound_emails")
     with op.batch_alter_table("inquiries") as batch:
         batch.drop_constraint(op.f("uq_inquiries_reply_token"), type_="unique")

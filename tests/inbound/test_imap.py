@@ -4,10 +4,12 @@ once and moved, unreadable ones to the error folder, with two fetchers at once."
 import threading
 
 import pytest
+import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.inbound import imap
-from backoffice.inbound.models import InboundState
+from backoffice.inbound.models import InboundClaim, InboundSource, InboundState
+from backoffice.inbound.receive import receive
 from backoffice.inquiries.models import InquiryStatus
 from backoffice.operators.models import Role
 from tests.conversation.helpers import operator_reply
@@ -92,21 +94,33 @@ def test_a_message_over_the_limit_is_not_downloaded_and_goes_to_the_error_folder
 def test_a_message_taken_before_a_crash_is_moved_not_doubled(
     app, signed_in, inquiry, imap_mailbox
 ) -> None:
-    from backoffice.inbound.models import InboundSource
-    from backoffice.inbound.receive import receive
-
-    app.config["INBOUND_IMAP_CLAIM_SECONDS"] = 0  # the fetcher that recorded it is gone
     raw = reply(_question(signed_in, inquiry), "一度だけ追加されるはずです。")
     imap_mailbox.deliver(raw)
-    receive(raw, InboundSource.IMAP)  # a fetcher that recorded it, then died before moving it
-
+    # A fetcher claimed it, recorded it, and died before moving it.
     client = imap.connect()
+    validity = client.select_folder("INBOX")[b"UIDVALIDITY"]
+    [uid] = client.search("ALL")
+    config = app.config
+    db.session.add(
+        InboundClaim(
+            mailbox=f"{config['INBOUND_IMAP_USERNAME']}@{config['INBOUND_IMAP_HOST']}/INBOX",
+            uid_validity=validity,
+            uid=uid,
+        )
+    )
+    db.session.commit()
+    receive(raw, InboundSource.IMAP)
+
+    assert imap.fetch(client).duplicates == 0  # its claim is fresh: left to it
+    assert imap_mailbox.count("INBOX") == 1
+    app.config["INBOUND_IMAP_CLAIM_SECONDS"] = 0  # now it has run out
     report = imap.fetch(client)
     client.logout()
 
     assert report.duplicates == 1
     assert len(mail_messages(inquiry)) == 1
     assert imap_mailbox.count(PROCESSED) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(InboundClaim)) == 0
 
 
 @pytest.mark.live_imap

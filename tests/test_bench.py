@@ -209,3 +209,19 @@ def test_results_table_reports_the_account_lists_beside_the_targets() -> None:
     table = docs.results_table(results).splitlines()
     for label in docs.ACCOUNT_PAGES.values():
         assert f"| {label} | p95 12.5 ms | reported |  |" in table
+
+
+def test_results_table_reports_inbound_mail_against_its_target() -> None:
+    from bench.infra import ROOT
+
+    results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    results["inbound"] = {
+        "pipe": {"messages": 100, "rate": 1.2, "p95_ms": 2100.0},
+        "fetch": {"messages": 2000, "rate": 61.0, "wall_rate": 50.0, "p95_ms": 40.4, "fetchers": 2},
+    }
+    results["met"]["inbound_fetch"] = True
+    table = docs.results_table(results).splitlines()
+    assert any(row.startswith("| Reply by mail, piped") and "1.2 /s" in row for row in table)
+    fetch = next(row for row in table if row.startswith("| Reply by mail, `mail fetch`"))
+    assert "61.0 /s, p95 40.4 ms" in fetch
+    assert fetch.endswith("| ≥ 50 /s | ✅ |")

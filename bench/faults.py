@@ -1,5 +1,6 @@
-"""`make faults`: what the app does when PostgreSQL restarts under load, and when a worker is killed in
-the middle of a request. Each check prints its verdict and writes the "faults" section of
+"""`make faults`: what the app does when PostgreSQL restarts under load, when a worker is killed in
+the middle of a request, when the IMAP server stops in the middle of a fetch, and when a mail fetcher
+is killed in the middle of a batch (bench/inbound_load.py). Each check prints its verdict and writes the "faults" section of
 docs/performance.md and bench/results/faults.json. (The SMTP outage is part of `make soak`.)
 
 Both run on a throwaway PostgreSQL cluster of their own (the restart needs one this script controls),
@@ -19,11 +20,12 @@ import psycopg
 
 from bench import docs, scenarios
 from bench.client import Browser, run_parallel
+from bench.inbound_load import fetcher_killed, imap_restart
 from bench.infra import ROOT, Gunicorn, Mailbox, app_env, database, libpq_url, log
 from bench.run import prepare
 from tests.postgres import free_port
 
-TICKETS = 2000
+TICKETS = 4000  # enough open tickets for the inbound replies
 JAPANESE_ERROR = "申し訳ありません"
 # How a failed step names its page (bench.client shows the <title>): the product's 503 page, and the bare
 # English 500 of gunicorn ("Internal Server Error") or Flask ("500 Internal Server Error").
@@ -45,6 +47,8 @@ def main() -> None:
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "postgres_restart": postgres_restart(cluster, env, port, url),
             "worker_killed": worker_killed(env, port, url),
+            "imap_restart": imap_restart(env, url),
+            "fetcher_killed": fetcher_killed(env, url),
         }
         results["passed"] = all(r["passed"] for r in results.values() if isinstance(r, dict))
         (ROOT / "bench" / "results").mkdir(exist_ok=True)
@@ -269,6 +273,26 @@ def faults_table(r: dict[str, Any]) -> str:
             f"{'yes' if kill['replacement_worker_started'] else 'no'}; sending the same draft again: "
             f"HTTP {kill['resend_status']}, {kill['inquiry_rows_after_resend']} inquiry; half-written rows: "
             f"{sum(kill['consistency'].values())} | {mark(kill['passed'])} |",
+            *(
+                f"| {label} | {r[key]['replies']} replies; all taken in: "
+                f"{'yes' if r[key]['all_taken_in'] else 'no'}; each on its ticket exactly once: "
+                f"{'yes' if r[key]['each_on_its_ticket_once'] else 'no'}; left in the inbox: "
+                f"{r[key]['left_in_inbox']}, in the processed folder: {r[key]['in_processed_folder']}; "
+                f"the fetchers kept running: {'yes' if r[key]['fetchers_alive'] else 'no'} | "
+                f"{mark(r[key]['passed'])} |"
+                for key, label in (
+                    (
+                        "imap_restart",
+                        "IMAP server (Dovecot) stopped for 3 s while replies arrive "
+                        "and one `mail fetch --loop` takes them in",
+                    ),
+                    (
+                        "fetcher_killed",
+                        "One of two `mail fetch --loop` killed (SIGKILL) in the middle of a batch",
+                    ),
+                )
+                if key in r
+            ),
             "",
             "HTTP statuses during the restart run: "
             + ", ".join(f"{k}: {v}" for k, v in pg["http_statuses"].items())

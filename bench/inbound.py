@@ -31,11 +31,11 @@ def measure(env: dict[str, str], url: str, workers: int) -> dict[str, Any]:
     pipe_count = int(os.environ.get("BENCH_PIPE_MESSAGES", "100"))
     fetch_count = int(os.environ.get("BENCH_FETCH_MESSAGES", "2000"))
     dsn = libpq_url(url)
-    tickets = _tickets(dsn, pipe_count + fetch_count)
+    tickets = tickets_with_reply_tokens(dsn, pipe_count + fetch_count)
     env = {**env, "FLASK_INBOUND_SENDER_HOURLY_LIMIT": "1000000"}
 
     log(f"inbound: {pipe_count} replies piped, {workers} MTA deliveries at a time")
-    piped = [_reply(*ticket, n) for n, ticket in enumerate(tickets[:pipe_count])]
+    piped = [reply_to_ticket(*ticket, n) for n, ticket in enumerate(tickets[:pipe_count])]
     durations: list[float] = []
 
     def pipe(raw: bytes) -> None:
@@ -58,7 +58,7 @@ def measure(env: dict[str, str], url: str, workers: int) -> dict[str, Any]:
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(pipe, piped))
     pipe_seconds = time.perf_counter() - started
-    _check(dsn, tickets[:pipe_count])
+    check_each_once(dsn, tickets[:pipe_count])
     pipe_result = {
         "messages": pipe_count,
         "rate": round(pipe_count / pipe_seconds, 1),
@@ -74,7 +74,7 @@ def measure(env: dict[str, str], url: str, workers: int) -> dict[str, Any]:
         mailbox = Mailbox(server)
         log(f"inbound: {fetch_count} replies in Dovecot, {workers} `mail fetch` at once")
         for n, ticket in enumerate(tickets[pipe_count:]):
-            mailbox.deliver(_reply(*ticket, n))
+            mailbox.deliver(reply_to_ticket(*ticket, n))
         fetch_env = {
             **env,
             **{f"FLASK_{k}": str(v) for k, v in server.config("ssl").items()},
@@ -95,7 +95,7 @@ def measure(env: dict[str, str], url: str, workers: int) -> dict[str, Any]:
         mailbox.close()
     finally:
         server.remove()
-    _check(dsn, tickets[pipe_count:])
+    check_each_once(dsn, tickets[pipe_count:])
     with psycopg.connect(dsn) as conn:
         # The fetchers' steady rate: from the first message taken to the last (a `--loop` fetcher
         # starts once, so its start-up is not part of the rate).
@@ -114,7 +114,7 @@ def measure(env: dict[str, str], url: str, workers: int) -> dict[str, Any]:
     return {"pipe": pipe_result, "fetch": fetch_result}
 
 
-def _tickets(dsn: str, count: int) -> list[tuple[int, str, str, str]]:
+def tickets_with_reply_tokens(dsn: str, count: int) -> list[tuple[int, str, str, str]]:
     """`count` open tickets that have no reply token yet, each given one: (id, email, token, 受付番号)."""
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
@@ -134,7 +134,7 @@ def _tickets(dsn: str, count: int) -> list[tuple[int, str, str, str]]:
     return chosen
 
 
-def _reply(inquiry_id: int, email: str, token: str, number: str, n: int) -> bytes:
+def reply_to_ticket(inquiry_id: int, email: str, token: str, number: str, n: int) -> bytes:
     quote = "\n".join(
         f"> {line}"
         for line in (
@@ -161,7 +161,7 @@ def _reply(inquiry_id: int, email: str, token: str, number: str, n: int) -> byte
     return message.as_bytes()
 
 
-def _check(dsn: str, tickets: list[tuple[int, str, str, str]]) -> None:
+def check_each_once(dsn: str, tickets: list[tuple[int, str, str, str]]) -> None:
     """Every reply on its ticket exactly once."""
     ids = [t[0] for t in tickets]
     with psycopg.connect(dsn) as conn:

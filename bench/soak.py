@@ -7,6 +7,9 @@ nothing answered 5xx, that every inquiry a browser got a 受付番号 for is in 
 that every mail the traffic implies is in the outbox, and that the SMTP server received each outbox
 email exactly once. Writes bench/results/soak.json and the "soak" section of docs/performance.md.
 
+Beside it, replies by mail arrive in a Dovecot mailbox at SOAK_INBOUND_RATE per second (1) for one `flask
+mail fetch --loop`; each must land on its ticket exactly once.
+
 Settings: SOAK_SECONDS (180), SOAK_RATE scenarios per second (5), SOAK_CLIENTS (4), SOAK_OUTAGE as
 "start,end" seconds into the run (60,90), SOAK_TICKETS already-loaded tickets (20,000), DATABASE_URL.
 """
@@ -28,6 +31,7 @@ import psycopg
 from backoffice.eclaims import importer
 from bench import dataset, docs, scenarios
 from bench.client import Browser, Sample, percentile, run_parallel
+from bench.inbound_load import InboundMail
 from bench.infra import (
     BIN,
     ROOT,
@@ -125,6 +129,7 @@ def main() -> None:
     manager = multiprocessing.Manager()
     deliverers: list[subprocess.Popen[bytes]] = []
     smtp = SmtpProcess(manager)
+    inbound: InboundMail | None = None
     try:
         smtp.up()
         mailbox = smtp.mailbox
@@ -174,8 +179,14 @@ def main() -> None:
                     stderr=subprocess.DEVNULL,
                 )
             )
+        inbound = InboundMail(env, url)
+        inbound_rate = float(os.environ.get("SOAK_INBOUND_RATE", "1"))
+        replies = threading.Thread(
+            target=inbound.deliver, args=(int(seconds * inbound_rate), inbound_rate)
+        )
         with Gunicorn("wsgi:app", env, port, workers) as app:
             operator = scenarios.operator_sign_in(app.port)
+            replies.start()
             events: list[str] = []
 
             window: list[float] = []
@@ -213,9 +224,13 @@ def main() -> None:
             )
             for timer in timers:
                 timer.join()
+            replies.join()
         drained = wait_for_outbox(url, first_mail, timeout=180)
         time.sleep(2)  # let a delivery that is finishing reach the server
         results = check(run, url, mailbox, first_mail, first_inquiry, drained, window)
+        results["inbound"] = inbound.result(inbound.wait())
+        results["checks"]["every reply by mail on its ticket once"] = results["inbound"]["passed"]
+        results["passed"] = all(results["checks"].values())
         results.update(
             date=datetime.now(UTC).isoformat(timespec="seconds"),
             seconds=seconds,
@@ -235,6 +250,8 @@ def main() -> None:
         if not results["passed"]:
             raise SystemExit(1)
     finally:
+        if inbound is not None:
+            inbound.stop()
         smtp.down()
         for process in deliverers:
             process.terminate()
@@ -366,7 +383,14 @@ def soak_table(r: dict[str, Any]) -> str:
         "",
         f"{r['inquiries_sent_while_smtp_down']} inquiries were sent while the SMTP server was down. "
         f"Mails: {m['sent']} in the outbox ({m['retried']} needed more than one attempt because of the "
-        f"outage), {m['received']} received by the SMTP server. HTTP statuses: "
+        f"outage), {m['received']} received by the SMTP server. "
+        + (
+            f"Replies by mail: {r['inbound']['replies']}, {r['inbound']['in_processed_folder']} taken in "
+            f"and moved, each on its ticket once: {'yes' if r['inbound']['each_on_its_ticket_once'] else 'no'}. "
+            if "inbound" in r
+            else ""
+        )
+        + "HTTP statuses: "
         + ", ".join(f"{k}: {v}" for k, v in r["http_statuses"].items())
         + ".",
     ]

@@ -51,3 +51,7 @@ def seal_bytes(label: str, value: bytes) -> bytes:
 def unseal_bytes(label: str, token: bytes) -> bytes:
     """Raises cryptography.fernet.InvalidToken when no configured key sealed it."""
     return sealer(label).decrypt(token)
+
+
+def reseal_bytes(label: str, token: bytes) -> bytes:
+    return sealer(label).rotate(token)

@@ -1,5 +1,5 @@
-"""`flask mail receive` (one message on standard input, for an MTA's pipe transport) and
-`flask mail fetch [--loop]` (an IMAP mailbox)."""
+"""`flask mail receive` (one message on standard input, for an MTA's pipe transport),
+`flask mail fetch [--loop]` (an IMAP mailbox) and `flask mail reseal` (after a key rotation)."""
 
 import contextlib
 import logging
@@ -93,3 +93,12 @@ def fetch_command(loop: bool, interval: float, batch: int) -> None:
 def _drop(client: object) -> None:
     with contextlib.suppress(Exception):  # the connection is gone already
         client.shutdown()  # type: ignore[attr-defined]
+
+
+@mail_cli.command("reseal")
+def reseal_command() -> None:
+    """Seal every kept inbound original under the current SECRET_KEY, after a rotation that put the
+    old key in SECRET_KEY_FALLBACKS (docs/security.md). Idempotent."""
+    from backoffice.inbound.filing import reseal_originals
+
+    click.echo(f"inbound originals resealed: {reseal_originals()}")

@@ -20,6 +20,7 @@ REASONS = {
     "unknown_mail": "当窓口のどのメールへの通知か分かりません",
     "throttled": "同じ送信者からのメールが多すぎます",
     "spam_ticket": "スパムとしたお問い合わせへのメール",
+    "processing_error": "処理中にエラーが発生しました（記録して保留しています）",
 }
 
 FLAGS = {

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice import sealing
@@ -61,7 +61,7 @@ def receive(
             return found
         try:
             if mail is not None:
-                _route(row, mail, recipient)
+                _route_or_keep(row, mail, recipient)
             db.session.add(row)
             db.session.commit()
         except StaleDataError:
@@ -128,6 +128,20 @@ def _read(
         raw_size=size,
     )
     return row, mail
+
+
+def _route_or_keep(row: InboundEmail, mail: ParsedMail, recipient: str | None) -> None:
+    """Route the mail; a failure of ours on this one message (not of the database) keeps it as
+    unreadable for an operator, so that one odd message never stops the mail behind it."""
+    try:
+        with db.session.begin_nested():
+            _route(row, mail, recipient)
+    except (SQLAlchemyError, StaleDataError):
+        raise
+    except Exception:
+        current_app.logger.exception("inbound mail %s could not be routed", row.message_key)
+        _set(row, ST.FAILED, "processing_error", None)
+        row.header_inquiry_id = row.outbound_email_id = row.event_id = None
 
 
 def _route(row: InboundEmail, mail: ParsedMail, recipient: str | None) -> None:

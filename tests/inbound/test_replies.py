@@ -221,3 +221,35 @@ def test_the_status_link_quoted_back_is_not_kept_in_clear(signed_in, inquiry) ->
         or sealing.unseal(sealing.STATUS_TOKEN, inquiry.status_token_sealed) not in row.full_text
     )
     assert b"/inquiry/status/" not in row.raw_sealed  # sealed at rest
+
+
+def test_a_message_our_code_fails_on_is_kept_for_an_operator(
+    monkeypatch, signed_in, inquiry
+) -> None:
+    from backoffice.inbound import receive as receive_module
+
+    asked = _asked(signed_in, inquiry)
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug on one odd message")
+
+    monkeypatch.setattr(receive_module, "_route", broken)
+    received = _receive(reply(asked, "届きました。"))
+    assert received.state is InboundState.FAILED
+    assert received.unreadable  # the fetcher moves it to the error folder and goes on
+    [row] = inbound_rows()
+    assert row.reason == "processing_error"
+    assert mail_messages(inquiry) == []
+
+
+def test_originals_are_resealed_under_a_new_key(app, runner, signed_in, inquiry) -> None:
+    asked = _asked(signed_in, inquiry)
+    raw = reply(asked, "届きました。")
+    _receive(raw)
+    app.config["SECRET_KEY_FALLBACKS"] = [app.config["SECRET_KEY"]]
+    app.config["SECRET_KEY"] = "a-new-secret-key"
+    result = runner.invoke(args=["mail", "reseal"])
+    assert "inbound originals resealed: 1" in result.output
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    [row] = inbound_rows()
+    assert sealing.unseal_bytes(sealing.INBOUND_RAW, row.raw_sealed) == raw

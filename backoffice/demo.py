@@ -2,6 +2,8 @@
 
 import csv
 import io
+from email.mime.text import MIMEText
+from email.utils import formataddr
 
 import click
 import pyotp
@@ -15,9 +17,12 @@ from backoffice.accounts.users import UserDetails, create_user, reissue_initial_
 from backoffice.db import utcnow
 from backoffice.eclaims import importer
 from backoffice.extensions import db
+from backoffice.inbound import addresses
+from backoffice.inbound.models import InboundSource
+from backoffice.inbound.receive import receive
 from backoffice.inquiries import operations
 from backoffice.inquiries.categories import ACCOUNT_REQUEST, seed_categories
-from backoffice.inquiries.models import CannedReply, InquiryCategory
+from backoffice.inquiries.models import CannedReply, Inquiry, InquiryCategory
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Operator, Role
 from backoffice.urls import external_url
@@ -96,11 +101,48 @@ def demo_seed() -> None:
             )
             created += result.created
         click.echo(f"demo inquiries added: {created}")
+        click.echo(f"demo mails received: {_demo_inbound_mail()}")
         click.echo(f"canned replies added: {_demo_canned_replies()}")
         _demo_terms()
         _demo_operator()
         _demo_portal_users()
         _demo_eclaims()
+
+
+def _demo_inbound_mail() -> int:
+    """A reply by mail to the ワンタイムパスワード inquiry, and a mail to no ticket (未振り分けメール), each
+    taken in as `flask mail receive` would (their Message-IDs make it idempotent)."""
+    inquiry = db.session.scalar(
+        sa.select(Inquiry).where(Inquiry.submission_key == "demo-inquiry-0003")
+    )
+    mails = [
+        (
+            "高橋 美咲",
+            inquiry.email,
+            addresses.reply_address(inquiry) or "support@kaigo-portal.example.jp",
+            f"Re: 【介護情報基盤ポータル】お問い合わせを受け付けました（受付番号 {inquiry.reference_number}）",
+            "補足です。携帯電話のメールアドレスで登録しています。よろしくお願いいたします。",
+            "<demo-reply-0001@aozora-demo.example.jp>",
+        ),
+        (
+            "山本 健",
+            "yamamoto@minato-demo.example.jp",
+            "support@kaigo-portal.example.jp",
+            "ポータルのID発行について",
+            "医療機関のIDを申請したいのですが、どこから申し込めばよいですか。",
+            "<demo-mail-0002@minato-demo.example.jp>",
+        ),
+    ]
+    db.session.commit()  # the reply token, if it was just minted
+    taken = 0
+    for name, sender, to, subject, text, message_id in mails:
+        message = MIMEText(text, "plain", "utf-8")
+        message["From"] = formataddr((name, sender))
+        message["To"] = to
+        message["Subject"] = subject
+        message["Message-ID"] = message_id
+        taken += not receive(message.as_bytes(), InboundSource.PIPE).duplicate
+    return taken
 
 
 DEMO_CANNED_REPLIES = [

@@ -156,9 +156,11 @@ def test_demo_seed_is_idempotent(runner, db) -> None:
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
     assert "demo inquiries added: 3" in first.output
+    assert "demo mails received: 2" in first.output
     second = runner.invoke(args=["demo", "seed"])
     assert "categories added: 0" in second.output
     assert "demo inquiries added: 0" in second.output
+    assert "demo mails received: 0" in second.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 3
     request = db.session.scalars(sa.select(Inquiry).where(Inquiry.account_request.has())).one()
     assert request.category.is_account_request

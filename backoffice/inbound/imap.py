@@ -9,8 +9,10 @@ INBOUND_IMAP_CLAIM_SECONDS have passed); the next fetcher finds it received alre
 """
 
 import logging
+import os
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -129,14 +131,13 @@ def fetch(client: IMAPClient, batch: int = 50) -> FetchReport:
 
 
 def _claim(mailbox: str, validity: int, uid: int) -> bool:
-    """Whether this fetcher may take message `uid` in: no other holds it, or the other's claim is
-    older than INBOUND_IMAP_CLAIM_SECONDS (it died). Without claims two fetchers would both move a
-    message, and an IMAP session that still sees a message another one moved copies it again."""
-    now = utcnow()
+    """Whether this fetcher may take message `uid` in: no other holds it, this one does (it failed on
+    it, say while the database was down), or the other's claim is older than
+    INBOUND_IMAP_CLAIM_SECONDS (it died). Without claims two fetchers would both move a message, and
+    an IMAP session that still sees a message another one moved copies it again."""
+    now, me = utcnow(), _fetcher()
     try:
-        db.session.add(
-            InboundClaim(mailbox=mailbox, uid_validity=validity, uid=uid, claimed_at=now)
-        )
+        db.session.add(InboundClaim(mailbox=mailbox, uid_validity=validity, uid=uid, claimed_by=me))
         db.session.commit()
         return True
     except IntegrityError:
@@ -148,12 +149,17 @@ def _claim(mailbox: str, validity: int, uid: int) -> bool:
             InboundClaim.mailbox == mailbox,
             InboundClaim.uid_validity == validity,
             InboundClaim.uid == uid,
-            InboundClaim.claimed_at < stale,
+            sa.or_(InboundClaim.claimed_at < stale, InboundClaim.claimed_by == me),
         )
-        .values(claimed_at=now)
+        .values(claimed_at=now, claimed_by=me)
     ).rowcount
     db.session.commit()
     return taken == 1
+
+
+def _fetcher() -> str:
+    """This fetcher, in its claims (a process may run several, one per thread)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
 
 
 def _release(mailbox: str, validity: int, uid: int) -> None:

@@ -115,4 +115,6 @@ class InboundClaim(db.Model):
     mailbox: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
     uid_validity: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     uid: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    # host:pid of the fetcher: one that failed on a message (the database was down) takes it again.
+    claimed_by: Mapped[str] = mapped_column(sa.String(100))
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -94,10 +94,10 @@ def _read(
     reason = None
     if size > limit:
         # Kept: the headers, to say whose it was; the whole message stays in the IMAP error folder.
-        kept = raw[: raw.find(b"\r\n\r\n") if b"\r\n\r\n" in raw else min(len(raw), 65536)]
-        kept = kept[:65536]
+        ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+        kept = raw[: min([*ends, 65536])]
         try:
-            partial = parse(kept + b"\r\n\r\n")
+            partial = parse(kept + b"\n\n")
         except MailUnreadable as error:
             partial = error.partial  # type: ignore[attr-defined]
         partial.message_key = message_key(raw, partial.message_id)

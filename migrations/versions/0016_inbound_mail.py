@@ -149,6 +149,7 @@ def upgrade() -> None:
         sa.Column("mailbox", sa.String(300), nullable=False),
         sa.Column("uid_validity", sa.BigInteger(), nullable=False),
         sa.Column("uid", sa.BigInteger(), nullable=False),
+        sa.Column("claimed_by", sa.String(100), nullable=False),
         sa.Column("claimed_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("mailbox", "uid_validity", "uid", name=op.f("pk_inbound_claims")),
     )

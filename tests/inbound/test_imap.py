@@ -106,6 +106,7 @@ def test_a_message_taken_before_a_crash_is_moved_not_doubled(
             mailbox=f"{config['INBOUND_IMAP_USERNAME']}@{config['INBOUND_IMAP_HOST']}/INBOX",
             uid_validity=validity,
             uid=uid,
+            claimed_by="another-host:4242",
         )
     )
     db.session.commit()
@@ -187,3 +188,27 @@ def test_fetch_without_a_mailbox_says_what_to_set(runner, db) -> None:
     result = runner.invoke(args=["mail", "fetch"])
     assert result.exit_code == 1
     assert "FLASK_INBOUND_IMAP_HOST" in result.output
+
+
+@pytest.mark.live_imap
+def test_a_fetcher_takes_again_what_it_failed_on(app, signed_in, inquiry, imap_mailbox) -> None:
+    """Its own fresh claim (left when the database failed under it) does not hold it up."""
+    raw = reply(_question(signed_in, inquiry), "データベースの復旧後に追加されます。")
+    imap_mailbox.deliver(raw)
+    client = imap.connect()
+    validity = client.select_folder("INBOX")[b"UIDVALIDITY"]
+    [uid] = client.search("ALL")
+    config = app.config
+    db.session.add(
+        InboundClaim(
+            mailbox=f"{config['INBOUND_IMAP_USERNAME']}@{config['INBOUND_IMAP_HOST']}/INBOX",
+            uid_validity=validity,
+            uid=uid,
+            claimed_by=imap._fetcher(),
+        )
+    )
+    db.session.commit()
+    report = imap.fetch(client)
+    client.logout()
+    assert report.taken == 1
+    assert len(mail_messages(inquiry)) == 1

@@ -12,7 +12,7 @@ from backoffice.admin.access import WORK
 from backoffice.admin.base import SecuredMixin
 from backoffice.extensions import db
 from backoffice.inbound import filing
-from backoffice.inbound.models import NEEDS_OPERATOR, InboundEmail, InboundState
+from backoffice.inbound.models import FILEABLE, NEEDS_OPERATOR, InboundEmail, InboundState
 from backoffice.inbound.reasons import flag_labels, reason_label
 from forms.errors import populate_errors
 from forms.inbound import DismissForm, FileForm, NewTicketForm
@@ -82,7 +82,7 @@ class InboundMailView(SecuredMixin, BaseView):
             file_form=file_form,
             new_form=new_form,
             dismiss_form=DismissForm(prefix="dismiss"),
-            waits=row.state in NEEDS_OPERATOR,
+            waits=row.state in FILEABLE,
             writable=self.can_write(),
             reason=reason_label(row.reason),
             flags=flag_labels(row.flags),
@@ -134,7 +134,7 @@ class InboundMailView(SecuredMixin, BaseView):
     def _back(self, inquiry_id: int | None) -> str:
         """After acting: the ticket page it was done from (a held mail), else the list."""
         if request.form.get("next") == "ticket":
-            ticket = request.form.get("ticket", type=int) or inquiry_id
+            ticket = inquiry_id or request.form.get("ticket", type=int)
             return url_for("tickets.ticket", inquiry_id=ticket)
         return url_for(".index")
 

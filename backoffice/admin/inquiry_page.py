@@ -72,7 +72,7 @@ class InquiryPageMixin:
                 (e.id for e in inquiry.events if e.kind is EventKind.PUBLIC_REPLY), default=0
             ),
             writable=self.can_write(),  # type: ignore[attr-defined]
-            mail=filing.on_ticket(inquiry.id),
+            mail=filing.on_ticket(inquiry),
         ), status
 
     def _revoke_link(self, inquiry: Inquiry, form: RevokeLinkForm) -> Any:

@@ -19,6 +19,11 @@ from backoffice.mail.models import EmailStatus, OutboundEmail
 class Failure:
     permanent: bool
     detail: str  # the report's status and diagnostic, for operators
+    recipients: frozenset[str] = frozenset()  # the addresses it says failed (lower case)
+
+    def names(self, address: str) -> bool:
+        """Whether the report is about `address` (a report that names nobody is taken as about it)."""
+        return not self.recipients or address.lower() in self.recipients
 
 
 def failure(message: Message) -> Failure | None:
@@ -29,11 +34,31 @@ def failure(message: Message) -> Failure | None:
         current_app.logger.exception("bounce detection failed")
         temporary, permanent = frozenset(), frozenset()
     detail = _diagnostic(message)
+    named = frozenset(
+        a.decode("utf-8", "replace").lower() if isinstance(a, bytes) else str(a).lower()
+        for a in (*permanent, *temporary)
+    ) | _final_recipients(message)
     if permanent or (detail and detail.startswith("5")):
-        return Failure(True, detail or "宛先に届きませんでした")
+        return Failure(True, detail or "宛先に届きませんでした", named)
     if temporary or detail:
-        return Failure(False, detail or "配信が遅れています")
+        return Failure(False, detail or "配信が遅れています", named)
     return None
+
+
+def _final_recipients(message: Message) -> frozenset[str]:
+    """The Final-Recipient and Original-Recipient addresses of a delivery-status part."""
+    found = set()
+    for part in message.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        for fields in part.get_payload() or []:
+            if not isinstance(fields, Message):
+                continue
+            for name in ("Final-Recipient", "Original-Recipient"):
+                value = str(fields.get(name, ""))
+                if ";" in value:
+                    found.add(value.partition(";")[2].strip().strip("<>").lower())
+    return frozenset(found)
 
 
 def _diagnostic(message: Message) -> str:

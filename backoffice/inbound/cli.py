@@ -7,16 +7,19 @@ import sys
 import time
 
 import click
+from flask import current_app
 
 from backoffice.config import ConfigError
+from backoffice.extensions import db
 from backoffice.inbound.models import InboundSource
 from backoffice.inbound.receive import receive
 from backoffice.mail.cli import mail_cli
 
 log = logging.getLogger(__name__)
 
-# sysexits.h: the MTA keeps the message and offers it again later.
+# sysexits.h: the MTA keeps the message and offers it again later; the MTA returns it to its sender.
 EX_TEMPFAIL = 75
+EX_DATAERR = 65
 
 
 @mail_cli.command("receive")
@@ -27,7 +30,8 @@ EX_TEMPFAIL = 75
 )
 def receive_command(recipient: str | None) -> None:
     """Take in one message from standard input. Exits 0 once it is recorded (whatever it was, even
-    unreadable), 75 (try again later) when it could not be recorded."""
+    unreadable), 65 when it is over the size limit (its headers are recorded; the MTA returns it to
+    its sender), 75 (try again later) when it could not be recorded."""
     raw = sys.stdin.buffer.read()
     try:
         received = receive(raw, InboundSource.PIPE, recipient)
@@ -39,6 +43,11 @@ def receive_command(recipient: str | None) -> None:
         f"{received.state.value}{' (received before)' if received.duplicate else ''}"
         f" #{received.inbound_id}"
     )
+    if received.reason == "too_large":
+        # Its headers are recorded; the MTA returns the message to its sender, who then knows.
+        limit = current_app.config["INBOUND_MAX_BYTES"]
+        click.echo(f"message larger than {limit} bytes: returned to the sender", err=True)
+        sys.exit(EX_DATAERR)
 
 
 @mail_cli.command("fetch")
@@ -71,6 +80,7 @@ def fetch_command(loop: bool, interval: float, batch: int) -> None:
         except ConfigError as error:
             raise click.ClickException(str(error)) from None
         except imap.CONNECTION_ERRORS as error:
+            db.session.rollback()
             client = _drop(client)
             if not loop:
                 raise click.ClickException(f"IMAP: {type(error).__name__}: {error}") from None
@@ -80,6 +90,7 @@ def fetch_command(loop: bool, interval: float, batch: int) -> None:
             continue
         except Exception:
             # The database or a bug: the message stays in the mailbox and is offered again.
+            db.session.rollback()
             client = _drop(client)
             if not loop:
                 raise

@@ -11,23 +11,19 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice import sealing
 from backoffice.audit.operations import record
-from backoffice.business_days import due_date
 from backoffice.db import utcnow
-from backoffice.display import to_jst
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
-from backoffice.inbound.models import NEEDS_OPERATOR, InboundEmail, InboundState
+from backoffice.inbound.models import FILEABLE, NEEDS_OPERATOR, InboundEmail, InboundState
 from backoffice.inbound.receive import append, message_text
 from backoffice.inquiries import links, notifications
 from backoffice.inquiries.models import (
     CategoryKind,
-    EventKind,
     Inquiry,
     InquiryCategory,
-    InquiryEvent,
     InquiryStatus,
 )
-from backoffice.inquiries.operations import new_reference_number
+from backoffice.inquiries.operations import InquiryInput, build_inquiry
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.operators.operations import OperatorActor
 
@@ -74,6 +70,8 @@ def file_to_ticket(inbound_id: int, reference_number: str, actor: OperatorActor)
         )
         if inquiry is None:
             raise UnknownTicket("＊その受付番号のお問い合わせはありません。")
+        if inquiry.status is InquiryStatus.SPAM:
+            raise UnknownTicket("＊スパムとしたお問い合わせには追加できません。")
         row = _claim(inbound_id, actor)
         append(row, inquiry)
         row.state = InboundState.FILED
@@ -99,7 +97,10 @@ class NewTicket:
     requester_name: str
     email: str
     organization_name: str | None = None
-    acknowledge: bool = True  # mail the 受付確認 (with the status link) to the requester
+    acknowledge: bool = False  # mail the 受付確認 (with the status link) to the requester
+
+
+_PARENT = sa.orm.aliased(InquiryCategory)
 
 
 def ticket_categories() -> list[InquiryCategory]:
@@ -107,10 +108,11 @@ def ticket_categories() -> list[InquiryCategory]:
     return list(
         db.session.scalars(
             sa.select(InquiryCategory)
+            .join(_PARENT, InquiryCategory.parent_id == _PARENT.id)
             .where(
-                InquiryCategory.parent_id.is_not(None),
                 InquiryCategory.is_active.is_(True),
                 InquiryCategory.kind == CategoryKind.GENERAL,
+                _PARENT.is_active.is_(True),
             )
             .order_by(InquiryCategory.parent_id, InquiryCategory.position, InquiryCategory.id)
         )
@@ -125,12 +127,8 @@ def make_ticket(inbound_id: int, new: NewTicket, actor: OperatorActor) -> Inquir
         raise NewTicketRefused("＊お問い合わせ区分を選んでください。")
     row = _claim(inbound_id, actor)
     text, flags = message_text(row.body_text or row.full_text)
-    inquiry = Inquiry(
-        reference_number=new_reference_number(),
-        submission_key=f"mail-{row.message_key[:40]}",
-        category=category,
-        status=InquiryStatus.NEW,
-        due_on=due_date(to_jst(utcnow()).date(), category.target_business_days),
+    data = InquiryInput(
+        category_id=category.id,
         requester_name=new.requester_name,
         requester_kana="",
         organization_name=new.organization_name or None,
@@ -138,15 +136,8 @@ def make_ticket(inbound_id: int, new: NewTicket, actor: OperatorActor) -> Inquir
         phone="",
         body=text,
     )
+    inquiry = build_inquiry(data, category, f"mail:{row.message_key[:40]}", created_by=actor)
     links.new_token(inquiry)
-    inquiry.events.append(
-        InquiryEvent(
-            kind=EventKind.CREATED,
-            actor=actor.label,
-            operator_id=actor.id,
-            new_value=InquiryStatus.NEW.value,
-        )
-    )
     db.session.add(inquiry)
     db.session.flush()
     row.inquiry = inquiry
@@ -177,7 +168,7 @@ def _claim(inbound_id: int, actor: OperatorActor) -> InboundEmail:
     """Mark the mail handled by `actor` if it still waits (caller's transaction), or raise."""
     claimed = db.session.execute(
         sa.update(InboundEmail)
-        .where(InboundEmail.id == inbound_id, InboundEmail.state.in_(NEEDS_OPERATOR))
+        .where(InboundEmail.id == inbound_id, InboundEmail.state.in_(FILEABLE))
         .values(handled_by_id=actor.id, handled_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -203,34 +194,35 @@ def original(inbound_id: int, actor: OperatorActor) -> bytes:
 
 @dataclass(frozen=True)
 class TicketMail:
-    """What the ticket page shows of mail: held mails, bounced mails, and each mail message's source."""
+    """What the ticket page shows of mail: held mails, the bounce of the latest mail to the
+    requester's address (none once a later one went through), and each mail message's source."""
 
     held: list[InboundEmail]
-    bounced: list[OutboundEmail]
+    bounced: OutboundEmail | None
     sources: dict[int, int]  # history entry id → inbound mail id
 
 
-def on_ticket(inquiry_id: int) -> TicketMail:
+def on_ticket(inquiry: Inquiry) -> TicketMail:
     rows = list(
         db.session.scalars(
             sa.select(InboundEmail)
-            .where(InboundEmail.inquiry_id == inquiry_id)
+            .where(InboundEmail.inquiry_id == inquiry.id)
             .order_by(InboundEmail.id)
         )
     )
-    bounced = list(
-        db.session.scalars(
-            sa.select(OutboundEmail)
-            .where(
-                OutboundEmail.inquiry_id == inquiry_id,
-                OutboundEmail.status == EmailStatus.BOUNCED,
-            )
-            .order_by(OutboundEmail.id)
+    latest = db.session.scalar(
+        sa.select(OutboundEmail)
+        .where(
+            OutboundEmail.inquiry_id == inquiry.id,
+            OutboundEmail.to_address == inquiry.email,
+            OutboundEmail.status.in_((EmailStatus.SENT, EmailStatus.BOUNCED)),
         )
+        .order_by(OutboundEmail.id.desc())
+        .limit(1)
     )
     return TicketMail(
         held=[r for r in rows if r.state in NEEDS_OPERATOR],
-        bounced=bounced,
+        bounced=latest if latest is not None and latest.status is EmailStatus.BOUNCED else None,
         sources={r.event_id: r.id for r in rows if r.event_id is not None},
     )
 

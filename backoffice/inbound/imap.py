@@ -98,7 +98,8 @@ def fetch(client: IMAPClient, batch: int = 50) -> FetchReport:
         f"{config['INBOUND_IMAP_FOLDER']}"
     )[:300]
     validity = int(selected[b"UIDVALIDITY"])
-    uids = client.search("ALL")[:batch]
+    _forget_old_claims()
+    uids = client.search(["NOT", "DELETED"])[:batch]
     limit = config["INBOUND_MAX_BYTES"]
     for uid in uids:
         started = time.perf_counter()
@@ -125,7 +126,7 @@ def fetch(client: IMAPClient, batch: int = 50) -> FetchReport:
             "INBOUND_IMAP_ERROR_FOLDER" if received.unreadable else "INBOUND_IMAP_PROCESSED_FOLDER"
         ]
         _move(client, uid, target)
-        _release(mailbox, validity, uid)
+        # The claim stays: a session that still sees the moved message must not move it again.
         report.durations.append(time.perf_counter() - started)
     return report
 
@@ -173,7 +174,15 @@ def _release(mailbox: str, validity: int, uid: int) -> None:
     db.session.commit()
 
 
+def _forget_old_claims() -> None:
+    """Claims of messages long moved (or of fetchers long dead: taking one over is the same)."""
+    cutoff = utcnow() - timedelta(seconds=2 * current_app.config["INBOUND_IMAP_CLAIM_SECONDS"])
+    db.session.execute(sa.delete(InboundClaim).where(InboundClaim.claimed_at < cutoff))
+    db.session.commit()
+
+
 def _move(client: IMAPClient, uid: int, folder: str) -> None:
+    """Move a taken message; raises when it is still there (it would be downloaded again)."""
     try:
         if client.has_capability("MOVE"):
             client.move([uid], folder)
@@ -182,5 +191,7 @@ def _move(client: IMAPClient, uid: int, folder: str) -> None:
             client.delete_messages([uid])
             client.uid_expunge([uid]) if client.has_capability("UIDPLUS") else client.expunge()
     except IMAPClientError as error:
-        # Moved by another fetcher meanwhile (its row is there: nothing is lost).
-        log.info("message %s not moved: %s", uid, error)
+        if client.search(["UID", str(uid), "NOT", "DELETED"]):
+            log.warning("message %s taken in but not moved: %s", uid, error)
+            raise
+        log.info("message %s moved by another fetcher meanwhile: %s", uid, error)

@@ -45,6 +45,10 @@ NEEDS_OPERATOR = (
 )
 
 
+# What an operator may still put on a ticket: those, and mail taken for an auto-reply by mistake.
+FILEABLE = (*NEEDS_OPERATOR, InboundState.AUTOMATIC)
+
+
 class InboundSource(enum.Enum):
     PIPE = "pipe"  # `flask mail receive`, from the MTA
     IMAP = "imap"  # `flask mail fetch`

@@ -3,8 +3,8 @@ mails it answers, whether a machine sent it, and its text (the plain part prefer
 to text by inscriptis, which drops scripts and styles).
 
 Japanese mail is decoded by the charset it declares, read as the superset Japanese Windows and Mac
-programs really write: Shift_JIS as CP932, ISO-2022-JP with the NEC and IBM extensions (①, ㈱, 髙),
-EUC-JP as EUC-JIS-2004. A charset Python does not know makes the message unreadable (MailUnreadable),
+programs really write: Shift_JIS as CP932, ISO-2022-JP and EUC-JP with the NEC and IBM extensions
+(①, ㈱, 髙), which no Python codec reads, mapped to CP932 by the standard JIS arithmetic. A charset Python does not know makes the message unreadable (MailUnreadable),
 never a guess.
 """
 
@@ -59,10 +59,19 @@ _STRUCTURAL_DEFECTS = (
 )
 
 
-def message_key(raw: bytes, message_id: str | None) -> str:
-    """The same message received twice has the same key: its Message-ID, or without one, its bytes."""
-    seed = f"mid:{message_id}".encode() if message_id else b"raw:" + raw
-    return hashlib.sha256(seed).hexdigest()
+def message_key(raw: bytes, message_id: str | None, message: Message | None = None) -> str:
+    """The same message received twice has the same key: its Message-ID, or without one, its sender,
+    recipients, date, subject and body (not the trace headers each delivery adds, nor its line
+    endings: an MTA's pipe gives LF, IMAP CRLF)."""
+    if message_id:
+        return hashlib.sha256(f"mid:{message_id}".encode()).hexdigest()
+    body = raw.replace(b"\r\n", b"\n")
+    body = body.partition(b"\n\n")[2]
+    names = ("From", "To", "Cc", "Date", "Subject")
+    fields = [" ".join(str(message.get(n, "")).split()) for n in names] if message else []
+    return hashlib.sha256(
+        b"body:" + "\n".join(fields).encode("utf-8", "replace") + body
+    ).hexdigest()
 
 
 def parse(raw: bytes) -> ParsedMail:
@@ -70,7 +79,7 @@ def parse(raw: bytes) -> ParsedMail:
     headers that could be read on `partial` (a ParsedMail)."""
     message = message_from_bytes(raw)
     message_id = _message_id(message)
-    mail = ParsedMail(message_key=message_key(raw, message_id), message_id=message_id)
+    mail = ParsedMail(message_key=message_key(raw, message_id, message), message_id=message_id)
     mail.message = message
     try:
         mail.from_name, mail.from_address = _sender(message)
@@ -187,7 +196,7 @@ def decode_text(data: bytes, charset: str | None) -> str:
         try:
             return data.decode("euc_jp")
         except UnicodeDecodeError:
-            return data.decode("euc_jis_2004", errors="replace")
+            return _euc_as_cp932(data).decode("cp932", errors="replace")
     if name == "ascii":
         try:
             return data.decode("ascii")
@@ -208,7 +217,6 @@ _ALIASES = {
     "iso2022-jp": "iso2022_jp",
     "csiso2022jp": "iso2022_jp",
     "iso-2022-jp-ms": "iso2022_jp",
-    "iso-2022-jp-2": "iso2022_jp",
     "euc-jp": "euc_jp",
     "x-euc-jp": "euc_jp",
     "eucjp-ms": "euc_jp",
@@ -249,15 +257,42 @@ def _jis_as_cp932(data: bytes) -> bytes:
                 continue
         byte = data[i]
         if mode == "jis" and 0x21 <= byte <= 0x7E and i + 1 < len(data):
-            first, second = byte, data[i + 1]
-            lead = (first + 1) // 2 + (0x70 if first <= 0x5E else 0xB0)
-            trail = second + (31 if second <= 95 else 32) if first % 2 else second + 126
-            out += bytes((lead, trail))
+            out += _jis_pair_as_sjis(byte, data[i + 1])
             i += 2
             continue
         out.append(byte + 0x80 if mode == "kana" and 0x21 <= byte <= 0x5F else byte)
         i += 1
     return bytes(out)
+
+
+def _euc_as_cp932(data: bytes) -> bytes:
+    """EUC-JP as Windows writes it (CP51932, eucJP-ms: the NEC and IBM extensions in rows 13 and
+    89–92, which EUC-JIS-2004 would read as other characters) turned into CP932 bytes the same way.
+    A JIS X 0212 character (three bytes) has no CP932 form and becomes 〓."""
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        byte = data[i]
+        if byte == 0x8E and i + 1 < len(data):  # half-width katakana
+            out.append(data[i + 1])
+            i += 2
+        elif byte == 0x8F and i + 2 < len(data):
+            out += "〓".encode("cp932")
+            i += 3
+        elif 0xA1 <= byte <= 0xFE and i + 1 < len(data) and data[i + 1] >= 0xA1:
+            out += _jis_pair_as_sjis(byte - 0x80, data[i + 1] - 0x80)
+            i += 2
+        else:
+            out.append(byte)
+            i += 1
+    return bytes(out)
+
+
+def _jis_pair_as_sjis(first: int, second: int) -> bytes:
+    """A JIS X 0208 code (two bytes 0x21–0x7E) as Shift_JIS, by the standard arithmetic."""
+    lead = (first + 1) // 2 + (0x70 if first <= 0x5E else 0xB0)
+    trail = second + (0x1F if second <= 0x5F else 0x20) if first % 2 else second + 0x7E
+    return bytes((lead & 0xFF, trail & 0xFF))
 
 
 def _header(message: Message, name: str) -> str:

@@ -18,13 +18,15 @@ REASONS = {
     "permanent": "宛先に届きませんでした",
     "delayed": "配信が遅れています（再送中）",
     "unknown_mail": "当窓口のどのメールへの通知か分かりません",
+    "unverified": "不達通知の宛先が確認できないため、メールの状態は変えていません",
+    "other_recipient": "依頼者のアドレスとは別の宛先（転送先など）に届かなかった通知です",
     "throttled": "同じ送信者からのメールが多すぎます",
     "spam_ticket": "スパムとしたお問い合わせへのメール",
     "processing_error": "処理中にエラーが発生しました（記録して保留しています）",
 }
 
 FLAGS = {
-    "header_mismatch": "返信元のメール（In-Reply-To/References）が別のお問い合わせを指しています",
+    "header_mismatch": "件名の受付番号や返信元のメール（In-Reply-To/References）が、別のお問い合わせを指しています",
     "no_message_id": "Message-ID がありません",
     "truncated": "長すぎるため、本文の一部だけを追加しました",
     "empty": "本文がありません",

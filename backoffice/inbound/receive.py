@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from cryptography.fernet import InvalidToken
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,6 +27,7 @@ from backoffice.inbound.parsing import MailUnreadable, ParsedMail, message_key, 
 from backoffice.inquiries import conversation
 from backoffice.inquiries.actors import ProductActor
 from backoffice.inquiries.models import Channel, EventKind, Inquiry, InquiryEvent
+from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.inquiries.triage import add_event
 from backoffice.mail.models import OutboundEmail
 from backoffice.normalize import nfkc
@@ -41,6 +43,7 @@ class Received:
     inbound_id: int
     state: InboundState
     duplicate: bool = False
+    reason: str | None = None
 
     @property
     def unreadable(self) -> bool:
@@ -61,19 +64,41 @@ def receive(
             return found
         try:
             if mail is not None:
-                _route_or_keep(row, mail, recipient)
+                _route(row, mail, recipient)
             db.session.add(row)
             db.session.commit()
         except StaleDataError:
             db.session.rollback()  # an operator saved the ticket meanwhile: again, on theirs
             continue
         except IntegrityError:
-            db.session.rollback()  # another fetcher took the same message at this moment
+            db.session.rollback()
             if (found := _received_before(row.message_key)) is not None:
-                return found
+                return found  # another fetcher took the same message at this moment
+            current_app.logger.exception("inbound mail %s refused by the database", row.message_key)
+            return _keep_unreadable(raw, source, recipient, size)
+        except SQLAlchemyError:
+            db.session.rollback()  # the database failed: nothing is kept, the message comes again
             raise
-        return Received(row.id, row.state)
+        except Exception:
+            # Our own failure on this one message: it is kept for an operator, so that one odd
+            # message never stops the mail behind it.
+            db.session.rollback()
+            current_app.logger.exception("inbound mail %s could not be routed", row.message_key)
+            return _keep_unreadable(raw, source, recipient, size)
+        return Received(row.id, row.state, reason=row.reason)
     raise RuntimeError("the ticket kept changing while the mail was taken in")
+
+
+def _keep_unreadable(
+    raw: bytes, source: InboundSource, recipient: str | None, size: int | None
+) -> Received:
+    """Keep a message our routing failed on, or could not store (a constraint it broke), for an
+    operator."""
+    row, _mail = _read(raw, source, recipient, size)
+    row.state, row.reason = ST.FAILED, "processing_error"
+    db.session.add(row)
+    db.session.commit()
+    return Received(row.id, row.state, reason=row.reason)
 
 
 def _received_before(key: str) -> Received | None:
@@ -100,7 +125,9 @@ def _read(
             partial = parse(kept + b"\n\n")
         except MailUnreadable as error:
             partial = error.partial  # type: ignore[attr-defined]
-        partial.message_key = message_key(raw, partial.message_id)
+        except Exception:
+            partial = ParsedMail(message_key="", message_id=None)
+        partial.message_key = message_key(raw, partial.message_id, partial.message)
         reason = "too_large"
     else:
         try:
@@ -109,7 +136,7 @@ def _read(
             partial, reason = error.partial, error.reason  # type: ignore[attr-defined]
         except Exception:  # the parser's own failure on a hostile message: keep it for an operator
             current_app.logger.exception("inbound mail could not be parsed")
-            partial = ParsedMail(message_key=message_key(raw, None), message_id=None)
+            partial = ParsedMail(message_key=message_key(raw, None, None), message_id=None)
             reason = "malformed"
     row = InboundEmail(
         message_key=partial.message_key,
@@ -130,32 +157,17 @@ def _read(
     return row, mail
 
 
-def _route_or_keep(row: InboundEmail, mail: ParsedMail, recipient: str | None) -> None:
-    """Route the mail; a failure of ours on this one message (not of the database) keeps it as
-    unreadable for an operator, so that one odd message never stops the mail behind it."""
-    try:
-        with db.session.begin_nested():
-            _route(row, mail, recipient)
-    except (SQLAlchemyError, StaleDataError):
-        raise
-    except Exception:
-        current_app.logger.exception("inbound mail %s could not be routed", row.message_key)
-        _set(row, ST.FAILED, "processing_error", None)
-        row.header_inquiry_id = row.outbound_email_id = row.event_id = None
-
-
 def _route(row: InboundEmail, mail: ParsedMail, recipient: str | None) -> None:
     tag = next(
         (t for a in [recipient or "", *mail.recipients] if (t := addresses.read(a)) is not None),
         None,
     )
-    suggested = _suggested_ticket(mail)
     if tag is not None and tag.bounced_email_id is not None:
         email = db.session.get(OutboundEmail, tag.bounced_email_id)
-        _bounce_or_auto_reply(row, mail, email)
+        _bounce_or_auto_reply(row, mail, email, verified=True)
         return
-    if mail.report:  # a report to the bare address: the original's Message-ID may name our mail
-        _bounce_or_auto_reply(row, mail, bounces.original_email(mail.message))
+    if mail.report:  # a report to another address: the original's Message-ID may name our mail
+        _bounce_or_auto_reply(row, mail, bounces.original_email(mail.message), verified=False)
         return
     inquiry = None
     if tag is not None:
@@ -165,11 +177,15 @@ def _route(row: InboundEmail, mail: ParsedMail, recipient: str | None) -> None:
     if addresses.is_ours(mail.from_address):
         _set(row, ST.AUTOMATIC, "own_mail", inquiry)
         return
+    if _too_frequent(mail.from_address):
+        _set(row, ST.THROTTLED, "throttled", inquiry)  # and no history entry: a loop or a flood
+        return
     if mail.automatic:
         _set(row, ST.AUTOMATIC, mail.automatic, inquiry)
         if inquiry is not None:
-            _event(row, inquiry, EventKind.MAIL_AUTO_REPLY, mail.reply)
+            _event(row, inquiry, EventKind.MAIL_AUTO_REPLY, row.body_text)
         return
+    suggested = _suggested_ticket(mail)
     if inquiry is None:
         _set(row, ST.UNMATCHED, "unknown_token" if tag else "no_token", None)
         row.header_inquiry_id = suggested
@@ -180,25 +196,26 @@ def _route(row: InboundEmail, mail: ParsedMail, recipient: str | None) -> None:
         row.flags = [*(row.flags or []), "header_mismatch"]
     if mail.from_address != inquiry.email.lower():
         _set(row, ST.HELD, "sender_mismatch", inquiry)
-        _event(row, inquiry, EventKind.MAIL_HELD, row.from_address)
-        return
-    if _too_frequent(mail.from_address):
-        _set(row, ST.THROTTLED, "throttled", inquiry)
+        _event(row, inquiry, EventKind.MAIL_HELD, row.from_address or "（不明）")
         return
     append(row, inquiry)
 
 
 def append(row: InboundEmail, inquiry: Inquiry) -> None:
     """Put the mail on `inquiry` as the requester's message, in the caller's transaction (also for an
-    operator filing a held or unmatched mail)."""
+    operator filing a held or unmatched mail): on the follow-up ticket when it is finished and has
+    one, on a new linked ticket when it has none (conversation.deliver), and nowhere on a スパム one."""
+    inquiry = _open_ticket(inquiry)
+    _forget_token(row, inquiry)
     text, flags = message_text(row.body_text)
     row.flags = [*(row.flags or []), *flags] or None
-    # The conversation's key for the message (its follow-up ticket's submission key holds it too).
-    key = f"mail-{row.message_key[:40]}"
+    # The conversation's key for the message (its follow-up ticket's submission key holds it too);
+    # the colon keeps it apart from the keys the status page makes.
+    key = f"mail:{row.message_key[:40]}"
     delivered = conversation.deliver(
         inquiry, text, channel=Channel.EMAIL, message_key=key, acknowledge=False
     )
-    if inquiry.status.value == "spam":
+    if delivered.dropped:
         _set(row, ST.DISMISSED, "spam_ticket", inquiry)
         return
     db.session.flush()
@@ -213,6 +230,37 @@ def append(row: InboundEmail, inquiry: Inquiry) -> None:
     _set(row, ST.APPENDED, None, target)
 
 
+def _open_ticket(inquiry: Inquiry) -> Inquiry:
+    """Where a reply to `inquiry` belongs: its newest follow-up while it is finished (a requester who
+    answers the old mail again must not open one ticket per mail)."""
+    for _hop in range(10):
+        if not conversation.is_finished(inquiry):
+            return inquiry
+        follow_up = db.session.scalar(
+            sa.select(Inquiry)
+            .where(Inquiry.previous_id == inquiry.id)
+            .order_by(Inquiry.id.desc())
+            .limit(1)
+        )
+        if follow_up is None:
+            return inquiry
+        inquiry = follow_up
+    return inquiry
+
+
+def _forget_token(row: InboundEmail, inquiry: Inquiry) -> None:
+    """Take the ticket's own status token out of the kept text wherever it stands (a link the
+    requester's program wrapped escapes the pattern of `redact`)."""
+    if not inquiry.status_token_sealed:
+        return
+    try:
+        token = sealing.unseal(sealing.STATUS_TOKEN, inquiry.status_token_sealed)
+    except InvalidToken:
+        return
+    row.body_text = row.body_text.replace(token, "（省略）")
+    row.full_text = row.full_text.replace(token, "（省略）")
+
+
 def message_text(reply: str) -> tuple[str, list[str]]:
     """The reply as a ticket message: within INQUIRY_BODY_MAX_LENGTH (the whole mail stays with the
     mail), and never empty."""
@@ -225,7 +273,12 @@ def message_text(reply: str) -> tuple[str, list[str]]:
     return reply, []
 
 
-def _bounce_or_auto_reply(row: InboundEmail, mail: ParsedMail, email: OutboundEmail | None) -> None:
+def _bounce_or_auto_reply(
+    row: InboundEmail, mail: ParsedMail, email: OutboundEmail | None, *, verified: bool
+) -> None:
+    """A report (or an answer to a return path) about outbox mail `email`. Only a report to the
+    mail's own VERP address (`verified`) about its own recipient marks it 不達; any other is kept
+    for an operator to read."""
     inquiry = email.inquiry if email is not None else None
     row.outbound_email_id = email.id if email is not None else None
     failure = bounces.failure(mail.message) if mail.message is not None else None
@@ -233,17 +286,20 @@ def _bounce_or_auto_reply(row: InboundEmail, mail: ParsedMail, email: OutboundEm
         # A person's or a program's answer to the return path, not a report: recorded, never answered.
         _set(row, ST.AUTOMATIC, "to_return_path", inquiry)
         if inquiry is not None:
-            _event(row, inquiry, EventKind.MAIL_AUTO_REPLY, mail.reply)
+            _event(row, inquiry, EventKind.MAIL_AUTO_REPLY, row.body_text)
         return
     if email is None:
         _set(row, ST.BOUNCE, "unknown_mail", None)
-        return
-    if failure is None or not failure.permanent:
+    elif failure is None or not failure.permanent:
         _set(row, ST.BOUNCE, "delayed", inquiry)
-        return
-    _set(row, ST.BOUNCE, "permanent", inquiry)
-    if bounces.mark(email, failure.detail) and inquiry is not None:
-        _event(row, inquiry, EventKind.MAIL_BOUNCED, failure.detail, new_value=str(email.id))
+    elif not verified:
+        _set(row, ST.BOUNCE, "unverified", inquiry)
+    elif not failure.names(email.to_address):
+        _set(row, ST.BOUNCE, "other_recipient", inquiry)  # where the requester forwards mail to
+    else:
+        _set(row, ST.BOUNCE, "permanent", inquiry)
+        if bounces.mark(email, failure.detail) and inquiry is not None:
+            _event(row, inquiry, EventKind.MAIL_BOUNCED, failure.detail, new_value=str(email.id))
 
 
 def _set(
@@ -270,7 +326,7 @@ def _too_frequent(address: str) -> bool:
     return count >= current_app.config["INBOUND_SENDER_HOURLY_LIMIT"]
 
 
-_REFERENCE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}")
+_REFERENCE = re.compile(f"[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}")
 
 
 def _suggested_ticket(mail: ParsedMail) -> int | None:

@@ -50,6 +50,7 @@ class Delivered:
     follow_up: bool = False  # a new ticket, linked to the finished one
     reopened: bool = False
     duplicate: bool = False  # sent before (the same page sent twice): nothing new was stored
+    dropped: bool = False  # on a スパム ticket: answered as sent, stored nowhere
 
 
 def notice(delivered: Delivered) -> str:
@@ -112,6 +113,8 @@ def add_message(
         inquiry = db.session.get(Inquiry, inquiry_id)
         if inquiry is None:
             raise MessageRefused("お問い合わせが見つかりません。")
+        if inquiry.status is S.SPAM:
+            return Delivered(inquiry.reference_number, dropped=True)
         if token is not None:
             links.remember(inquiry, token)
         try:
@@ -143,7 +146,7 @@ def deliver(
     or on a new one when it is finished; on a スパム ticket nothing is stored. `acknowledge`: queue the
     short mail saying it arrived (never for a mail: mail must not answer mail)."""
     if inquiry.status is S.SPAM:
-        return Delivered(inquiry.reference_number)
+        return Delivered(inquiry.reference_number, dropped=True)
     if is_finished(inquiry):
         return _follow_up(inquiry, text, channel, message_key, acknowledge)
     return _append(inquiry, text, channel, message_key, acknowledge)

@@ -112,6 +112,7 @@ def revoke(inquiry_id: int, actor: Actor) -> Inquiry:
     for _attempt in range(3):
         inquiry = db.session.get(Inquiry, inquiry_id, populate_existing=True)
         token = new_token(inquiry)
+        inquiry.reply_token = None  # the leaked mail's reply address stops finding the ticket too
         _queue_link(inquiry, url_for_token(token), revoked=True)
         record("ticket.link_revoked", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
         try:

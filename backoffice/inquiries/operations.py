@@ -22,7 +22,7 @@ from backoffice.db import utcnow
 from backoffice.display import to_jst
 from backoffice.extensions import db
 from backoffice.inquiries import links, notifications
-from backoffice.inquiries.actors import REQUESTER
+from backoffice.inquiries.actors import REQUESTER, Actor
 from backoffice.inquiries.models import (
     PUBLIC_KINDS,
     AccountRequestDetails,
@@ -207,7 +207,7 @@ def submit_inquiry(
         raise ValueError("account-request details must come with, and only with, that category")
 
     for _attempt in range(5):
-        inquiry = _build_inquiry(data, category, submission_key)
+        inquiry = build_inquiry(data, category, submission_key)
         token = links.new_token(inquiry)
         db.session.add(inquiry)
         try:
@@ -237,7 +237,15 @@ def _existing(inquiry: Inquiry) -> SubmitResult:
     return SubmitResult(inquiry, created=False, reference_number=inquiry.reference_number)
 
 
-def _build_inquiry(data: InquiryInput, category: InquiryCategory, submission_key: str) -> Inquiry:
+def build_inquiry(
+    data: InquiryInput,
+    category: InquiryCategory,
+    submission_key: str,
+    *,
+    created_by: Actor = REQUESTER,
+) -> Inquiry:
+    """A new ticket (新規) with its first history entry, not yet added to the session; `created_by`
+    an operator for a ticket made from a mail."""
     inquiry = Inquiry(
         due_on=due_date(to_jst(utcnow()).date(), category.target_business_days),
         reference_number=new_reference_number(),
@@ -259,7 +267,10 @@ def _build_inquiry(data: InquiryInput, category: InquiryCategory, submission_key
     )
     inquiry.events.append(
         InquiryEvent(
-            kind=EventKind.CREATED, actor=REQUESTER.label, new_value=InquiryStatus.NEW.value
+            kind=EventKind.CREATED,
+            actor=created_by.label,
+            operator_id=created_by.id,
+            new_value=InquiryStatus.NEW.value,
         )
     )
     return inquiry

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.mime.text import MIMEText
 from itertools import product
 from typing import Any
 
@@ -25,6 +26,8 @@ from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.eclaims.importer import import_csv
 from backoffice.extensions import db
+from backoffice.inbound.models import InboundSource, InboundState
+from backoffice.inbound.receive import receive
 from backoffice.inquiries import triage
 from backoffice.inquiries.models import CannedReply, Inquiry, InquiryCategory
 from backoffice.mail.models import OutboundEmail
@@ -53,6 +56,7 @@ from tests.builders.inquiries import (
     send,
 )
 from tests.builders.operators import make_operator
+from tests.inbound.helpers import reply as inbound_reply
 
 # Columns a GET may change, each with why.
 LAST_USE = "a live session notes its last use (at most once a minute), for the idle limit"
@@ -62,7 +66,8 @@ MAY_CHANGE = {
 }
 # Tables a GET may add rows to; their existing rows must still never change or go.
 MAY_APPEND = {
-    "audit_events": "the append-only audit log: the CSV export records who exported what",
+    "audit_events": "the append-only audit log: the CSV export records who exported what, and "
+    "opening a received mail's original who opened it",
 }
 
 ECLAIMS_PASSWORD = "eclaims-pass-1"
@@ -321,6 +326,17 @@ def populate(app: Flask) -> World:
     registered = app.test_client()
     register_to(registered, "KJ000000000003", "sec3@demo.example.jp", "complete")
 
+    # Mail received: a stranger's (未振り分け) and a reply from another address (held on the ticket).
+    stranger = MIMEText("IDの発行について教えてください。", "plain", "utf-8")
+    stranger["From"] = "stranger@example.net"
+    stranger["Message-ID"] = "<get-is-safe-1@example.net>"
+    unmatched = receive(stranger.as_bytes(), InboundSource.PIPE)
+    held = receive(
+        inbound_reply(last_mail_to(general.email), "代わりに返信します。", sender="x@example.org"),
+        InboundSource.PIPE,
+    )
+    assert held.state is InboundState.HELD
+
     secret_mail = last_mail_to(registrant.email)  # a one-time password, sealed
     plain_mail = db.session.scalars(
         sa.select(OutboundEmail).where(OutboundEmail.contains_secret.is_(False)).limit(1)
@@ -342,6 +358,7 @@ def populate(app: Flask) -> World:
     values: dict[str, list[Any]] = {
         "inquiry_id": [account_request.id, general.id],
         "email_id": [secret_mail.id, plain_mail.id],
+        "inbound_id": [unmatched.inbound_id, held.inbound_id],
         "export_type": ["csv"],
         "inquiries.status.token": [status_token],
         "admin_credentials.enrolment_link.token": [enrolment_token],

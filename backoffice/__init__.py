@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backoffice import cli, config, errors, hosts, security
 from backoffice.admin import setup as admin_setup
+from backoffice.attachments import web as attachments_web
 from backoffice.extensions import csrf, db, limiter, mail, migrate
 from backoffice.mail import delivery
 from backoffice.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
@@ -60,6 +61,8 @@ def _init_extensions(app: Flask) -> None:
     html.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+    # Before CSRF protection, which reads the body: the routes that take files allow larger ones.
+    attachments_web.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
     # Registered before the other extensions' after_request hooks, so it runs after them (Flask runs
@@ -89,8 +92,12 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from backoffice import display
+    from backoffice.attachments.checks import PICKER, describe_size
+    from backoffice.attachments.operations import limits
 
     app.jinja_env.filters.update(display.FILTERS)
+    app.jinja_env.filters["filesize"] = describe_size
+    app.jinja_env.globals.update(attachment_limits=limits, attachment_picker=PICKER)
 
     sender_domain = parseaddr(app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
 

@@ -7,6 +7,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from backoffice.attachments.cli import attachments_cli
 from backoffice.demo import demo_cli
 from backoffice.eclaims import importer
 from backoffice.inbound import cli as inbound_cli  # noqa: F401 (adds `mail receive`, `mail fetch`)
@@ -90,5 +91,13 @@ def operators_reseal() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (categories_cli, demo_cli, eclaims_cli, mail_cli, operators_cli, tickets_cli):
+    for group in (
+        attachments_cli,
+        categories_cli,
+        demo_cli,
+        eclaims_cli,
+        mail_cli,
+        operators_cli,
+        tickets_cli,
+    ):
         app.cli.add_command(group)

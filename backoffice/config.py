@@ -31,8 +31,22 @@ DEFAULTS: dict[str, Any] = {
     # Host names the app answers to (others get the 400 page). None: the host of PUBLIC_URL outside
     # development, any host in development. A probe by IP address still gets /healthz (backoffice/hosts.py).
     "TRUSTED_HOSTS": None,
-    # Requests: forms are text only, so anything larger than this is refused with the 413 page.
+    # Requests: anything larger than this is refused with the 413 page; the routes that take
+    # attachments allow ATTACHMENT_MAX_FILES × ATTACHMENT_MAX_BYTES more (backoffice/attachments).
     "MAX_CONTENT_LENGTH": 256 * 1024,
+    # Attachments (backoffice/attachments): where the files are kept (None: instance/attachments),
+    # how many and how large per message, the largest image in pixels (a larger one is refused as a
+    # decompression bomb), and the total a mail carries (larger files are named with the link).
+    "ATTACHMENT_FOLDER": None,
+    "ATTACHMENT_MAX_FILES": 5,
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "ATTACHMENT_MAX_TOTAL_BYTES": 20 * 1024 * 1024,
+    "ATTACHMENT_MAX_PIXELS": 50_000_000,
+    "ATTACHMENT_MAIL_MAX_BYTES": 10 * 1024 * 1024,
+    # Days after a ticket is finished (完了, 却下, スパム) before its files' contents are deleted.
+    "ATTACHMENT_RETENTION_DAYS": 365,
+    # `flask attachments sweep` deletes files without a row once they are this old (a crash's leftovers).
+    "ATTACHMENT_ORPHAN_MINUTES": 60,
     # How many reverse proxies set X-Forwarded-* in front of the app (0: none, trust nothing).
     "PROXY_FIX_HOPS": 0,
     # Cookies: HttpOnly and SameSite=Lax always; Secure and the `__Host-` prefix (no Domain, Path=/, so

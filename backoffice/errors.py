@@ -105,6 +105,10 @@ def init_app(app: Flask) -> None:
             return error
         if code >= 500:
             _rollback()
+        if code == 413:
+            from backoffice.attachments.web import too_large_message
+
+            return render_error(code, too_large_message())
         return render_error(code)
 
     @app.errorhandler(Exception)

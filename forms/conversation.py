@@ -13,6 +13,7 @@ from backoffice.inquiries.corrections import FIELDS as CORRECTABLE
 from backoffice.inquiries.links import normalize_reference_number
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.normalize import check_email, normalize_email, normalize_text
+from forms.attachments import AttachmentsField
 from forms.fields import TextArea, TextInput, checked_by, required
 from forms.inquiry import InquiryForm
 
@@ -40,6 +41,7 @@ class MessageForm(FlaskForm):
     body = TextArea(
         "連絡内容", normalizer=normalize_text, validators=[required("連絡内容"), _within_limit]
     )
+    attachments = AttachmentsField()
     # One key per page shown: sending the same page twice stores one message.
     message_key = HiddenField(validators=[_page_key])
 

@@ -23,6 +23,7 @@ from backoffice.normalize import (
     normalize_postal_code,
     normalize_text,
 )
+from forms.attachments import AttachmentsField
 from forms.fields import TextArea, TextInput, checked_by, max_length, required
 
 MAJOR_LABEL = "お問い合わせ区分（大カテゴリー）"
@@ -99,6 +100,7 @@ class InquiryForm(FlaskForm):
     address = TextInput("所在地", validators=[max_length("所在地", 300)])
     department = TextInput("部署名", validators=[max_length("部署名", 100)])
     body = TextArea("お問い合わせ内容", normalizer=normalize_text)
+    attachments = AttachmentsField()
     # Honeypot: hidden from people by CSS and from assistive technology; bots fill every field.
     contact_time = TextInput("この欄には何も入力しないでください")
 
@@ -146,7 +148,7 @@ class InquiryForm(FlaskForm):
         return {
             f.name: (f.raw_data[0] if f.raw_data else "")
             for f in self
-            if f.name not in ("csrf_token", "contact_time")
+            if f.name not in ("csrf_token", "contact_time", "attachments")
         }
 
     def validate(self, extra_validators: Any = None) -> bool:

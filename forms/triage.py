@@ -19,6 +19,7 @@ from backoffice.inquiries.corrections import FIELDS as CORRECTABLE
 from backoffice.inquiries.models import InquiryStatus, Priority
 from backoffice.inquiries.triage import InquiryChanges
 from backoffice.operators.models import Operator
+from forms.attachments import AttachmentsField
 
 UNASSIGN = "none"  # the 「（未割り当て）」 choice of an assignee select
 
@@ -27,6 +28,7 @@ class ReplyForm(FlaskForm):
     """回答; `next_status` offers what the reply may leave the ticket in (none on a finished one)."""
 
     body = TextAreaField("回答内容")
+    attachments = AttachmentsField()
     next_status = SelectField("回答後のステータス", validate_choice=False)
     version = IntegerField(widget=HiddenField.widget)
 
@@ -68,6 +70,7 @@ class RevokeLinkForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     body = TextAreaField("内部メモ")
+    attachments = AttachmentsField()
 
 
 class TriageForm(FlaskForm):

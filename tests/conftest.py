@@ -61,8 +61,9 @@ def app_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(app_config(database_url, **app_overrides))
+def app(database_url: str, app_overrides: dict[str, Any], tmp_path) -> Iterator[Flask]:
+    files = {"ATTACHMENT_FOLDER": str(tmp_path / "attachments")}
+    app = create_app(app_config(database_url, **{**files, **app_overrides}))
     # The test keeps an app context open for its database work, and Flask reuses it for every request
     # of the test client; a real server gives each request a fresh one. Start each request with an
     # empty `g`, as in production (first, before the extensions' own hooks fill it).

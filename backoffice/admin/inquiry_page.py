@@ -6,6 +6,11 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 
+from backoffice.attachments import operations as attachments
+from backoffice.attachments import web
+from backoffice.attachments.checks import FileRefused
+from backoffice.attachments.web import takes_files
+from backoffice.audit.operations import record
 from backoffice.extensions import db
 from backoffice.inbound import filing
 from backoffice.inquiries import corrections, links, triage
@@ -25,6 +30,7 @@ class InquiryPageMixin:
     """The ticket page of the inquiry list (mixed into InquiryView: URLs under /admin/tickets/)."""
 
     @expose("/<int:inquiry_id>/", methods=("GET", "POST"))
+    @takes_files
     def ticket(self, inquiry_id: int) -> Any:
         """An inquiry with every field, its history, and the forms to act on it."""
         inquiry = db.session.get(Inquiry, inquiry_id) or abort(404)
@@ -73,7 +79,31 @@ class InquiryPageMixin:
             ),
             writable=self.can_write(),  # type: ignore[attr-defined]
             mail=filing.on_ticket(inquiry),
+            files=attachments.of_ticket(inquiry, public=False),
+            limits=attachments.limits(),
         ), status
+
+    @expose("/<int:inquiry_id>/files/<int:attachment_id>")
+    def file(self, inquiry_id: int, attachment_id: int) -> Any:
+        """A file of the ticket (?thumbnail=1: its thumbnail; ?inline=1: an image shown as it was
+        re-encoded). Every download or view of a whole file is in the audit log."""
+        inquiry = db.session.get(Inquiry, inquiry_id) or abort(404)
+        row = attachments.find(inquiry, attachment_id, public=False) or abort(404)
+        thumbnail = "thumbnail" in request.args
+        try:
+            response = web.send(row, thumbnail=thumbnail, inline="inline" in request.args)
+        except FileNotFoundError:
+            abort(404)
+        if not thumbnail:
+            record(
+                "attachment.downloaded",
+                **self.actor().audit(),  # type: ignore[attr-defined]
+                target_type="attachment",
+                target_id=row.id,
+                detail={"inquiry_id": inquiry.id, "filename": row.filename},
+            )
+            db.session.commit()
+        return response
 
     def _revoke_link(self, inquiry: Inquiry, form: RevokeLinkForm) -> Any:
         """A leaked status link stops working; the requester is mailed a new one."""
@@ -122,6 +152,7 @@ class InquiryPageMixin:
                     actor,
                     expected_version=inquiry.version,
                     next_status=reply_form.chosen_status(),
+                    uploads=reply_form.attachments.uploads(),
                 )
                 flash("回答を送信しました（依頼者にメールでお知らせします）。", "success")
             elif form is fix_form:
@@ -134,7 +165,9 @@ class InquiryPageMixin:
                 )
                 flash("差し戻しました（依頼者に修正をメールで依頼します）。", "success")
             elif form is note_form:
-                triage.add_note(inquiry.id, note_form.body.data or "", actor)
+                triage.add_note(
+                    inquiry.id, note_form.body.data or "", actor, note_form.attachments.uploads()
+                )
                 flash("内部メモを追加しました。", "success")
             else:
                 triage.update_inquiry(
@@ -144,7 +177,7 @@ class InquiryPageMixin:
                     expected_version=triage_form.version.data,
                 )
                 flash("お問い合わせを更新しました。", "success")
-        except triage.TriageError as error:
+        except (triage.TriageError, FileRefused) as error:
             populate_errors(form, error, fallback=first)
             return 409 if isinstance(error, triage.StaleInquiry) else 422
         return redirect(url_for(".ticket", inquiry_id=inquiry.id))

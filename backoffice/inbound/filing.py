@@ -10,12 +10,13 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice import sealing
+from backoffice.attachments import mail as attachment_mail
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.inbound.models import FILEABLE, NEEDS_OPERATOR, InboundEmail, InboundState
-from backoffice.inbound.receive import append, message_text
+from backoffice.inbound.receive import append, message_text, original_message
 from backoffice.inquiries import links, notifications
 from backoffice.inquiries.models import (
     CategoryKind,
@@ -140,6 +141,8 @@ def make_ticket(inbound_id: int, new: NewTicket, actor: OperatorActor) -> Inquir
     links.new_token(inquiry)
     db.session.add(inquiry)
     db.session.flush()
+    if files := attachment_mail.files_in(original_message(row)):
+        attachment_mail.take_from_mail(files, actor, inquiry=inquiry, event=None)
     row.inquiry = inquiry
     row.state = InboundState.FILED
     row.flags = [*(row.flags or []), *flags] or None

@@ -11,6 +11,8 @@ message received twice, or by two fetchers at once, is one row and one message o
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from email import message_from_bytes
+from email.message import Message
 
 import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
@@ -19,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice import sealing
+from backoffice.attachments import mail as attachment_mail
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.inbound import addresses, bounces
@@ -198,13 +201,15 @@ def _route(row: InboundEmail, mail: ParsedMail, recipient: str | None) -> None:
         _set(row, ST.HELD, "sender_mismatch", inquiry)
         _event(row, inquiry, EventKind.MAIL_HELD, row.from_address or "（不明）")
         return
-    append(row, inquiry)
+    append(row, inquiry, mail.message)
 
 
-def append(row: InboundEmail, inquiry: Inquiry) -> None:
+def append(row: InboundEmail, inquiry: Inquiry, message: Message | None = None) -> None:
     """Put the mail on `inquiry` as the requester's message, in the caller's transaction (also for an
     operator filing a held or unmatched mail): on the follow-up ticket when it is finished and has
-    one, on a new linked ticket when it has none (conversation.deliver), and nowhere on a スパム one."""
+    one, on a new linked ticket when it has none (conversation.deliver), and nowhere on a スパム one.
+    Its attachments go with it (`message`, or the kept original when not given), each checked like
+    an upload; those not taken are noted on the message."""
     inquiry = _open_ticket(inquiry)
     _forget_token(row, inquiry)
     text, flags = message_text(row.body_text)
@@ -227,7 +232,18 @@ def append(row: InboundEmail, inquiry: Inquiry) -> None:
     else:
         target = event.inquiry
         row.event_id = event.id
+    files = attachment_mail.files_in(message if message is not None else original_message(row))
+    if files and target is not None:
+        attachment_mail.take_from_mail(files, MAIL, inquiry=target, event=event)
     _set(row, ST.APPENDED, None, target)
+
+
+def original_message(row: InboundEmail) -> Message | None:
+    """The kept original, parsed again (for an operator filing a mail: its attachments)."""
+    try:
+        return message_from_bytes(sealing.unseal_bytes(sealing.INBOUND_RAW, row.raw_sealed))
+    except InvalidToken:
+        return None
 
 
 def _open_ticket(inquiry: Inquiry) -> Inquiry:

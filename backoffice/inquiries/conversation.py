@@ -14,6 +14,9 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from backoffice.attachments import operations as attachments
+from backoffice.attachments.checks import Stored
+from backoffice.attachments.operations import Upload
 from backoffice.audit.operations import record
 from backoffice.business_days import business_days_between, due_date
 from backoffice.db import utcnow
@@ -100,12 +103,14 @@ def add_message(
     channel: Channel,
     message_key: str,
     token: str | None = None,
+    uploads: list[Upload] | None = None,
 ) -> Delivered:
     """Store the requester's message (see the module's docstring), its history entry and audit event,
     and queue a short acknowledgement mail. Commits; an operator's change at the same moment is
     retried over. `token`: the status link it came with, kept for later mails (links.remember). A
     message on a スパム ticket is answered as sent and dropped: the link must not make our mail a
-    relay to the address a spammer typed. Raises MessageRefused."""
+    relay to the address a spammer typed. `uploads`: files sent with it (backoffice/attachments).
+    Raises MessageRefused, FileRefused (field `attachments`)."""
     text = check_text(text)
     for _attempt in range(3):
         if (sent := _sent_before(inquiry_id, message_key)) is not None:
@@ -117,8 +122,11 @@ def add_message(
             return Delivered(inquiry.reference_number, dropped=True)
         if token is not None:
             links.remember(inquiry, token)
+        files = attachments.take(uploads) if uploads else []
         try:
-            delivered = deliver(inquiry, text, channel=channel, message_key=message_key)
+            delivered = deliver(
+                inquiry, text, channel=channel, message_key=message_key, files=files
+            )
             db.session.commit()
         except StaleDataError:
             db.session.rollback()  # an operator saved the ticket meanwhile: do it again on theirs
@@ -141,15 +149,17 @@ def deliver(
     channel: Channel,
     message_key: str,
     acknowledge: bool = True,
+    files: list[Stored] | None = None,
 ) -> Delivered:
     """add_message's work in the caller's transaction, for a message already checked: on this ticket,
     or on a new one when it is finished; on a スパム ticket nothing is stored. `acknowledge`: queue the
-    short mail saying it arrived (never for a mail: mail must not answer mail)."""
+    short mail saying it arrived (never for a mail: mail must not answer mail); `files`: stored
+    attachments of the message."""
     if inquiry.status is S.SPAM:
         return Delivered(inquiry.reference_number, dropped=True)
     if is_finished(inquiry):
-        return _follow_up(inquiry, text, channel, message_key, acknowledge)
-    return _append(inquiry, text, channel, message_key, acknowledge)
+        return _follow_up(inquiry, text, channel, message_key, acknowledge, files or [])
+    return _append(inquiry, text, channel, message_key, acknowledge, files or [])
 
 
 def _sent_before(inquiry_id: int, message_key: str) -> Delivered | None:
@@ -172,9 +182,14 @@ def _sent_before(inquiry_id: int, message_key: str) -> Delivered | None:
 
 
 def _append(
-    inquiry: Inquiry, text: str, channel: Channel, message_key: str, acknowledge: bool
+    inquiry: Inquiry,
+    text: str,
+    channel: Channel,
+    message_key: str,
+    acknowledge: bool,
+    files: list[Stored],
 ) -> Delivered:
-    add_event(
+    event = add_event(
         inquiry,
         REQUESTER,
         EventKind.REQUESTER_MESSAGE,
@@ -182,6 +197,7 @@ def _append(
         channel=channel,
         message_key=message_key,
     )
+    attachments.attach(files, REQUESTER, inquiry=inquiry, event=event)
     inquiry.requester_replied_at = inquiry.requester_replied_at or utcnow()
     reopened = inquiry.status is S.RESOLVED
     if reopened or inquiry.status in BACK_TO_WORK:
@@ -199,7 +215,12 @@ def _append(
 
 
 def _follow_up(
-    old: Inquiry, text: str, channel: Channel, message_key: str, acknowledge: bool
+    old: Inquiry,
+    text: str,
+    channel: Channel,
+    message_key: str,
+    acknowledge: bool,
+    files: list[Stored],
 ) -> Delivered:
     """A new ticket (新規) in the old one's category, from the same requester, linked to it; the
     message is its body, and the message key its submission key."""
@@ -237,6 +258,7 @@ def _follow_up(
         InquiryEvent(kind=EventKind.CREATED, actor=REQUESTER.label, new_value=S.NEW.value)
     )
     db.session.add(new)
+    attachments.attach(files, REQUESTER, inquiry=new)
     db.session.flush()
     record(
         "ticket.requester_message",

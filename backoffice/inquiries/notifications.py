@@ -4,6 +4,7 @@ the ticket's reply address (backoffice/inbound/addresses.py)."""
 
 from datetime import date
 
+from backoffice.attachments.models import Attachment
 from backoffice.inquiries import links
 from backoffice.inquiries.models import Inquiry
 from backoffice.inquiries.requester_mail import queue_to_requester
@@ -18,10 +19,13 @@ def queue_acknowledgement(inquiry: Inquiry, status_url: str) -> None:
     queue_to_requester("inquiry_received", inquiry, status_url=status_url)
 
 
-def queue_reply(inquiry: Inquiry, body: str, *, asks: bool = False) -> None:
+def queue_reply(
+    inquiry: Inquiry, body: str, *, asks: bool = False, files: list[Attachment] | None = None
+) -> None:
     """An operator's public reply (the body as shown on the status page), to the requester; `asks`:
-    it waits for their answer."""
-    _queue("inquiry_reply", inquiry, body=body, asks=asks)
+    it waits for their answer; `files`: its attachments (carried up to ATTACHMENT_MAIL_MAX_BYTES,
+    the others named with the link)."""
+    _queue("inquiry_reply", inquiry, body=body, asks=asks, files=files or [])
 
 
 def queue_message_received(inquiry: Inquiry, previous: Inquiry | None = None) -> None:

@@ -7,7 +7,7 @@ inquiry is never half-saved.
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +17,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from backoffice.attachments import operations as attachments
+from backoffice.attachments.checks import Stored
 from backoffice.business_days import due_date
 from backoffice.db import utcnow
 from backoffice.display import to_jst
@@ -129,16 +131,31 @@ def forget_category_tree() -> None:
     current_app.extensions.pop(_TREE_CACHE, None)
 
 
-def save_draft(data: dict[str, Any], key: str | None) -> str:
-    """Store what the requester typed; returns the draft's key (a fresh one unless `key` still exists)."""
+def save_draft(
+    data: dict[str, Any],
+    key: str | None,
+    *,
+    files: list[Stored] | None = None,
+    remove: Iterable[int] = (),
+) -> str:
+    """Store what the requester typed, with the files taken at this step (backoffice/attachments:
+    kept with the draft until 送信 or its expiry) and without those `remove` names; returns the
+    draft's key (a fresh one unless `key` still exists)."""
     draft = db.session.get(InquiryDraft, key) if key else None
+    listed = (draft.data.get(attachments.DRAFT_FILES) or []) if draft else []
     if draft is None:
         _purge_old_drafts()
         key = secrets.token_urlsafe(32)
-        db.session.add(InquiryDraft(key=key, data=data))
+        draft = InquiryDraft(key=key, data=data)
+        db.session.add(draft)
     else:
-        draft.data = data
         draft.created_at = utcnow()
+    if files or remove or listed:
+        data = {
+            **data,
+            attachments.DRAFT_FILES: attachments.keep_with_draft(key, files or [], remove, listed),
+        }
+    draft.data = data
     db.session.commit()
     return key
 
@@ -181,13 +198,18 @@ def new_reference_number() -> str:
 
 
 def submit_inquiry(
-    data: InquiryInput, *, submission_key: str, status_url_for: Callable[[str], str]
+    data: InquiryInput,
+    *,
+    submission_key: str,
+    status_url_for: Callable[[str], str],
+    with_files: bool = False,
 ) -> SubmitResult:
     """Create the ticket (status 新規), its first history entry and the acknowledgement email in one
     transaction, and delete the draft it came from.
 
     Sending the same draft again returns the ticket already made (`created=False`), also when two sends race.
-    `status_url_for(token)` builds the status-page link for the email.
+    `status_url_for(token)` builds the status-page link for the email; `with_files`: the draft has
+    files, which become the ticket's.
     Raises CategoryUnavailable when the 中カテゴリー is no longer active.
     """
     # No look-up of the submission key first: its unique index turns a second send into an
@@ -217,6 +239,8 @@ def submit_inquiry(
             if existing := find_by_submission_key(submission_key):
                 return _existing(existing)
             continue  # a 受付番号 collision: draw another
+        if with_files:
+            attachments.move_draft_files(submission_key, inquiry)
         notifications.queue_acknowledgement(inquiry, status_url_for(token))
         db.session.execute(sa.delete(InquiryDraft).where(InquiryDraft.key == submission_key))
         result = SubmitResult(inquiry, created=True, reference_number=inquiry.reference_number)

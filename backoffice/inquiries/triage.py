@@ -15,6 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
+from backoffice.attachments import operations as attachments
+from backoffice.attachments.checks import Stored
+from backoffice.attachments.operations import Upload
 from backoffice.audit.operations import record
 from backoffice.business_days import add_business_days, business_days_between
 from backoffice.db import utcnow
@@ -118,21 +121,31 @@ def add_event(inquiry: Inquiry, actor: Actor, kind: EventKind, **values: Any) ->
 
 
 def add_public_reply(
-    inquiry: Inquiry, actor: OperatorActor, text: str, *, asks: bool = False
+    inquiry: Inquiry,
+    actor: OperatorActor,
+    text: str,
+    *,
+    asks: bool = False,
+    files: list[Stored] | None = None,
 ) -> None:
     """A public reply in the caller's transaction: the history entry (shown on the requester's status
     page), the first response time, and the mail to the requester. The requester's messages before
-    it count as answered. `asks`: the reply waits for the requester's answer (the mail says how)."""
-    add_event(inquiry, actor, EventKind.PUBLIC_REPLY, body=text)
+    it count as answered. `asks`: the reply waits for the requester's answer (the mail says how);
+    `files`: stored attachments, shown on the status page and carried by the mail."""
+    event = add_event(inquiry, actor, EventKind.PUBLIC_REPLY, body=text)
+    rows = attachments.attach(files or [], actor, inquiry=inquiry, event=event)
     if inquiry.first_response_at is None:
         inquiry.first_response_at = utcnow()
     inquiry.requester_replied_at = None
-    notifications.queue_reply(inquiry, text, asks=asks)
+    notifications.queue_reply(inquiry, text, asks=asks, files=rows)
 
 
-def add_internal_note(inquiry: Inquiry, actor: OperatorActor, text: str) -> None:
+def add_internal_note(
+    inquiry: Inquiry, actor: OperatorActor, text: str, files: list[Stored] | None = None
+) -> None:
     """An internal note (for operators only, never emailed) in the caller's transaction."""
-    add_event(inquiry, actor, EventKind.INTERNAL_NOTE, body=text)
+    event = add_event(inquiry, actor, EventKind.INTERNAL_NOTE, body=text)
+    attachments.attach(files or [], actor, inquiry=inquiry, event=event)
 
 
 def commit() -> None:
@@ -261,17 +274,19 @@ def reply(
     *,
     expected_version: int,
     next_status: InquiryStatus | None = None,
+    uploads: list[Upload] | None = None,
 ) -> Inquiry:
     """A public reply: shown on the requester's status page and emailed through the outbox, with the
     link to that page. The ticket then moves to `next_status` (default: the first of
     `reply_statuses`, 依頼者の回答待ち where it may). Commits.
 
     Raises StaleInquiry, InvalidTransition (field `next_status`) or TriageError (empty body, field
-    `body`).
+    `body`), FileRefused (field `attachments`).
     """
     text = body.strip()
     if not text:
         raise TriageError("＊回答内容を入力してください。", field="body")
+    files = attachments.take(uploads) if uploads else []
     inquiry = load(inquiry_id, expected_version)
     choices = reply_statuses(inquiry.status)
     target = next_status or (choices[0] if choices else None)
@@ -281,7 +296,7 @@ def reply(
             f"「{inquiry.status.label}」のお問い合わせは、回答後に「{target.label}」にはできません。",
             field="next_status",
         )
-    add_public_reply(inquiry, actor, text, asks=target is S.WAITING)
+    add_public_reply(inquiry, actor, text, asks=target is S.WAITING, files=files)
     if target is S.WAITING:
         wait_for_requester(inquiry, actor)
     elif target is not None:
@@ -291,17 +306,20 @@ def reply(
     return inquiry
 
 
-def add_note(inquiry_id: int, body: str, actor: OperatorActor) -> Inquiry:
+def add_note(
+    inquiry_id: int, body: str, actor: OperatorActor, uploads: list[Upload] | None = None
+) -> Inquiry:
     """An internal note: for operators only, never emailed. Notes never conflict, so no version check.
     Commits.
 
-    Raises TriageError for an empty note (field `body`).
+    Raises TriageError for an empty note (field `body`), FileRefused (field `attachments`).
     """
     text = body.strip()
     if not text:
         raise TriageError("＊内部メモを入力してください。", field="body")
+    files = attachments.take(uploads) if uploads else []
     inquiry = load(inquiry_id, None)
-    add_internal_note(inquiry, actor, text)
+    add_internal_note(inquiry, actor, text, files)
     record("ticket.noted", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
     db.session.commit()
     return inquiry

@@ -21,6 +21,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
+from backoffice.attachments import operations as attachments
+from backoffice.attachments import web
+from backoffice.attachments.checks import FileRefused
+from backoffice.attachments.web import takes_files
 from backoffice.extensions import limiter
 from backoffice.inquiries import conversation, corrections, links, operations
 from backoffice.inquiries.models import Channel, Inquiry
@@ -47,18 +51,20 @@ def _send_limit() -> str:
 
 @bp.route("", methods=["GET", "POST"])
 @limiter.limit(_form_limit, methods=["POST"])
+@takes_files
 def form() -> ResponseReturnValue:
     """入力: show the form (refilled from the draft when coming back to change it), check it, keep the
-    draft on the server and go on to 確認."""
+    draft on the server, with the files chosen, and go on to 確認."""
     tree = operations.category_tree()
     draft = operations.load_draft(session.get(DRAFT_KEY))
+    listed = (draft.data.get(attachments.DRAFT_FILES) or []) if draft else []
     if request.method == "GET":
         form = (
             InquiryForm.from_draft(tree, draft.data, for_display=True)
             if draft
             else InquiryForm(tree)
         )
-        return render_template("inquiry/input.html", form=form)
+        return render_template("inquiry/input.html", form=form, listed=listed)
 
     form = InquiryForm(tree)
     if form.honeypot_filled:
@@ -68,8 +74,21 @@ def form() -> ResponseReturnValue:
         session.pop(LAST_SENT_KEY, None)
         return redirect(url_for(".complete"))
     if not form.validate():
-        return render_template("inquiry/input.html", form=form), 422
-    session[DRAFT_KEY] = operations.save_draft(form.raw_input(), draft.key if draft else None)
+        return render_template("inquiry/input.html", form=form, listed=listed), 422
+    remove = {int(v) for v in request.form.getlist("remove_attachment") if v.isdigit()}
+    kept = [f for f in listed if f["id"] not in remove]
+    try:
+        files = attachments.take(
+            form.attachments.uploads(),
+            kept=len(kept),
+            kept_bytes=sum(f["size"] for f in kept),
+        )
+    except FileRefused as refused:
+        populate_errors(form, refused)
+        return render_template("inquiry/input.html", form=form, listed=listed), 422
+    session[DRAFT_KEY] = operations.save_draft(
+        form.raw_input(), draft.key if draft else None, files=files, remove=remove
+    )
     return redirect(url_for(".confirm"))
 
 
@@ -108,6 +127,7 @@ def confirm() -> ResponseReturnValue:
                 form.to_input(),
                 submission_key=draft.key,
                 status_url_for=lambda token: external_url("inquiries.status", token=token),
+                with_files=bool(draft.data.get(attachments.DRAFT_FILES)),
             )
         except operations.CategoryUnavailable:
             flash(
@@ -122,7 +142,12 @@ def confirm() -> ResponseReturnValue:
         return redirect(url_for(".complete"))
 
     confirm_form.submission_key.data = draft.key
-    return render_template("inquiry/confirm.html", form=form, confirm_form=confirm_form)
+    return render_template(
+        "inquiry/confirm.html",
+        form=form,
+        confirm_form=confirm_form,
+        listed=draft.data.get(attachments.DRAFT_FILES) or [],
+    )
 
 
 def _already_sent(reference_number: str) -> ResponseReturnValue:
@@ -144,6 +169,7 @@ def _message_limit() -> str:
 
 @bp.route("/status/<token>", methods=["GET", "POST"])
 @limiter.limit(_message_limit, methods=["POST"])
+@takes_files
 def status(token: str) -> ResponseReturnValue:
     """The requester's status page, reached through the link in every mail: the public thread,
     「追加で連絡する」, and the fields a 差し戻し asks to correct."""
@@ -157,8 +183,9 @@ def status(token: str) -> ResponseReturnValue:
                 channel=Channel.WEB,
                 message_key=form.message_key.data,
                 token=token,
+                uploads=form.attachments.uploads(),
             )
-        except conversation.MessageRefused as refused:
+        except (conversation.MessageRefused, FileRefused) as refused:
             populate_errors(form, refused)
         else:
             flash(conversation.notice(delivered), "info")
@@ -204,6 +231,10 @@ def _status_page(
                     "inquiry/status.html",
                     inquiry=inquiry,
                     thread=operations.public_thread(inquiry),
+                    files=attachments.of_ticket(inquiry, public=True),
+                    file_url=lambda row, **kw: url_for(
+                        ".file", token=request.view_args["token"], attachment_id=row.id, **kw
+                    ),
                     form=form,
                     fix=fix,
                     finished=conversation.is_finished(inquiry),
@@ -212,6 +243,17 @@ def _status_page(
             )
         )
     )
+
+
+@bp.get("/status/<token>/files/<int:attachment_id>")
+def file(token: str, attachment_id: int) -> ResponseReturnValue:
+    """A file of the public thread, to the holder of the status link (?thumbnail=1, ?inline=1)."""
+    inquiry = links.find(token) or abort(404)
+    row = attachments.find(inquiry, attachment_id, public=True) or abort(404)
+    try:
+        return web.send(row, thumbnail="thumbnail" in request.args, inline="inline" in request.args)
+    except FileNotFoundError:
+        abort(404)
 
 
 def _link_limit() -> str:

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
 from flask import Flask, current_app
 from flask.wrappers import Response
+from markupsafe import escape
 
 from backoffice.db import utcnow
 from backoffice.extensions import db
@@ -197,6 +198,8 @@ def _deliver(email_id: int, smtp: "_Smtp") -> bool | None:
             else None
         ),
     )
+    if email.has_attachments:
+        _attach_files(message, email.id)
     # The same Message-ID on every attempt, so a receiver can drop a copy sent twice.
     message.msgId = message_id(email)
     try:
@@ -206,6 +209,22 @@ def _deliver(email_id: int, smtp: "_Smtp") -> bool | None:
         return False
     _record_success(email_id, token, attempts, email.contains_secret)
     return True
+
+
+def _attach_files(message: "_Message", email_id: int) -> None:
+    """The files the mail carries, read now; those retention deleted since it was queued are named
+    in it instead."""
+    from backoffice.attachments.mail import files_of_mail, gone_notice
+
+    files, gone = files_of_mail(email_id)
+    db.session.rollback()  # no transaction stays open while talking to the SMTP server
+    for item in files:
+        message.attach(item.filename, item.content_type, item.data)
+    if gone:
+        notice = gone_notice(gone)
+        message.body = f"{message.body}\n{notice}"
+        if message.html:
+            message.html = f"{message.html}<p>{escape(notice)}</p>"
 
 
 def message_id(email: Any) -> str:
@@ -245,6 +264,7 @@ _CLAIMED = [
         "created_at",
         "reply_to",
         "inquiry_id",
+        "has_attachments",
     )
 ]
 

@@ -50,6 +50,8 @@ class OutboundEmail(db.Model):
         sa.ForeignKey("inquiries.id", ondelete="SET NULL"), index=True
     )
     reply_to: Mapped[str | None] = mapped_column(sa.String(254))
+    # It carries files (backoffice/attachments MailAttachment): delivery reads them only then.
+    has_attachments: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     bounced_at: Mapped[datetime | None]
     bounce_detail: Mapped[str | None] = mapped_column(sa.String(500))
 

@@ -55,10 +55,12 @@ def enqueue(
     contains_secret: bool = False,
     inquiry: Any = None,
     reply_to: str | None = None,
+    files: list[Any] | None = None,
 ) -> OutboundEmail:
     """Add a rendered email to the current transaction; it is sent only if that transaction commits,
     and then, in a request, right after the response (see backoffice.mail.delivery). `inquiry`: the
-    ticket it is about (its thread, and where a bounce shows); `reply_to`: where answers go.
+    ticket it is about (its thread, and where a bounce shows); `reply_to`: where answers go; `files`:
+    attachments (backoffice/attachments rows) it carries, read from the storage at delivery.
 
     Raises ValueError, and adds nothing, when the address or the subject holds a CR, LF or other
     control character (one that could end a mail header and start another)."""
@@ -82,6 +84,11 @@ def enqueue(
     )
     if inquiry is not None:
         email.inquiry = inquiry
+    if files:
+        from backoffice.attachments.models import MailAttachment
+
+        email.has_attachments = True
+        db.session.add_all(MailAttachment(email=email, attachment=f) for f in files)
     db.session.add(email)
     db.session.info.setdefault(_PENDING, []).append(email)
     return email

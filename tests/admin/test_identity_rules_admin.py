@@ -412,7 +412,7 @@ def test_rule_39_every_html_page_in_production_carries_all_five_security_headers
         403: agent.get("/admin/operators/", base_url=BASE),
         404: anonymous.get("/no-such-page", base_url=BASE),
         405: anonymous.get("/logout", base_url=BASE),
-        413: anonymous.post("/inquiry", base_url=BASE, data={"body": "x" * 300_000}),
+        413: anonymous.post("/inquiry/link", base_url=BASE, data={"body": "x" * 300_000}),
         500: anonymous.get("/boom", base_url=BASE),
         503: anonymous.get("/database-down", base_url=BASE),
     }

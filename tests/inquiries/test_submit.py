@@ -198,13 +198,29 @@ def test_form_posts_are_rate_limited_too(client) -> None:
     assert statuses == [422, 422, 422, 429]
 
 
+@pytest.mark.parametrize(
+    "app_overrides", [{"ATTACHMENT_MAX_FILES": 1, "ATTACHMENT_MAX_BYTES": 1000}]
+)
 def test_oversized_request_gets_the_413_page(client) -> None:
+    # The form takes files, so its limit is the files' (1 × 1000 bytes here) plus the text's.
     page = client.get("/inquiry")
     response = client.post(
-        "/inquiry", data=general_input(body="あ" * 200_000, csrf_token=csrf_token(page.text))
+        "/inquiry",
+        data=general_input(body="あ" * 200_000, csrf_token=csrf_token(page.text)),
+        content_type="multipart/form-data",
     )
     assert response.status_code == 413
-    assert "送信内容が大きすぎます" in response.text
+    assert "添付ファイルが大きすぎるため" in response.text
+    assert "1個まで、1ファイル1KBまで" in response.text
+
+
+def test_a_long_body_without_files_gets_its_message_not_the_413_page(client) -> None:
+    page = client.get("/inquiry")
+    response = client.post(
+        "/inquiry", data=general_input(body="あ" * 100_000, csrf_token=csrf_token(page.text))
+    )
+    assert response.status_code == 422
+    assert "文字以内で入力してください" in response.text
 
 
 def status_link(db) -> str:

@@ -1,0 +1,3 @@
+from tests.admin.conftest import inquiry, signed_in
+
+__all__ = ["inquiry", "signed_in"]

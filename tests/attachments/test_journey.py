@@ -95,7 +95,8 @@ def test_screenshot_thumbnail_pdf_answer_download_and_mail_reply_on_one_thread(
     thumbnail = f"/admin/tickets/{inquiry.id}/files/{row.id}?thumbnail=1"
     assert thumbnail.replace("&", "&amp;") in page.text
     small = fetched(agent, thumbnail)
-    assert small.status_code == 200 and small.mimetype == "image/jpeg"
+    assert small.status_code == 200
+    assert small.mimetype == "image/jpeg"
     assert max(Image.open(io.BytesIO(small.data)).size) <= 240
     whole = fetched(agent, f"/admin/tickets/{inquiry.id}/files/{row.id}")
     assert whole.headers["Content-Disposition"].startswith("attachment;")
@@ -146,7 +147,8 @@ def test_screenshot_thumbnail_pdf_answer_download_and_mail_reply_on_one_thread(
     mailed = db.session.scalars(
         sa.select(Attachment).where(Attachment.event_id == message.id)
     ).one()
-    assert mailed.filename == "写真.jpg" and mailed.inquiry_id == inquiry.id
+    assert mailed.filename == "写真.jpg"
+    assert mailed.inquiry_id == inquiry.id
     assert dict(Image.open(io.BytesIO(_stored(mailed))).getexif()) == {}
     assert "写真.jpg" in client.get(link).text
 
@@ -184,18 +186,22 @@ def test_the_draft_keeps_its_files_through_changes_and_one_can_be_removed(client
     ]
     assert client.post("/inquiry", data=form, content_type="multipart/form-data").status_code == 302
     back = client.get("/inquiry")  # 「変更」
-    assert "one.png" in back.text and "two.pdf" in back.text
+    assert "one.png" in back.text
+    assert "two.pdf" in back.text
     one = db.session.scalars(sa.select(Attachment).where(Attachment.filename == "one.png")).one()
     kept_key = one.storage_key
     changed = {**general_input(body="変更後"), "csrf_token": csrf_token(back.text)}
     changed["remove_attachment"] = str(one.id)
     assert client.post("/inquiry", data=changed).status_code == 302
     confirm = client.get("/inquiry/confirm")
-    assert "one.png" not in confirm.text and "two.pdf" in confirm.text
+    assert "one.png" not in confirm.text
+    assert "two.pdf" in confirm.text
     assert not (storage().root / "objects" / kept_key[:2] / kept_key).exists()  # type: ignore[attr-defined]
     client.post("/inquiry/confirm", data=confirm_fields(confirm.text))
     [row] = db.session.scalars(sa.select(Attachment)).all()
-    assert row.filename == "two.pdf" and row.inquiry_id is not None and row.draft_key is None
+    assert row.filename == "two.pdf"
+    assert row.inquiry_id is not None
+    assert row.draft_key is None
 
 
 def test_an_internal_notes_file_is_for_operators_only(client, signed_in, inquiry) -> None:

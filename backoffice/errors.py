@@ -96,7 +96,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         log.info("CSRF refused on %s %s: %s", request.method, request.path, error.description)
-        return render_error(400, CSRF_MESSAGE)
+        from backoffice.attachments.web import cut_off_message
+
+        return render_error(400, cut_off_message() or CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:

@@ -8,6 +8,7 @@ differ. A route whose URL parameters this test cannot fill fails the test (add a
 so that a new GET route is never left out.
 """
 
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 from backoffice.accounts.models import PortalUser
+from backoffice.attachments import operations as attachments
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.eclaims.importer import import_csv
@@ -29,12 +31,14 @@ from backoffice.extensions import db
 from backoffice.inbound.models import InboundSource, InboundState
 from backoffice.inbound.receive import receive
 from backoffice.inquiries import triage
+from backoffice.inquiries.actors import REQUESTER
 from backoffice.inquiries.models import CannedReply, Inquiry, InquiryCategory
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
 from backoffice.operators import enrolment, operations
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
+from tests.attachments.helpers import png as png_bytes
 from tests.builders.accounts import (
     NEW_PASSWORD,
     full_first_login,
@@ -66,8 +70,8 @@ MAY_CHANGE = {
 }
 # Tables a GET may add rows to; their existing rows must still never change or go.
 MAY_APPEND = {
-    "audit_events": "the append-only audit log: the CSV export records who exported what, and "
-    "opening a received mail's original who opened it",
+    "audit_events": "the append-only audit log: the CSV export records who exported what, "
+    "opening a received mail's original who opened it, and downloading a ticket's file who did",
 }
 
 ECLAIMS_PASSWORD = "eclaims-pass-1"
@@ -337,6 +341,12 @@ def populate(app: Flask) -> World:
     )
     assert held.state is InboundState.HELD
 
+    # A file on a ticket (its thumbnail and download are GET routes too).
+    picture = png_bytes()
+    [stored] = attachments.take([attachments.Upload(io.BytesIO(picture), "画面.png", len(picture))])
+    [attachment] = attachments.attach([stored], REQUESTER, inquiry=general)
+    db.session.commit()
+
     secret_mail = last_mail_to(registrant.email)  # a one-time password, sealed
     plain_mail = db.session.scalars(
         sa.select(OutboundEmail).where(OutboundEmail.contains_secret.is_(False)).limit(1)
@@ -359,8 +369,11 @@ def populate(app: Flask) -> World:
         "inquiry_id": [account_request.id, general.id],
         "email_id": [secret_mail.id, plain_mail.id],
         "inbound_id": [unmatched.inbound_id, held.inbound_id],
+        "attachment_id": [attachment.id],
         "export_type": ["csv"],
         "inquiries.status.token": [status_token],
+        "inquiries.file.token": [status_token],
+        "portal.inquiry_file.reference_number": [general.reference_number],
         "admin_credentials.enrolment_link.token": [enrolment_token],
         "portal.disable_user.user_id": [added_user.id],
         "portal.inquiry.reference_number": [

@@ -84,3 +84,17 @@ def too_large_message() -> str | None:
         "添付ファイルが大きすぎるため、送信できませんでした。添付できるのは"
         f"{operations.limits().text}です。前の画面に戻り、ファイルを選び直してください。"
     )
+
+
+def cut_off_message() -> str | None:
+    """The words for a form that arrived without its fields on a route that takes files: the upload
+    was cut off (the connection dropped), which is not the stale page CSRF would otherwise blame."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or not getattr(view, "takes_files", False):
+        return None
+    if request.mimetype != "multipart/form-data" or request.form or not request.content_length:
+        return None
+    return (
+        "送信が途中で切れたため、受け付けられませんでした。通信状態のよいところで、"
+        "前の画面に戻ってもう一度お試しください（添付ファイルは選び直してください）。"
+    )

@@ -71,6 +71,7 @@ def live_app(tmp_path: Path):
             f"sqlite:///{tmp_path / 'browser.sqlite3'}",
             SERVER_NAME=None,
             PUBLIC_URL=f"http://127.0.0.1:{port}",  # links in mails lead to this server
+            ATTACHMENT_FOLDER=str(tmp_path / "attachments"),
         )
     )
     with app.app_context():

@@ -17,13 +17,9 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from email.header import Header
-from email.mime.base import MIMEBase
-from email.policy import compat32
 from email.utils import parseaddr
 from typing import Any
 
-import flask_mail
 import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
 from flask import Flask, current_app
@@ -35,6 +31,7 @@ from backoffice.extensions import db
 from backoffice.inbound.addresses import envelope_sender
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.mail.outbox import take_committed, unseal
+from backoffice.mail.smtp import Message, SmtpSession
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +149,7 @@ def deliver_many(ids: Iterable[int]) -> DeliveryReport:
     """Deliver these emails one by one (each claimed, sent and recorded on its own, as deliver_one
     does) over one SMTP connection, opened when the first is claimed."""
     report = DeliveryReport()
-    with _Smtp() as smtp:
+    with SmtpSession() as smtp:
         for email_id in ids:
             outcome = _deliver(email_id, smtp)
             if outcome is True:
@@ -165,11 +162,11 @@ def deliver_many(ids: Iterable[int]) -> DeliveryReport:
 def deliver_one(email_id: int) -> bool | None:
     """Claim, send and record one email. True: sent; False: failed (retried later); None: not ours to
     send (already sent, or claimed by another worker)."""
-    with _Smtp() as smtp:
+    with SmtpSession() as smtp:
         return _deliver(email_id, smtp)
 
 
-def _deliver(email_id: int, smtp: "_Smtp") -> bool | None:
+def _deliver(email_id: int, smtp: SmtpSession) -> bool | None:
     """deliver_one over a connection that may stay open for the next email."""
     claimed = _claim(email_id)
     if claimed is None:
@@ -184,7 +181,7 @@ def _deliver(email_id: int, smtp: "_Smtp") -> bool | None:
             email_id, token, attempts, RuntimeError(f"sealed under another SECRET_KEY ({error!r})")
         )
         return False
-    message = _Message(
+    message = Message(
         subject=email.subject,
         recipients=[email.to_address],
         body=text,
@@ -211,7 +208,7 @@ def _deliver(email_id: int, smtp: "_Smtp") -> bool | None:
     return True
 
 
-def _attach_files(message: "_Message", email_id: int) -> None:
+def _attach_files(message: Message, email_id: int) -> None:
     """The files the mail carries, read now; those retention deleted since it was queued are named
     in it instead."""
     from backoffice.attachments.mail import files_of_mail, gone_notice
@@ -336,81 +333,3 @@ def _update_claimed(email_id: int, token: str, values: dict[str, Any]) -> None:
         .values(**values)
     )
     db.session.commit()
-
-
-# The generator of the legacy email API with SMTP line endings (see _Message).
-_SMTP_COMPAT32 = compat32.clone(linesep="\r\n")
-
-
-class _Message(flask_mail.Message):
-    """Flask-Mail's message, written out by the legacy (compat32) generator.
-
-    Flask-Mail builds the parts with the legacy MIME classes and RFC 2047-encodes Subject and From itself,
-    then serialises with `policy.SMTP`, which parses and re-folds every header: that took three quarters
-    of the time of sending a mail. Subject and From are given as `Header` objects, so they fold with the
-    first encoded word on the header's own line, as before.
-    """
-
-    def _message(self) -> MIMEBase:
-        message = super()._message()
-        message.policy = _SMTP_COMPAT32
-        if self.subject:
-            message.replace_header("Subject", Header(self.subject, "utf-8", header_name="Subject"))
-        name, address = self.sender if isinstance(self.sender, tuple) else parseaddr(self.sender)
-        if name:
-            sender = Header(name, "utf-8", header_name="From")
-            sender.append(f"<{address}>", "us-ascii")
-            message.replace_header("From", sender)
-        return message
-
-
-class _Connection(flask_mail.Connection):
-    """Flask-Mail's connection with a socket timeout, so a hung SMTP server cannot hold a worker."""
-
-    def configure_host(self) -> smtplib.SMTP:
-        state = self.mail
-        smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
-        host = smtp_class(state.server, state.port, timeout=current_app.config["MAIL_TIMEOUT"])
-        if state.use_tls:
-            host.starttls()
-        if state.username and state.password:
-            host.login(state.username, state.password)
-        return host
-
-
-class _Smtp:
-    """One SMTP connection for several emails: opened on the first send, closed at the end of the
-    `with` block, and dropped after any error so that the next email starts on a fresh one.
-
-    With MAIL_SUPPRESS_SEND (the default under TESTING) the connection sends nothing but still signals
-    each message, so `mail.record_messages()` sees it."""
-
-    def __init__(self) -> None:
-        self._connection: _Connection | None = None
-
-    def __enter__(self) -> "_Smtp":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._close(quit=True)
-
-    def send(self, message: flask_mail.Message, envelope_from: str | None = None) -> None:
-        if self._connection is None:
-            self._connection = _Connection(current_app.extensions["mail"]).__enter__()
-        try:
-            self._connection.send(message, envelope_from)
-        except BaseException:
-            self._close(quit=False)
-            raise
-
-    def _close(self, *, quit: bool) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None or connection.host is None:
-            return
-        try:
-            if quit:
-                connection.host.quit()
-            else:
-                connection.host.close()
-        except (smtplib.SMTPException, OSError):
-            connection.host.close()  # the emails are recorded already; only the goodbye failed

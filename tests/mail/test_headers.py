@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from jinja2 import ChoiceLoader, DictLoader
 
-from backoffice.mail import delivery, outbox
+from backoffice.mail import delivery, outbox, smtp
 from backoffice.mail.models import OutboundEmail
 from tests.builders.inquiries import general_input, post_input, seed_tree
 
@@ -91,7 +91,7 @@ def test_an_address_with_a_line_break_is_refused_by_the_inquiry_form(app, client
 def built(to: str, subject: str) -> email.message.EmailMessage:
     """The message as delivery builds it (delivery._deliver), serialised and parsed back as a
     receiving server would; Flask-Mail's own check at sending (has_bad_headers) is not involved."""
-    message = delivery._Message(
+    message = smtp.Message(
         subject=subject,
         recipients=[to],
         body="本文",

@@ -19,7 +19,7 @@ import pillow_heif
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from backoffice.attachments.storage import NewFile, Storage
+from backoffice.attachments.storage import NewFile, Storage, written
 from backoffice.domain_errors import DomainError
 
 pillow_heif.register_heif_opener()
@@ -213,14 +213,9 @@ def _without_metadata(image: Image.Image, encoder: str) -> Image.Image:
 
 
 def _write_image(storage: Storage, image: Image.Image, encoder: str) -> NewFile:
-    new = storage.create()
-    try:
-        options = {"quality": 90} if encoder == "JPEG" else {}
+    options = {"quality": 90} if encoder == "JPEG" else {}
+    with written(storage) as new:
         image.save(_Writer(new), format=encoder, **options)
-        new.commit()
-    except BaseException:
-        new.abort()
-        raise
     return new
 
 
@@ -288,12 +283,7 @@ def _charset(data: bytes) -> str | None:
 
 
 def _copy(source: BinaryIO, storage: Storage) -> NewFile:
-    new = storage.create()
-    try:
+    with written(storage) as new:
         while chunk := source.read(_CHUNK):
             new.write(chunk)
-        new.commit()
-    except BaseException:
-        new.abort()
-        raise
     return new

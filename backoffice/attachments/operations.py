@@ -7,6 +7,7 @@ hook, as the outbox forgets its mails), so a row never lacks its file and a file
 after a crash — those the sweep deletes. This module owns the `attachments` rows.
 """
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -161,14 +162,7 @@ def attach(
             event=event,
             draft_key=draft_key,
             state=AttachmentState.STORED,
-            filename=item.filename,
-            content_type=item.content_type,
-            size=item.size,
-            sha256=item.sha256,
-            width=item.width,
-            height=item.height,
-            storage_key=item.storage_key,
-            thumbnail_key=item.thumbnail_key,
+            **dataclasses.asdict(item),
             uploaded_by=actor.label,
             operator_id=actor.id,
         )

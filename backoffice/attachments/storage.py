@@ -83,6 +83,18 @@ class _DiskFile:
         self.temporary.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def written(storage: Storage) -> Iterator[NewFile]:
+    """A new file for the block to write: committed when the block ends, aborted if it raises."""
+    new = storage.create()
+    try:
+        yield new
+        new.commit()
+    except BaseException:
+        new.abort()
+        raise
+
+
 class DiskStorage:
     """Files under `root/objects/<2 hex>/<key>`, written through `root/tmp/<key>.part`."""
 

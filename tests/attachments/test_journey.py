@@ -2,7 +2,6 @@
 operator's thumbnail and PDF answer, the requester's download, and an image by mail on the thread."""
 
 import io
-import re
 from email.mime.application import MIMEApplication
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
@@ -25,7 +24,13 @@ from backoffice.operators.models import Role
 from tests.attachments import helpers as files
 from tests.builders.inquiries import confirm_fields, general_input, seed_tree
 from tests.builders.web import csrf_token
-from tests.conversation.helpers import STATUS_LINK, link_in, mails_to
+from tests.conversation.helpers import (
+    STATUS_LINK,
+    link_in,
+    mails_to,
+    operator_reply,
+    requester_message,
+)
 from tests.inbound.helpers import last_mail_to
 
 
@@ -51,22 +56,6 @@ def _send_with_file(client, data: bytes, name: str, **fields):
     confirm = client.get("/inquiry/confirm")
     assert name in confirm.text  # 確認 lists it
     return confirm, client.post("/inquiry/confirm", data=confirm_fields(confirm.text))
-
-
-def _operator_reply_with(client, inquiry: Inquiry, body: str, data: bytes, name: str):
-    page = client.get(f"/admin/tickets/{inquiry.id}/")
-    db.session.refresh(inquiry)
-    return client.post(
-        f"/admin/tickets/{inquiry.id}/",
-        data={
-            "csrf_token": csrf_token(page.text),
-            "reply-body": body,
-            "reply-version": str(inquiry.version),
-            "reply-next_status": "waiting",
-            "reply-attachments": [(io.BytesIO(data), name)],
-        },
-        content_type="multipart/form-data",
-    )
 
 
 @pytest.mark.live_smtp
@@ -107,7 +96,9 @@ def test_screenshot_thumbnail_pdf_answer_download_and_mail_reply_on_one_thread(
     ).one().target_id == str(row.id)
 
     answer = files.pdf("手順書")
-    response = _operator_reply_with(agent, inquiry, "手順書をお送りします。", answer, "手順書.pdf")
+    response = operator_reply(
+        agent, inquiry, "手順書をお送りします。", "waiting", files=[(answer, "手順書.pdf")]
+    )
     assert response.status_code == 302, response.text
     response.close()  # delivery runs once the response has gone out
 
@@ -155,7 +146,7 @@ def test_screenshot_thumbnail_pdf_answer_download_and_mail_reply_on_one_thread(
 
 def test_a_refused_mail_attachment_is_noted_on_the_message(client, signed_in, inquiry) -> None:
     agent = signed_in(Role.AGENT)
-    _operator_reply_with(agent, inquiry, "ご確認ください。", files.png(), "a.png")
+    operator_reply(agent, inquiry, "ご確認ください。", "waiting", files=[(files.png(), "a.png")])
     asked = last_mail_to(inquiry)
     mail = MIMEMultipart()
     mail.attach(MIMEText("送ります。", "plain", "utf-8"))
@@ -226,17 +217,8 @@ def test_an_internal_notes_file_is_for_operators_only(client, signed_in, inquiry
 
 def test_a_message_on_the_status_page_carries_a_file(client, inquiry) -> None:
     link = link_in(mails_to(inquiry.email)[0])
-    page = client.get(link)
-    key = re.search(r'name="message_key" type="hidden" value="([^"]+)"', page.text).group(1)
-    response = client.post(
-        link,
-        data={
-            "csrf_token": csrf_token(page.text),
-            "message_key": key,
-            "body": "エラーの画面です。",
-            "attachments": [(io.BytesIO(files.heic()), "IMG_1.HEIC")],
-        },
-        content_type="multipart/form-data",
+    response = requester_message(
+        client, link, "エラーの画面です。", files=[(files.heic(), "IMG_1.HEIC")]
     )
     assert response.status_code == 302, response.text
     row = db.session.scalars(sa.select(Attachment)).one()

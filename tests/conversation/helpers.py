@@ -1,5 +1,6 @@
 """Walking the conversation like its people: the operator's reply form, the requester's status page."""
 
+import io
 import re
 
 import sqlalchemy as sa
@@ -29,8 +30,20 @@ def link_in(mail: OutboundEmail) -> str:
     return STATUS_LINK.search(readable(mail)[0]).group(1)
 
 
+def _with_files(data: dict, field: str, files: list[tuple[bytes, str]] | None) -> dict:
+    """The form as multipart with `files` ((contents, name) pairs) in `field`, when there are any."""
+    if files:
+        data[field] = [(io.BytesIO(contents), name) for contents, name in files]
+    return data
+
+
 def operator_reply(
-    client: FlaskClient, inquiry: Inquiry, body: str, next_status: str | None = None
+    client: FlaskClient,
+    inquiry: Inquiry,
+    body: str,
+    next_status: str | None = None,
+    *,
+    files: list[tuple[bytes, str]] | None = None,
 ):
     page = client.get(f"/admin/tickets/{inquiry.id}/")
     db.session.refresh(inquiry)
@@ -41,21 +54,34 @@ def operator_reply(
     }
     if next_status:
         data["reply-next_status"] = next_status
-    return client.post(f"/admin/tickets/{inquiry.id}/", data=data)
+    return client.post(
+        f"/admin/tickets/{inquiry.id}/",
+        data=_with_files(data, "reply-attachments", files),
+        content_type="multipart/form-data" if files else None,
+    )
 
 
 def message_key(html: str) -> str:
     return re.search(r'name="message_key" type="hidden" value="([^"]+)"', html).group(1)
 
 
-def requester_message(client: FlaskClient, link: str, body: str, *, key: str | None = None):
+def requester_message(
+    client: FlaskClient,
+    link: str,
+    body: str,
+    *,
+    key: str | None = None,
+    files: list[tuple[bytes, str]] | None = None,
+):
     """「追加で連絡する」 on the status page; `key` sends a page already sent (a repeat)."""
     page = client.get(link)
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "message_key": key or message_key(page.text),
+        "body": body,
+    }
     return client.post(
         link,
-        data={
-            "csrf_token": csrf_token(page.text),
-            "message_key": key or message_key(page.text),
-            "body": body,
-        },
+        data=_with_files(data, "attachments", files),
+        content_type="multipart/form-data" if files else None,
     )

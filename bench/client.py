@@ -9,6 +9,7 @@ timing, so the client's own Python never shares a GIL with another client.
 import http.client
 import multiprocessing
 import re
+import secrets
 import statistics
 import time
 import urllib.parse
@@ -44,16 +45,53 @@ class Response:
         return found.group(1)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file as a browser's file input sends it."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def multipart(fields: dict[str, str], files: dict[str, Upload]) -> tuple[bytes, str]:
+    """A multipart/form-data body as a browser writes it, and its Content-Type."""
+    boundary = f"----kip-bench-{secrets.token_hex(12)}"
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        )
+    for name, upload in files.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{upload.filename}"\r\nContent-Type: {upload.content_type}\r\n\r\n'.encode()
+            + upload.data
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
 @dataclass
 class Browser:
     port: int
     cookies: dict[str, str] = field(default_factory=dict)
     timeout: float = 120
 
-    def request(self, method: str, path: str, data: dict[str, str] | None = None) -> Response:
-        body = urllib.parse.urlencode(data) if data is not None else None
+    def request(
+        self,
+        method: str,
+        path: str,
+        data: dict[str, str] | None = None,
+        files: dict[str, "Upload"] | None = None,
+    ) -> Response:
         headers = {"Host": f"127.0.0.1:{self.port}", "User-Agent": "kip-bench"}
-        if body is not None:
+        body: bytes | str | None = None
+        if files:
+            body, headers["Content-Type"] = multipart(data or {}, files)
+        elif data is not None:
+            body = urllib.parse.urlencode(data)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -81,8 +119,10 @@ class Browser:
     def get(self, path: str) -> Response:
         return self.request("GET", path)
 
-    def post(self, path: str, data: dict[str, str]) -> Response:
-        return self.request("POST", path, data)
+    def post(
+        self, path: str, data: dict[str, str], files: dict[str, "Upload"] | None = None
+    ) -> Response:
+        return self.request("POST", path, data, files)
 
     def expect(self, response: Response, *statuses: int) -> Response:
         if response.status not in statuses:

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import statistics
+import tempfile
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -53,10 +54,12 @@ def main() -> None:
     samples = int(os.environ.get("BENCH_SAMPLES", "100"))
     workers = os.cpu_count() or 1
     url, cluster = database()
+    # The screenshots sent during the run are stored here, and gone with it.
+    attachments = tempfile.TemporaryDirectory(prefix="kip-bench-attachments-")
     try:
         mailbox = Mailbox().start()
         app_port = free_port()
-        env = app_env(url, mailbox.port, app_port)
+        env = app_env(url, mailbox.port, app_port, FLASK_ATTACHMENT_FOLDER=attachments.name)
         prepare(env, url, tickets)
         results: dict[str, Any] = {
             "machine": machine(url),
@@ -98,6 +101,7 @@ def main() -> None:
         docs.write_section("plans", plans)
         log(f"wrote {RESULTS / 'latest.json'}: {json.dumps(results['met'])}")
     finally:
+        attachments.cleanup()
         if cluster is not None:
             cluster.stop()
 
@@ -251,6 +255,8 @@ def measure_app(
         }
     }
 
+    result["screenshot"] = measure_screenshots(app, seconds)
+
     log("app: requesters answering on the status page")
     scenarios.choose_status_tickets(libpq_url(url))
     with CpuShare(app.server_pids()) as cpu:
@@ -316,6 +322,42 @@ def measure_app(
     log(f"  {result['csv']}")
     result["worker_rss_mb"] = [round(rss_mb(pid), 1) for pid in app.worker_pids()]
     return result
+
+
+def measure_screenshots(app: Gunicorn, seconds: float, uploaders: int = 8) -> dict[str, Any]:
+    """The form sent with a 2 MB phone screenshot, under the plain form's load; then the workers'
+    peak memory while `uploaders` requesters send one at once (each file is streamed to disk)."""
+    scenarios.choose_screenshot()
+    log("app: submitting with a 2 MB screenshot")
+    with CpuShare(app.server_pids()) as cpu:
+        run = run_parallel(
+            scenarios.submit_with_screenshot, app.port, clients=2 * app.workers, seconds=seconds
+        )
+    check_run(run, "screenshot")
+    log(f"  {run.rps:.1f} /s, p50 {run.percentile(50):.0f} ms, p95 {run.percentile(95):.0f} ms")
+    log(f"app: {uploaders} requesters uploading at once")
+    before = {pid: rss_mb(pid) for pid in app.worker_pids()}
+    with PeakMemory(app.worker_pids()) as memory:
+        crowd = run_parallel(
+            scenarios.submit_with_screenshot,
+            app.port,
+            clients=uploaders,
+            seconds=min(seconds, 20),
+        )
+    check_run(crowd, "uploaders")
+    log(f"  worker peak {max(memory.peak.values()):.0f} MB (before {max(before.values()):.0f} MB)")
+    return {
+        "bytes": len(scenarios.SCREENSHOT["attachments"].data),
+        "rps": round(run.rps, 1),
+        "p50_ms": round(run.percentile(50), 1),
+        "p95_ms": round(run.percentile(95), 1),
+        "input_p95_ms": round(run.percentile(95, "input"), 1),
+        "machine_ms": cpu.per(len(run.ok)),
+        "uploaders": uploaders,
+        "uploaders_p95_ms": round(crowd.percentile(95), 1),
+        "peak_rss_mb": round(max(memory.peak.values()), 1),
+        "rss_before_mb": round(max(before.values()), 1),
+    }
 
 
 def measure_floor(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pyotp
 
-from bench.client import Browser, Response, Sample, UnexpectedResponse, timed
+from bench.client import Browser, Response, Sample, UnexpectedResponse, Upload, timed
 from bench.dataset import BENCH_OPERATOR, OPERATOR_PASSWORD, PORTAL_PASSWORD
 
 SUBMISSION_KEY = re.compile(r'name="submission_key" type="hidden" value="([^"]+)"')
@@ -91,7 +91,38 @@ def inquiry_data(i: int) -> dict[str, str]:
     }
 
 
-def submit(browser: Browser, i: int) -> Sample:
+# Set by the runner before the client processes fork: the phone screenshot requesters attach.
+SCREENSHOT: dict[str, Upload] = {}
+
+
+def screenshot(megabytes: float = 2.0) -> Upload:
+    """A phone screenshot (1170 × 2532 PNG) of about `megabytes`: flat screen colours, with a band of
+    noise (a photo in the page) that no encoder can shrink, sized to reach the file size."""
+    import io
+    import random
+
+    from PIL import Image
+
+    width, height = 1170, 2532
+    image = Image.new("RGB", (width, height), (246, 246, 248))
+    rows = int(megabytes * 1024 * 1024 / (width * 3))
+    noise = random.Random(20).randbytes(width * rows * 3)
+    image.paste(Image.frombytes("RGB", (width, rows), noise), (0, 300))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return Upload("IMG_0042.PNG", "image/png", out.getvalue())
+
+
+def choose_screenshot() -> None:
+    SCREENSHOT["attachments"] = screenshot()
+
+
+def submit_with_screenshot(browser: Browser, i: int) -> Sample:
+    """`submit` with the 2 MB screenshot attached at 入力."""
+    return submit(browser, i, files=SCREENSHOT)
+
+
+def submit(browser: Browser, i: int, files: dict[str, Upload] | None = None) -> Sample:
     """GET the form, POST it (→ 確認), GET 確認, POST 送信 (→ 完了), GET 完了; the result is the 受付番号."""
     data = inquiry_data(i)
     state: dict[str, str] = {}
@@ -116,7 +147,10 @@ def submit(browser: Browser, i: int) -> Sample:
         browser,
         [
             ("form", _get_form(browser, "/inquiry", state)),
-            ("input", _post_form(browser, "/inquiry", state, lambda: data, "/inquiry/confirm")),
+            (
+                "input",
+                _post_form(browser, "/inquiry", state, lambda: data, "/inquiry/confirm", files),
+            ),
             ("confirm", confirm),
             (
                 "send",
@@ -152,12 +186,13 @@ def _post_form(
     state: dict[str, str],
     fields: Callable[[], dict[str, str]],
     then: str,
+    files: dict[str, Upload] | None = None,
 ) -> Callable[[], Response]:
-    """A step: POST `fields()` (read when the step runs) with the kept CSRF token; a redirect to `then`
-    is expected."""
+    """A step: POST `fields()` (read when the step runs) with the kept CSRF token, and `files`; a
+    redirect to `then` is expected."""
 
     def step() -> Response:
-        response = browser.post(path, {**fields(), "csrf_token": state["csrf"]})
+        response = browser.post(path, {**fields(), "csrf_token": state["csrf"]}, files)
         return _redirect(browser.expect(response, 302), then)
 
     return step

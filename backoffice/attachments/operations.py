@@ -25,14 +25,12 @@ from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.inquiries.actors import REQUESTER, Actor
 from backoffice.inquiries.models import (
+    FINISHED,
     PUBLIC_KINDS,
     Inquiry,
     InquiryDraft,
     InquiryEvent,
-    InquiryStatus,
 )
-
-FINISHED = (InquiryStatus.CLOSED, InquiryStatus.REJECTED, InquiryStatus.SPAM)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from backoffice.extensions import db
 from backoffice.inquiries import links, notifications
 from backoffice.inquiries.actors import REQUESTER
 from backoffice.inquiries.models import (
+    FINISHED,
     AccountRequestDetails,
     Channel,
     EventKind,
@@ -37,7 +38,6 @@ from backoffice.inquiries.operations import new_reference_number
 from backoffice.inquiries.triage import add_event, move_status
 
 S = InquiryStatus
-FINISHED = frozenset({S.CLOSED, S.REJECTED, S.SPAM})
 BACK_TO_WORK = frozenset({S.ANSWERED, S.WAITING})
 
 

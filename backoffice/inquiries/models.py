@@ -43,6 +43,10 @@ class InquiryStatus(enum.Enum):
         return _REQUESTER_LABELS[self]
 
 
+# A ticket in these is finished for good: no message reopens it, and its files' retention runs.
+FINISHED = frozenset({InquiryStatus.CLOSED, InquiryStatus.REJECTED, InquiryStatus.SPAM})
+
+
 # The statuses that still need work (triage.OPEN_STATUSES), as SQL for the partial indexes.
 OPEN_SQL = "status IN ('new', 'in_progress', 'on_hold')"
 

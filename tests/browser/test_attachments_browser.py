@@ -14,6 +14,7 @@ from tests.attachments import helpers as files
 from tests.browser.test_flows_browser import make_agent, operator_sign_in
 from tests.browser.test_operator_browser import check
 from tests.builders.browser import check_phone_page
+from tests.conversation.helpers import link_in, mails_to
 
 
 def _fill_general(page) -> None:
@@ -101,7 +102,7 @@ def test_a_file_on_the_form_without_javascript(browser, live_app, axe_source) ->
 
 
 def test_the_operator_sees_the_thumbnail_and_answers_with_a_file(
-    page, live_app, axe_source
+    page, phone, live_app, axe_source
 ) -> None:
     with live_app.app_context():
         secret = make_agent()
@@ -129,3 +130,10 @@ def test_the_operator_sees_the_thumbnail_and_answers_with_a_file(
     expect(page.locator("body")).to_contain_text("回答を送信しました")
     expect(page.get_by_role("link", name="手順書.pdf")).to_be_visible()
     check(page, axe_source, "ticket page after a reply with a file")
+    # The requester's status page on a phone: their screenshot and the operator's PDF.
+    with live_app.app_context():
+        link = link_in(mails_to("yamada@sakura.example.jp")[0])
+    phone.goto(live_app.base_url + link)
+    expect(phone.get_by_role("img", name="IMG_0042.JPG（画像を表示）")).to_be_visible()
+    expect(phone.get_by_role("link", name="手順書.pdf")).to_be_visible()
+    check_phone_page(phone, axe_source)

@@ -3,6 +3,9 @@
 from datetime import date, datetime, time, timedelta
 
 import jpholiday
+from flask import current_app
+
+from backoffice.display import to_jst
 
 
 def is_business_day(day: date) -> bool:
@@ -47,3 +50,14 @@ def business_days_between(start: date, end: date) -> int:
 def is_open(moment: datetime, opens: time, closes: time) -> bool:
     """Within 受付時間: a business day, between `opens` and `closes` (`moment` in Japan time)."""
     return is_business_day(moment.date()) and opens <= moment.time() < closes
+
+
+def within_hours(now: datetime) -> bool:
+    """Within the help desk's 受付時間 (HELPDESK_OPENS–HELPDESK_CLOSES, Japan time, business days):
+    when mail that can wait (reminders, operators' alerts) goes out."""
+    config = current_app.config
+    return is_open(
+        to_jst(now),
+        time.fromisoformat(config["HELPDESK_OPENS"]),
+        time.fromisoformat(config["HELPDESK_CLOSES"]),
+    )

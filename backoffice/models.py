@@ -1,6 +1,7 @@
 """Imports every model module, so that the metadata (and so migrations) know every table."""
 
 from backoffice.accounts import models as accounts_models
+from backoffice.alerts import models as alerts_models
 from backoffice.attachments import models as attachments_models
 from backoffice.audit import models as audit_models
 from backoffice.eclaims import models as eclaims_models
@@ -13,6 +14,7 @@ from backoffice.registration import models as registration_models
 
 __all__ = [
     "accounts_models",
+    "alerts_models",
     "attachments_models",
     "audit_models",
     "eclaims_models",

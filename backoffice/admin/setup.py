@@ -4,7 +4,7 @@ from flask import Flask, has_request_context, request
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from backoffice.admin import auth, credentials
+from backoffice.admin import alert_settings, auth, credentials
 from backoffice.admin.access import current_operator
 from backoffice.admin.dashboard import DashboardView
 from backoffice.admin.inquiry_list import InquiryView
@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=lambda: "ja", timezone_selector=lambda: "Asia/Tokyo")
     app.register_blueprint(auth.bp)
     app.register_blueprint(credentials.bp)
+    app.register_blueprint(alert_settings.bp)
     dashboard = DashboardView(name="ダッシュボード", url="/admin", endpoint="admin")
     admin = Admin(
         app,

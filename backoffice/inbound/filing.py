@@ -10,6 +10,7 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice import sealing
+from backoffice.alerts import operations as alerts
 from backoffice.attachments import mail as attachment_mail
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
@@ -141,6 +142,7 @@ def make_ticket(inbound_id: int, new: NewTicket, actor: OperatorActor) -> Inquir
     links.new_token(inquiry)
     db.session.add(inquiry)
     db.session.flush()
+    alerts.note_new_ticket(inquiry, actor)
     if files := attachment_mail.files_in(original_message(row)):
         attachment_mail.take_from_mail(files, actor, inquiry=inquiry, event=None)
     row.inquiry = inquiry

@@ -1,4 +1,5 @@
-"""`flask tickets sweep`: reminders and closing of silent tickets (backoffice.inquiries.sweep);
+"""`flask tickets sweep`: reminders and closing of silent tickets (backoffice.inquiries.sweep), and
+operators' alerts that waited for 受付時間 (backoffice.alerts);
 `flask tickets reseal`: status-page tokens after a SECRET_KEY rotation."""
 
 import time
@@ -6,6 +7,7 @@ import time
 import click
 from flask.cli import AppGroup
 
+from backoffice.alerts.operations import send_due
 from backoffice.inquiries.links import reseal_tokens
 from backoffice.inquiries.sweep import sweep
 
@@ -18,14 +20,17 @@ tickets_cli = AppGroup("tickets", help="Work on tickets in the background.")
     "--interval", default=300.0, show_default=True, help="Seconds between sweeps with --loop."
 )
 def sweep_command(loop: bool, interval: float) -> None:
-    """Remind and close tickets waiting for the requester, and complete resolved ones; safe to run
-    in several processes at once. Reminders and closing notices wait for 受付時間."""
+    """Remind and close tickets waiting for the requester, and complete resolved ones; then mail
+    operators the alerts made outside 受付時間 and the morning digests. Safe to run in several
+    processes at once. Reminders, closing notices and alerts wait for 受付時間."""
     while True:
         report = sweep()
+        alerted = send_due()
         click.echo(
-            f"reminded {report.reminded}, closed {report.closed}, completed {report.completed}"
+            f"reminded {report.reminded}, closed {report.closed}, completed {report.completed}, "
+            f"operators alerted {alerted.waiting_mailed}, digests {alerted.digests}"
             + (
-                " (outside 受付時間: reminders and closing wait)"
+                " (outside 受付時間: reminders, closing and alerts wait)"
                 if report.waiting_for_hours
                 else ""
             )

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from backoffice.alerts import operations as alerts
 from backoffice.attachments import operations as attachments
 from backoffice.attachments.checks import Stored
 from backoffice.attachments.operations import Upload
@@ -209,6 +210,7 @@ def _append(
         target_id=inquiry.id,
         detail={"channel": channel.value, "reopened": reopened},
     )
+    alerts.note_answer(inquiry, REQUESTER)
     if acknowledge:
         notifications.queue_message_received(inquiry)
     return Delivered(inquiry.reference_number, reopened=reopened)
@@ -260,6 +262,11 @@ def _follow_up(
     db.session.add(new)
     attachments.attach(files, REQUESTER, inquiry=new)
     db.session.flush()
+    # The old ticket's assignee hears of the answer; a ticket nobody had is new to its watchers.
+    if old.assignee is not None:
+        alerts.note_answer(new, REQUESTER, assignee=old.assignee)
+    else:
+        alerts.note_new_ticket(new, REQUESTER)
     record(
         "ticket.requester_message",
         **REQUESTER.audit(),

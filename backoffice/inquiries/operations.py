@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from backoffice.alerts import operations as alerts
 from backoffice.attachments import operations as attachments
 from backoffice.attachments.checks import Stored
 from backoffice.business_days import due_date
@@ -241,6 +242,7 @@ def submit_inquiry(
             continue  # a 受付番号 collision: draw another
         if with_files:
             attachments.move_draft_files(submission_key, inquiry)
+        alerts.note_new_ticket(inquiry, REQUESTER)
         notifications.queue_acknowledgement(inquiry, status_url_for(token))
         db.session.execute(sa.delete(InquiryDraft).where(InquiryDraft.key == submission_key))
         result = SubmitResult(inquiry, created=True, reference_number=inquiry.reference_number)

@@ -19,7 +19,7 @@ from backoffice.business_days import (
     add_business_days,
     business_days_between,
     is_business_day,
-    is_open,
+    within_hours,
 )
 from backoffice.db import utcnow
 from backoffice.display import JST, format_date, to_jst
@@ -38,15 +38,6 @@ class SweepReport:
     closed: int = 0  # 依頼者の回答待ち closed for want of an answer
     completed: int = 0  # 解決済 → 完了
     waiting_for_hours: bool = False  # outside 受付時間: reminders and closing wait
-
-
-def within_hours(now: datetime) -> bool:
-    config = current_app.config
-    return is_open(
-        to_jst(now),
-        time.fromisoformat(config["HELPDESK_OPENS"]),
-        time.fromisoformat(config["HELPDESK_CLOSES"]),
-    )
 
 
 def sweep(now: datetime | None = None, batch: int = 500) -> SweepReport:

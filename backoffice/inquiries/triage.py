@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
+from backoffice.alerts import operations as alerts
 from backoffice.attachments import operations as attachments
 from backoffice.attachments.checks import Stored
 from backoffice.attachments.operations import Upload
@@ -204,6 +205,8 @@ def _set_assignee(inquiry: Inquiry, assignee: Operator | None, actor: OperatorAc
     new = assignee.name if assignee else None
     add_event(inquiry, actor, EventKind.ASSIGNED, old_value=old, new_value=new)
     _audit_change(inquiry, actor, "ticket.assigned", old, new)
+    if assignee is not None:
+        alerts.note_assigned(inquiry, actor)
 
 
 def _audit_change(

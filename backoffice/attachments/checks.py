@@ -17,7 +17,7 @@ from typing import BinaryIO
 import filetype
 import pillow_heif
 from flask import current_app
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from backoffice.attachments.storage import NewFile, Storage, written
 from backoffice.domain_errors import DomainError
@@ -55,6 +55,10 @@ _MARKUP = re.compile(
     rb"^\s*(<!doctype|<html|<\?xml|<svg|<script|<head|<body|<iframe)", re.IGNORECASE
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_TEXT_NAMES = {".txt", ".csv"}
+# A name keeps no control or format character: no line break could reach a header, and no
+# right-to-left override could show `exe.txt` for `txt.exe`.
+_HIDDEN = {"Cc", "Cf"}
 
 
 class FileRefused(DomainError):
@@ -86,12 +90,15 @@ class Stored:
         return [k for k in (self.storage_key, self.thumbnail_key) if k]
 
 
-def display_name(raw: str | None) -> str:
-    """The name people see: NFC, without any path (`../`, `C:\\…`), control characters or
-    surrounding blanks. Raises FileRefused for a name longer than MAX_NAME characters."""
-    name = unicodedata.normalize("NFC", raw or "")
+def display_name(raw: str | None, *, cut: bool = False) -> str:
+    """The name people see: NFC, without any path (`../`, `C:\\…`), control or format characters,
+    or surrounding blanks. Raises FileRefused for a name longer than MAX_NAME characters, or, with
+    `cut`, cuts it to that length (for saying which file was refused)."""
+    name = unicodedata.normalize("NFC", (raw or "")[: 4 * MAX_NAME] if cut else raw or "")
     name = re.split(r"[\\/]", name)[-1]
-    name = _CONTROL.sub("", name).strip().lstrip(".")
+    name = "".join(c for c in name if unicodedata.category(c) not in _HIDDEN).strip().lstrip(".")
+    if cut:
+        name = name[:MAX_NAME]
     if len(name) > MAX_NAME:
         raise FileRefused(
             f"＊ファイル名が長すぎます（{len(name)}文字）。{MAX_NAME}文字以内の名前に変えてから添付してください。",
@@ -111,6 +118,7 @@ def check_and_store(source: BinaryIO, filename: str, storage: Storage) -> Stored
     """Decide what `source` holds and write the copy to keep. Raises FileRefused (nothing is left
     in the storage then)."""
     name = display_name(filename)
+    source.seek(0)  # a retried transaction reads the same upload again
     head = source.read(8192)
     source.seek(0)
     kind = filetype.guess(head)
@@ -166,17 +174,25 @@ def _image(source: BinaryIO, name: str, mime: str, storage: Storage) -> Stored:
         # Pillow only warns below twice its own limit; ours is stricter and refuses outright.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(source, formats=[decoder]) as opened:
-                if opened.width * opened.height > limit:
-                    raise _too_many_pixels(name)
-                opened.load()
-                image = ImageOps.exif_transpose(opened)
+            # Not closed: closing would free the pixels, which are kept as the one full-size copy
+            # (the stream is the caller's).
+            opened = Image.open(source, formats=[decoder])
+            if opened.width * opened.height > limit:
+                raise _too_many_pixels(name)
+            opened.load()
+            ImageOps.exif_transpose(opened, in_place=True)
+            image = _without_metadata(opened, encoder)
+            del opened
+        except FileRefused:
+            raise
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
             raise _too_many_pixels(name) from error
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        except Exception as error:
+            # Decoders fail in many ways on a damaged file (OSError, EOFError, RuntimeError from
+            # libheif, TypeError from a bad EXIF block): each is a file that cannot be read.
             raise _broken(name, "画像") from error
-    image = _without_metadata(image, encoder)
-    kept_name = name if _extension(name) in {extension, ".jpeg"} else _renamed(name, extension)
+    same = {".jpg", ".jpeg", ".jpe"} if extension == ".jpg" else {extension}
+    kept_name = name if _extension(name) in same else _renamed(name, extension)
     main = _write_image(storage, image, encoder)
     try:
         thumbnail = _write_thumbnail(storage, image)
@@ -220,8 +236,11 @@ def _write_image(storage: Storage, image: Image.Image, encoder: str) -> NewFile:
 
 
 def _write_thumbnail(storage: Storage, image: Image.Image) -> NewFile:
-    small = image.copy()
-    small.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+    scale = min(1.0, THUMBNAIL_PIXELS / max(image.width, image.height))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    # Resized straight from the full image (no full-size copy first); reducing_gap shrinks by
+    # whole factors before the fine filter, which is fast on large photos.
+    small = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     if small.mode in ("RGBA", "LA", "P"):
         small = small.convert("RGBA")
         background = Image.new("RGBA", small.size, "white")
@@ -266,6 +285,9 @@ def _text(source: BinaryIO, name: str, extension: str, storage: Storage) -> Stor
             f"＊「{name}」は添付できない形式（HTMLなど）です。添付できるのは{ACCEPTED_TEXT}です。"
         )
     kind = "text/csv" if extension == ".csv" else "text/plain"
+    if extension not in _TEXT_NAMES:
+        # Text under another name (`page.html`, `run.bat`) is kept as text, and named so.
+        name = f"{name[: MAX_NAME - 4]}.txt"
     source.seek(0)
     new = _copy(source, storage)
     return Stored(new.key, name, f"{kind}; charset={charset}", new.size, new.sha256)

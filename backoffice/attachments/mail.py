@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backoffice.attachments import operations
-from backoffice.attachments.checks import FileRefused, check_and_store, describe_size
+from backoffice.attachments.checks import (
+    FileRefused,
+    check_and_store,
+    describe_size,
+    display_name,
+)
 from backoffice.attachments.models import Attachment, MailAttachment
 from backoffice.attachments.storage import storage
 from backoffice.extensions import db
@@ -146,7 +151,8 @@ def take_from_mail(
                 count += 1
                 total += len(item.data)
                 continue
-        name = item.filename if len(item.filename) <= 100 else item.filename[:100] + "…"
+        shown = display_name(item.filename, cut=True)
+        name = shown if len(shown) <= 100 else shown[:100] + "…"
         operations.note_refused(
             item.filename,
             f"添付ファイル（{name}）は{why}ため保存していません",

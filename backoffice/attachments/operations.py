@@ -178,7 +178,7 @@ def note_refused(
         inquiry=inquiry,
         event=event,
         state=AttachmentState.REFUSED,
-        filename=display_name(filename[:1000]) if len(filename) <= 1000 else filename[:255],
+        filename=display_name(filename, cut=True),
         uploaded_by=actor.label,
         operator_id=actor.id,
         refused_reason=why[:300],
@@ -214,13 +214,19 @@ def keep_with_draft(
     return [f for f in listed if f["id"] not in drop] + [summary(r) for r in rows]
 
 
-def move_draft_files(draft_key: str, inquiry: Inquiry) -> None:
-    """送信: the draft's files become the ticket's, in the caller's transaction (after its flush)."""
+def move_draft_files(draft_key: str, inquiry: Inquiry, ids: Iterable[int]) -> None:
+    """送信: the files the draft lists (`ids`, those 確認 showed) become the ticket's, in the caller's
+    transaction (after its flush). Any other file under the draft's key (a second 入力 sent at the
+    same time wrote its own list over the first) is deleted, never put on the ticket unseen."""
     db.session.execute(
         sa.update(Attachment)
-        .where(Attachment.draft_key == draft_key)
+        .where(Attachment.draft_key == draft_key, Attachment.id.in_(list(ids)))
         .values(inquiry_id=inquiry.id, draft_key=None)
+        .execution_options(synchronize_session=False)
     )
+    for row in db.session.scalars(sa.select(Attachment).where(Attachment.draft_key == draft_key)):
+        _delete_after_commit(row)
+        db.session.delete(row)
 
 
 # Files whose rows this transaction deletes: removed from the storage once it commits.

@@ -58,15 +58,19 @@ def send(row: Attachment, *, thumbnail: bool = False, inline: bool = False) -> R
     handle = operations.contents(row, thumbnail=thumbnail)
     image = row.is_image
     mimetype = "image/jpeg" if thumbnail else (row.content_type or "application/octet-stream")
-    response = send_file(
-        handle,
-        mimetype=mimetype,
-        as_attachment=not ((inline or thumbnail) and image),
-        download_name=row.filename,
-        max_age=0,
-        etag=False,
-        conditional=False,
-    )
+    try:
+        response = send_file(
+            handle,
+            mimetype=mimetype,
+            as_attachment=not ((inline or thumbnail) and image),
+            download_name=row.filename,
+            max_age=0,
+            etag=False,
+            conditional=False,
+        )
+    except BaseException:
+        handle.close()
+        raise
     response.headers["Content-Security-Policy"] = FILE_CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

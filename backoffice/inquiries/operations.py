@@ -7,7 +7,7 @@ inquiry is never half-saved.
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -203,14 +203,14 @@ def submit_inquiry(
     *,
     submission_key: str,
     status_url_for: Callable[[str], str],
-    with_files: bool = False,
+    draft_files: Sequence[int] = (),
 ) -> SubmitResult:
     """Create the ticket (status 新規), its first history entry and the acknowledgement email in one
     transaction, and delete the draft it came from.
 
     Sending the same draft again returns the ticket already made (`created=False`), also when two sends race.
-    `status_url_for(token)` builds the status-page link for the email; `with_files`: the draft has
-    files, which become the ticket's.
+    `status_url_for(token)` builds the status-page link for the email; `draft_files`: the ids of
+    the files the draft lists (shown on 確認), which become the ticket's.
     Raises CategoryUnavailable when the 中カテゴリー is no longer active.
     """
     # No look-up of the submission key first: its unique index turns a second send into an
@@ -240,8 +240,8 @@ def submit_inquiry(
             if existing := find_by_submission_key(submission_key):
                 return _existing(existing)
             continue  # a 受付番号 collision: draw another
-        if with_files:
-            attachments.move_draft_files(submission_key, inquiry)
+        if draft_files:
+            attachments.move_draft_files(submission_key, inquiry, draft_files)
         alerts.note_new_ticket(inquiry, REQUESTER)
         notifications.queue_acknowledgement(inquiry, status_url_for(token))
         db.session.execute(sa.delete(InquiryDraft).where(InquiryDraft.key == submission_key))

@@ -75,7 +75,11 @@ def form() -> ResponseReturnValue:
         return redirect(url_for(".complete"))
     if not form.validate():
         return render_template("inquiry/input.html", form=form, listed=listed), 422
-    remove = {int(v) for v in request.form.getlist("remove_attachment") if v.isdigit()}
+    remove = {
+        int(v)
+        for v in request.form.getlist("remove_attachment")
+        if v.isascii() and v.isdigit() and len(v) <= 18
+    }
     kept = [f for f in listed if f["id"] not in remove]
     try:
         files = attachments.take(
@@ -111,9 +115,10 @@ def confirm() -> ResponseReturnValue:
         flash("入力内容が見つかりませんでした。お手数ですが、もう一度入力してください。", "warning")
         return redirect(url_for(".form"))
     form = InquiryForm.from_draft(operations.category_tree(), draft.data)
+    listed = draft.data.get(attachments.DRAFT_FILES) or []
     if not form.validate():
         # The category may have been closed since the 入力 step: show the form with the reason.
-        return render_template("inquiry/input.html", form=form), 422
+        return render_template("inquiry/input.html", form=form, listed=listed), 422
 
     if request.method == "POST":
         if confirm_form.submission_key.data != draft.key:
@@ -127,7 +132,7 @@ def confirm() -> ResponseReturnValue:
                 form.to_input(),
                 submission_key=draft.key,
                 status_url_for=lambda token: external_url("inquiries.status", token=token),
-                with_files=bool(draft.data.get(attachments.DRAFT_FILES)),
+                draft_files=[f["id"] for f in draft.data.get(attachments.DRAFT_FILES) or []],
             )
         except operations.CategoryUnavailable:
             flash(
@@ -146,7 +151,7 @@ def confirm() -> ResponseReturnValue:
         "inquiry/confirm.html",
         form=form,
         confirm_form=confirm_form,
-        listed=draft.data.get(attachments.DRAFT_FILES) or [],
+        listed=listed,
     )
 
 

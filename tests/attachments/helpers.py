@@ -3,6 +3,7 @@ Shift_JIS CSV, and the hostile ones (HTML named .png, a zip bomb named .pdf, 40,
 
 import io
 import zipfile
+from pathlib import Path
 
 from PIL import Image
 
@@ -86,3 +87,16 @@ def huge_png() -> bytes:
 def truncated_jpeg() -> bytes:
     data = jpeg_with_gps((400, 300))
     return data[: len(data) // 2]
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def damaged_heic() -> bytes:
+    """A phone photo with a few bytes changed: libheif raises RuntimeError on it."""
+    return (DATA / "damaged.heic").read_bytes()
+
+
+def broken_exif_jpeg() -> bytes:
+    """A JPEG whose EXIF block is damaged: Pillow raises TypeError when it reads the orientation."""
+    return (DATA / "broken_exif.jpg").read_bytes()

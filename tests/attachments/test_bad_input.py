@@ -6,6 +6,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
+from backoffice.attachments.checks import check_and_store, display_name
 from backoffice.attachments.models import Attachment
 from backoffice.attachments.storage import storage
 from backoffice.extensions import db
@@ -42,6 +43,11 @@ CASES = {
     "too many files": ([(files.png(), f"{i}.png") for i in range(6)], "添付ファイルは5個までです"),
     "an executable": ([(b"MZ\x90\x00" + b"\0" * 500, "tool.exe")], "添付できない形式（EXE）です"),
     "an empty file": ([(b"", "empty.txt")], "空のファイルです"),
+    "a damaged HEIC": ([(files.damaged_heic(), "IMG_3.HEIC")], "画像として読み取れませんでした"),
+    "a JPEG with a broken EXIF block": (
+        [(files.broken_exif_jpeg(), "photo.jpg")],
+        "画像として読み取れませんでした",
+    ),
     "html as text": (
         [(b"<html><body>x</body></html>", "note.txt")],
         "添付できない形式（HTMLなど）です",
@@ -128,3 +134,76 @@ def test_good_files_of_every_kind_are_taken(client) -> None:
         ("memo.txt", "text/plain; charset=utf-8"),
     ]
     assert all(r.draft_key is not None and r.inquiry_id is None for r in rows)
+
+
+def test_text_under_another_name_is_kept_as_text_and_named_so(client) -> None:
+    """Markup after a comment, a batch file: text, so kept, but never under a name a computer would
+    open as a page or a program."""
+    seed_tree()
+    response = _post(
+        client,
+        [
+            (b"<!-- x --><svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "chart.svg"),
+            (b"@echo off\r\ndel /q C:\\x\r\n", "run.bat"),
+            (b"\n<img src=x onerror=alert(1)>", "page.html"),
+        ],
+    )
+    assert response.status_code == 302, response.text[:500]
+    rows = db.session.scalars(sa.select(Attachment).order_by(Attachment.id)).all()
+    assert [(r.filename, r.content_type) for r in rows] == [
+        ("chart.svg.txt", "text/plain; charset=utf-8"),
+        ("run.bat.txt", "text/plain; charset=utf-8"),
+        ("page.html.txt", "text/plain; charset=utf-8"),
+    ]
+
+
+def test_a_name_keeps_no_line_break_or_direction_mark(client) -> None:
+    seed_tree()
+    assert display_name("a\r\nX-Evil: 1.txt") == "aX-Evil: 1.txt"
+    assert display_name("photo\u202egnp.exe") == "photognp.exe"
+    assert display_name("\tmemo\x0c.txt") == "memo.txt"
+    # Through the form: a name with CR LF sent as RFC 5987 `filename*`.
+    page = client.get("/inquiry")
+    boundary = "XyZ"
+    fields = {**general_input(), "csrf_token": csrf_token(page.text)}
+    body = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    ).encode()
+    body += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; '
+        "filename*=UTF-8''a%0D%0AX-Evil%3A%201.txt\r\nContent-Type: text/plain\r\n\r\n"
+        f"memo\r\n--{boundary}--\r\n"
+    ).encode()
+    response = client.post(
+        "/inquiry", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert response.status_code == 302, response.text[:500]
+    assert db.session.scalars(sa.select(Attachment.filename)).one() == "aX-Evil: 1.txt"
+
+
+def test_a_remove_box_with_a_strange_value_is_no_500(client) -> None:
+    seed_tree()
+    assert _post(client, [(files.png(), "one.png")]).status_code == 302
+    page = client.get("/inquiry")
+    data = {**general_input(), "csrf_token": csrf_token(page.text)}
+    for value in ("²", "9" * 5000, "-1"):
+        response = client.post("/inquiry", data={**data, "remove_attachment": value})
+        assert response.status_code == 302, value
+    assert db.session.scalars(sa.select(Attachment.filename)).all() == ["one.png"]
+
+
+def test_a_jpeg_name_holding_a_png_is_named_png(client) -> None:
+    seed_tree()
+    assert _post(client, [(files.png(), "screen.jpeg")]).status_code == 302
+    row = db.session.scalars(sa.select(Attachment)).one()
+    assert (row.filename, row.content_type) == ("screen.png", "image/png")
+
+
+def test_an_upload_read_once_already_is_checked_from_its_start(app) -> None:
+    """A transaction retried after a conflict checks the same upload stream again."""
+    source = io.BytesIO(files.png())
+    source.read()
+    with app.app_context():
+        stored = check_and_store(source, "screen.png", storage())
+    assert stored.content_type == "image/png"

@@ -12,13 +12,16 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from backoffice.attachments import operations
 from backoffice.attachments.models import Attachment, AttachmentState
 from backoffice.attachments.storage import storage
 from backoffice.audit.models import AuditEvent
 from backoffice.extensions import db
 from backoffice.inbound.models import InboundSource, InboundState
 from backoffice.inbound.receive import receive
-from backoffice.inquiries.models import EventKind, Inquiry
+from backoffice.inquiries.actors import REQUESTER
+from backoffice.inquiries.models import EventKind, Inquiry, InquiryCategory
+from backoffice.inquiries.operations import forget_category_tree
 from backoffice.mail.delivery import message_id
 from backoffice.operators.models import Role
 from tests.attachments import helpers as files
@@ -152,6 +155,7 @@ def test_a_refused_mail_attachment_is_noted_on_the_message(client, signed_in, in
     mail.attach(MIMEText("送ります。", "plain", "utf-8"))
     mail.attach(MIMEApplication(b"MZ\x90\x00" + b"\0" * 300, Name="setup.exe"))
     mail.attach(MIMEApplication(files.zip_bomb(), Name="manual.pdf"))
+    mail.attach(MIMEApplication(files.png(), Name="あ" * 300 + ".png"))  # too long a name
     mail["From"], mail["To"] = inquiry.email, asked.reply_to
     mail["Message-ID"] = make_msgid(domain="example.com")
     assert receive(mail.as_bytes(), InboundSource.PIPE).state is InboundState.APPENDED
@@ -161,7 +165,9 @@ def test_a_refused_mail_attachment_is_noted_on_the_message(client, signed_in, in
     assert [r.refused_reason for r in refused] == [
         "添付ファイル（setup.exe）は受け付けられない形式のため保存していません",
         "添付ファイル（manual.pdf）は受け付けられない形式のため保存していません",
+        f"添付ファイル（{'あ' * 100}…）はファイル名が長すぎるため保存していません",
     ]
+    assert len(refused[2].filename) == 255
     assert all(r.storage_key is None for r in refused)
     page = client.get(link_in(asked))
     assert "添付ファイル（setup.exe）は受け付けられない形式のため保存していません" in page.text
@@ -193,6 +199,46 @@ def test_the_draft_keeps_its_files_through_changes_and_one_can_be_removed(client
     assert row.filename == "two.pdf"
     assert row.inquiry_id is not None
     assert row.draft_key is None
+
+
+def test_only_the_files_the_draft_lists_reach_the_ticket(client) -> None:
+    """Two 入力 sent at once from one draft: each stores its file, the later list wins; 送信 puts on
+    the ticket only what 確認 showed and deletes the other file."""
+    seed_tree()
+    page = client.get("/inquiry")
+    form = {**general_input(), "csrf_token": csrf_token(page.text)}
+    form["attachments"] = [(io.BytesIO(files.png()), "shown.png")]
+    assert client.post("/inquiry", data=form, content_type="multipart/form-data").status_code == 302
+    shown = db.session.scalars(sa.select(Attachment)).one()
+    # The other request's file, under the same draft but not in its list.
+    [unseen] = operations.attach(
+        operations.take([operations.Upload(io.BytesIO(files.pdf()), "unseen.pdf", 400)]),
+        REQUESTER,
+        draft_key=shown.draft_key,
+    )
+    db.session.commit()
+    unseen_key = unseen.storage_key
+    confirm = client.get("/inquiry/confirm")
+    assert "unseen.pdf" not in confirm.text
+    client.post("/inquiry/confirm", data=confirm_fields(confirm.text))
+    [row] = db.session.scalars(sa.select(Attachment)).all()
+    assert (row.filename, row.inquiry_id is not None) == ("shown.png", True)
+    assert not (storage().root / "objects" / unseen_key[:2] / unseen_key).exists()  # type: ignore[attr-defined]
+
+
+def test_the_files_stay_listed_when_confirm_sends_back_to_the_form(client) -> None:
+    seed_tree()
+    page = client.get("/inquiry")
+    form = {**general_input(), "csrf_token": csrf_token(page.text)}
+    form["attachments"] = [(io.BytesIO(files.png()), "kept.png")]
+    assert client.post("/inquiry", data=form, content_type="multipart/form-data").status_code == 302
+    category = db.session.get(InquiryCategory, int(general_input()["category"]))
+    category.is_active = False  # closed between 入力 and 確認
+    db.session.commit()
+    forget_category_tree()
+    response = client.get("/inquiry/confirm")
+    assert response.status_code == 422
+    assert "kept.png（" in response.text
 
 
 def test_an_internal_notes_file_is_for_operators_only(client, signed_in, inquiry) -> None:

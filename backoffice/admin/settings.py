@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from flask import flash, redirect, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from markupsafe import escape
 from wtforms.validators import ValidationError
 
 from backoffice.accounts import operator_actions
@@ -14,6 +13,7 @@ from backoffice.accounts.models import TermsVersion
 from backoffice.admin.access import MANAGE
 from backoffice.admin.base import SecuredModelView, ids_of
 from backoffice.admin.filters import DayFromFilter, DayUntilFilter
+from backoffice.audit import wording
 from backoffice.audit.models import AuditEvent
 from backoffice.display import format_datetime
 from backoffice.domain_errors import DomainError
@@ -216,10 +216,16 @@ class AuditView(SecuredModelView):
         "outcome": "結果",
         "detail": "詳細",
     }
+    # Words for people on screen; the stored codes stay searchable and filterable.
     column_formatters = {
         "occurred_at": lambda v, c, m, n: format_datetime(m.occurred_at),
+        "actor_label": lambda v, c, m, n: wording.actor_name(
+            m.actor_type, m.actor_id, m.actor_label
+        ),
+        "action": lambda v, c, m, n: wording.action_label(m.action),
+        "target_type": lambda v, c, m, n: wording.target_label(m.target_type),
         "outcome": lambda v, c, m, n: "成功" if m.outcome.value == "success" else "失敗",
-        "detail": lambda v, c, m, n: escape(m.detail) if m.detail else "",
+        "detail": lambda v, c, m, n: wording.detail_text(m.action, m.detail),
     }
     column_default_sort = ("occurred_at", True)
     column_searchable_list = ["action", "actor_label", "target_id"]

@@ -9,6 +9,7 @@ from backoffice.admin.access import current_operator
 from backoffice.admin.dashboard import DashboardView
 from backoffice.admin.inquiry_list import InquiryView
 from backoffice.admin.menu import views
+from backoffice.audit import wording
 from backoffice.extensions import babel
 from backoffice.inquiries.corrections import FIELDS as CORRECTION_FIELDS
 from backoffice.inquiries.models import InquiryStatus
@@ -36,6 +37,12 @@ def init_app(app: Flask) -> None:
         InquiryStatus(value).label if value else ""
     )
     app.jinja_env.globals["correction_labels"] = CORRECTION_FIELDS
+    # A history entry's author: an operator by their name now (the entry keeps who it was then).
+    app.jinja_env.globals["event_actor"] = lambda event: (
+        wording.actor_name("operator", event.operator_id, event.actor)
+        if event.operator_id is not None
+        else event.actor
+    )
 
     @app.context_processor
     def inject_operator() -> dict[str, object]:

@@ -9,6 +9,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 
 from backoffice.display import JST
 from backoffice.extensions import db
+from backoffice.inquiries import queues
 from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatus
 from backoffice.inquiries.triage import OPEN_STATUSES, overdue_clause
 from backoffice.operators.models import Operator
@@ -160,6 +161,38 @@ class RequesterRepliedFilter(_Filter):
         return query.filter(Inquiry.requester_replied_at.is_not(None))
 
 
+class _FlagFilter(_Filter):
+    """A filter with one option (「…のみ」) whose rule is a queue's SQL (backoffice.inquiries.queues)."""
+
+    clause: Any = None
+
+    def __init__(self, name: str, option: str) -> None:
+        super().__init__(Inquiry.status, name, [("1", option)])
+
+    def clean(self, value: str) -> bool:
+        if value != "1":
+            raise ValueError(value)
+        return True
+
+    def apply(self, query: Any, value: bool, alias: Any = None) -> Any:
+        return query.filter(type(self).clause())
+
+
+class UnfinishedFilter(_FlagFilter):
+    key = "open"
+    clause = staticmethod(queues.unfinished_clause)
+
+
+class DueSoonFilter(_FlagFilter):
+    key = "due_soon"
+    clause = staticmethod(queues.due_soon_clause)
+
+
+class AccountRequestFilter(_FlagFilter):
+    key = "request"
+    clause = staticmethod(queues.account_request_clause)
+
+
 def _jst_day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=JST)
 
@@ -196,4 +229,8 @@ def inquiry_filters() -> list[_Filter]:
         RequesterRepliedFilter(),
         DayFromFilter(Inquiry.created_at, "受付日（から）", "from"),
         DayUntilFilter(Inquiry.created_at, "受付日（まで）", "until"),
+        # After the others: links already made (bookmarks, the benchmark) name filters by position.
+        UnfinishedFilter("未完了", "未完了のみ"),
+        DueSoonFilter("期限が近い", f"{queues.DUE_SOON_BUSINESS_DAYS}営業日以内のみ"),
+        AccountRequestFilter("ID発行申請", "未完了のID発行申請のみ"),
     ]

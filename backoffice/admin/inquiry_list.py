@@ -1,6 +1,7 @@
 """お問い合わせ一覧 (endpoint `tickets`): columns, filters, search, bulk actions and CSV export; the ticket
 page and 「アカウント発行」 are mixed in from inquiry_page and issuance."""
 
+import urllib.parse
 from datetime import date
 from typing import Any
 
@@ -18,13 +19,14 @@ from backoffice.admin.issuance import IssuanceMixin
 from backoffice.admin.large_list import LargeListMixin
 from backoffice.display import format_date, format_datetime
 from backoffice.extensions import db
-from backoffice.inquiries import counts, triage
+from backoffice.inquiries import counts, queues, triage
 from backoffice.inquiries.export import record_export, stream_csv
 from backoffice.inquiries.models import (
     Inquiry,
     InquiryCategory,
     InquiryStatus,
     InquiryStatusCount,
+    Priority,
 )
 from backoffice.inquiries.search import search_clause as inquiry_search_clause
 from backoffice.operators.models import Operator
@@ -58,12 +60,24 @@ def _due(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
     return Markup("{}").format(text)
 
 
+def _priority(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
+    if model.priority in (Priority.HIGH, Priority.URGENT):
+        return Markup('<strong class="priority-{}">{}</strong>').format(
+            model.priority.value, model.priority.label
+        )
+    return Markup.escape(model.priority.label)
+
+
 def _status(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
     if model.requester_replied_at is None:
         return Markup.escape(model.status.label)
     return Markup('{}<br><span class="badge badge-warning">依頼者から返信あり</span>').format(
         model.status.label
     )
+
+
+def _filter_args(url: str) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
 
 
 class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelView):
@@ -84,7 +98,9 @@ class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelV
         "requester_name",
         "status",
         "assignee",
+        "priority",
         "due_on",
+        "updated_at",
     ]
     column_labels = {
         "reference_number": "受付番号",
@@ -96,6 +112,7 @@ class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelV
         "assignee": "担当者",
         "due_on": "期限",
         "priority": "優先度",
+        "updated_at": "最終更新",
     }
     column_sortable_list = [
         "reference_number",
@@ -123,6 +140,8 @@ class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelV
         "status": _status,
         "assignee": lambda v, c, m, n: m.assignee.name if m.assignee else "（未割り当て）",
         "due_on": _due,
+        "priority": _priority,
+        "updated_at": lambda v, c, m, n: format_datetime(m.updated_at),
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -132,7 +151,30 @@ class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelV
     @expose("/")
     def index_view(self) -> Any:
         self._refresh_filters_cache()  # category and operator options change while the app runs
+        self._template_args["queues"] = self.queue_links()
         return super().index_view()
+
+    def queue_links(self) -> list[dict[str, Any]]:
+        """The one-click queues above the list, each with its count; the one shown is marked."""
+        me = self.actor().id
+        counts = queues.queue_counts(me)
+        shown = {k: v for k, v in request.args.items() if k.startswith("flt")}
+        links = []
+        for queue in queues.QUEUES:
+            values = {key: value.format(me=me) for key, value in queue.filters}
+            url = self.filter_url(**values)
+            count = counts[queue.key]
+            links.append(
+                {
+                    "label": queue.label,
+                    "url": url,
+                    "count": f"{queues.COUNT_CAP:,}件以上"
+                    if count > queues.COUNT_CAP
+                    else f"{count}件",
+                    "current": bool(shown) and shown == _filter_args(url),
+                }
+            )
+        return links
 
     def search_placeholder(self) -> str:
         return "受付番号・氏名・メール・医療機関コード・医療機関名"

@@ -24,4 +24,23 @@
     }
     select.value = "";
   });
+  // Flask-Admin turns each active filter's selects into select2 widgets, whose opener is a link with
+  // no name: give it the filter's name, and say whether it picks the condition or the value.
+  function nameFilterWidgets() {
+    document.querySelectorAll(".select2-container").forEach(function (box) {
+      var opener = box.querySelector("a.select2-choice");
+      var row = box.closest("tr");
+      if (!opener || !row) return;
+      var remove = row.querySelector(".remove-filter");
+      var filter = remove ? remove.textContent.replace(/[\s\u00d7]+/g, " ").trim() : "絞り込み";
+      var select = box.nextElementSibling;
+      var part = select && select.classList.contains("filter-op") ? "の条件" : "の値";
+      // The visible choice starts the name (what a voice user says), then what it is for.
+      var shown = opener.textContent.trim();
+      opener.setAttribute("aria-label", shown ? shown + "（" + filter + part + "）" : filter + part);
+    });
+  }
+  window.addEventListener("load", nameFilterWidgets);
+  document.addEventListener("change", function () { setTimeout(nameFilterWidgets, 0); });
+  document.addEventListener("click", function () { setTimeout(nameFilterWidgets, 0); });
 })();

@@ -1,5 +1,5 @@
-"""通知の設定 in a real Chromium, at 1280 px and 200 % zoom with axe: reached from the back office's
-header, saved, and shown again with the choices made."""
+"""The operator's desk in a real Chromium, at 1280 px and 200 % zoom with axe: 通知の設定 reached from
+the header, saved and shown again; the queues above the ticket list, counted and followed."""
 
 from playwright.sync_api import expect
 
@@ -26,3 +26,32 @@ def test_an_agent_chooses_their_alerts(page, live_app, axe_source) -> None:
         page.get_by_label("毎朝、担当しているお問い合わせのうち本日期限・期限切れのものの一覧")
     ).not_to_be_checked()
     check(page, axe_source, "alert settings after saving")
+
+
+def test_the_queues_above_the_ticket_list(page, live_app, axe_source) -> None:
+    with live_app.app_context():
+        secret = make_agent()
+    page.goto(live_app.base_url + "/inquiry")
+    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(
+        label="介護情報基盤ポータルについて"
+    )
+    page.locator("#category").select_option(index=1)
+    page.locator("#name").fill("山田 太郎")
+    page.locator("#name_kana").fill("やまだ たろう")
+    page.locator("#organization").fill("さくら介護")
+    page.locator("#email").fill("yamada@sakura.example.jp")
+    page.locator("#email_confirm").fill("yamada@sakura.example.jp")
+    page.locator("#phone").fill("03-1234-5678")
+    page.locator("#body").fill("ログインできません。")
+    page.get_by_role("button", name="確認画面へ進む").click()
+    page.get_by_role("button", name="この内容で送信する").click()
+    page.goto(live_app.base_url + "/admin/login")
+    operator_sign_in(page, secret)
+    page.goto(live_app.base_url + "/admin/tickets/")
+    queues = page.get_by_role("navigation", name="キュー")
+    expect(queues).to_contain_text("未割り当て（1件）")
+    check(page, axe_source, "ticket list with its queues")
+    queues.get_by_role("link", name="未割り当て（1件）").click()
+    expect(queues.locator("[aria-current=page]")).to_have_text("未割り当て（1件）")
+    expect(page.locator("table.model-list")).to_contain_text("山田 太郎")
+    check(page, axe_source, "the 未割り当て queue")

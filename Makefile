@@ -32,8 +32,11 @@ run: $(STAMP)
 	$(FLASK) demo seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# The suite in TEST_WORKERS processes (pytest-xdist): each has its own PostgreSQL cluster, Chromium and
+# servers on free ports. TEST_WORKERS=0 runs it in this process (what a failing test is easier to read in).
+TEST_WORKERS ?= 2
 test: $(STAMP) node_modules/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
 # Re-take the README's screenshots (docs/screenshots) with the browser tests.
 screenshots: $(STAMP) node_modules/.installed

@@ -44,6 +44,11 @@ LIST_PAGES = {
     "search_surname_p95_ms": "search by the commonest surname alone",
     "search_email_p95_ms": "search by email",
     "deep_page_p95_ms": "page 1,000",
+    "queue_mine_p95_ms": "queue 自分の担当 (the benchmark's operator)",
+    "queue_unassigned_p95_ms": "queue 未割り当て",
+    "queue_due_soon_p95_ms": "queue 期限が近い",
+    "queue_overdue_p95_ms": "queue 期限切れ",
+    "queue_requests_p95_ms": "queue ID発行申請",
 }
 
 

@@ -41,6 +41,12 @@
     });
   }
   window.addEventListener("load", nameFilterWidgets);
+  // Flask-Admin builds the widgets when the page is ready and again when a filter is added.
+  if (window.MutationObserver) {
+    new MutationObserver(function (changes) {
+      if (changes.some(function (c) { return c.addedNodes.length; })) nameFilterWidgets();
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  }
   document.addEventListener("change", function () { setTimeout(nameFilterWidgets, 0); });
   document.addEventListener("click", function () { setTimeout(nameFilterWidgets, 0); });
 })();

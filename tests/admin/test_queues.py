@@ -79,3 +79,16 @@ def test_a_queue_of_more_than_the_cap_says_so(signed_in, client, db, monkeypatch
     links = {label: count for _a, _u, label, count in QUEUE.findall(page.text)}
     assert links["未割り当て"] == "2件以上"
     assert links["自分の担当"] == "0件"
+
+
+def test_the_counts_are_kept_for_a_while_and_the_list_is_not(app, signed_in, client, db) -> None:
+    seed_tree()
+    app.config["QUEUE_COUNT_CACHE_SECONDS"] = 30
+    viewer = signed_in(Role.VIEWER)
+    assert '未割り当て<span class="queue-count">（0件）' in viewer.get("/admin/tickets/").text
+    send(client, general_input())
+    page = viewer.get("/admin/tickets/")
+    assert '未割り当て<span class="queue-count">（0件）' in page.text  # counted 30 s ago
+    assert len(_numbers(page.text)) == 1  # the list is read fresh
+    app.config["QUEUE_COUNT_CACHE_SECONDS"] = 0
+    assert '未割り当て<span class="queue-count">（1件）' in viewer.get("/admin/tickets/").text

@@ -28,6 +28,26 @@ def _post(client, attachments, **fields):
     return client.post("/inquiry", data=data, content_type="multipart/form-data")
 
 
+_BOUNDARY = "XyZ"
+
+
+def _post_raw(client, file_part: bytes):
+    """The form written by hand, as a client may send it: the typed fields, then a file part that
+    starts with `file_part` (its name parameter, headers and contents, and whatever ends it)."""
+    page = client.get("/inquiry")
+    fields = {**general_input(), "csrf_token": csrf_token(page.text)}
+    body = "".join(
+        f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    ).encode()
+    body += f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '.encode()
+    return client.post(
+        "/inquiry",
+        data=body + file_part,
+        content_type=f"multipart/form-data; boundary={_BOUNDARY}",
+    )
+
+
 CASES = {
     "html named .png": (
         [(files.html_as_png(), "screenshot.png")],
@@ -92,19 +112,10 @@ def test_too_large_a_file_and_too_large_a_total_are_said_before_anything_is_read
 )
 def test_an_upload_cut_off_midway_is_not_a_500_and_stores_nothing(client) -> None:
     seed_tree()
-    page = client.get("/inquiry")
-    boundary = "XyZ"
-    fields = {**general_input(), "csrf_token": csrf_token(page.text)}
-    body = "".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-        for k, v in fields.items()
-    ).encode()
-    body += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="a.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + files.png()[:40]  # the connection ends here: no closing boundary
-    response = client.post(
-        "/inquiry", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    # The connection ends inside the file: no closing boundary.
+    response = _post_raw(
+        client,
+        b'filename="a.png"\r\nContent-Type: image/png\r\n\r\n' + files.png()[:40],
     )
     assert response.status_code == 400
     assert "送信が途中で切れたため、受け付けられませんでした" in response.text
@@ -163,20 +174,10 @@ def test_a_name_keeps_no_line_break_or_direction_mark(client) -> None:
     assert display_name("photo\u202egnp.exe") == "photognp.exe"
     assert display_name("\tmemo\x0c.txt") == "memo.txt"
     # Through the form: a name with CR LF sent as RFC 5987 `filename*`.
-    page = client.get("/inquiry")
-    boundary = "XyZ"
-    fields = {**general_input(), "csrf_token": csrf_token(page.text)}
-    body = "".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-        for k, v in fields.items()
-    ).encode()
-    body += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; '
-        "filename*=UTF-8''a%0D%0AX-Evil%3A%201.txt\r\nContent-Type: text/plain\r\n\r\n"
-        f"memo\r\n--{boundary}--\r\n"
-    ).encode()
-    response = client.post(
-        "/inquiry", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    response = _post_raw(
+        client,
+        b"filename*=UTF-8''a%0D%0AX-Evil%3A%201.txt\r\nContent-Type: text/plain\r\n\r\n"
+        + f"memo\r\n--{_BOUNDARY}--\r\n".encode(),
     )
     assert response.status_code == 302, response.text[:500]
     assert db.session.scalars(sa.select(Attachment.filename)).one() == "aX-Evil: 1.txt"

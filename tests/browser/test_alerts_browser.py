@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_flows_browser import make_agent, operator_sign_in
 from tests.browser.test_operator_browser import check
+from tests.builders.browser import fill_general_inquiry
 
 
 def test_an_agent_chooses_their_alerts(page, live_app, axe_source) -> None:
@@ -32,17 +33,7 @@ def test_the_queues_above_the_ticket_list(page, live_app, axe_source) -> None:
     with live_app.app_context():
         secret = make_agent()
     page.goto(live_app.base_url + "/inquiry")
-    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(
-        label="介護情報基盤ポータルについて"
-    )
-    page.locator("#category").select_option(index=1)
-    page.locator("#name").fill("山田 太郎")
-    page.locator("#name_kana").fill("やまだ たろう")
-    page.locator("#organization").fill("さくら介護")
-    page.locator("#email").fill("yamada@sakura.example.jp")
-    page.locator("#email_confirm").fill("yamada@sakura.example.jp")
-    page.locator("#phone").fill("03-1234-5678")
-    page.locator("#body").fill("ログインできません。")
+    fill_general_inquiry(page, "ログインできません。")
     page.get_by_role("button", name="確認画面へ進む").click()
     page.get_by_role("button", name="この内容で送信する").click()
     page.goto(live_app.base_url + "/admin/login")

@@ -13,22 +13,8 @@ from backoffice.inquiries.models import Inquiry
 from tests.attachments import helpers as files
 from tests.browser.test_flows_browser import make_agent, operator_sign_in
 from tests.browser.test_operator_browser import check
-from tests.builders.browser import check_phone_page
+from tests.builders.browser import check_phone_page, fill_general_inquiry
 from tests.conversation.helpers import link_in, mails_to
-
-
-def _fill_general(page) -> None:
-    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(
-        label="介護情報基盤ポータルについて"
-    )
-    page.locator("#category").select_option(index=1)
-    page.locator("#name").fill("山田 太郎")
-    page.locator("#name_kana").fill("やまだ たろう")
-    page.locator("#organization").fill("さくら介護")
-    page.locator("#email").fill("yamada@sakura.example.jp")
-    page.locator("#email_confirm").fill("yamada@sakura.example.jp")
-    page.locator("#phone").fill("03-1234-5678")
-    page.locator("#body").fill("ワンタイムパスワードのエラー画面です。")
 
 
 def _screenshot(name: str = "IMG_0042.JPG") -> dict:
@@ -44,7 +30,7 @@ def test_a_screenshot_on_the_form_with_javascript_at_375px(browser, live_app, ax
         page.goto(live_app.base_url + "/inquiry")
         expect(page.locator("#hint-attachments")).to_contain_text("5個まで、1ファイル10MBまで")
         # A bad file first: the message next to the field, the form kept, at 375 px.
-        _fill_general(page)
+        fill_general_inquiry(page)
         page.get_by_label("添付ファイル").set_input_files(
             {"name": "screen.png", "mimeType": "image/png", "buffer": files.html_as_png()}
         )
@@ -83,11 +69,7 @@ def test_a_file_on_the_form_without_javascript(browser, live_app, axe_source) ->
     page = context.new_page()
     try:
         page.goto(live_app.base_url + "/inquiry")
-        page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(
-            label="介護情報基盤ポータルについて"
-        )
-        page.locator("#category").select_option(index=1)
-        _fill_general(page)
+        fill_general_inquiry(page)
         page.get_by_label("添付ファイル").set_input_files(
             {"name": "手順.pdf", "mimeType": "application/pdf", "buffer": files.pdf()}
         )
@@ -108,7 +90,7 @@ def test_the_operator_sees_the_thumbnail_and_answers_with_a_file(
         secret = make_agent()
     # The requester's inquiry with a screenshot, through the form.
     page.goto(live_app.base_url + "/inquiry")
-    _fill_general(page)
+    fill_general_inquiry(page)
     page.get_by_label("添付ファイル").set_input_files(_screenshot())
     page.get_by_role("button", name="確認画面へ進む").click()
     page.get_by_role("button", name="この内容で送信する").click()

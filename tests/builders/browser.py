@@ -37,3 +37,18 @@ def check_phone_page(page, axe_source: str) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, (page.url, overflow)
     assert axe_violations(page, axe_source) == [], page.url
+
+
+def fill_general_inquiry(page, body: str = "ワンタイムパスワードのエラー画面です。") -> None:
+    """The お問い合わせフォーム's fields for a general inquiry, as a person fills them in."""
+    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(
+        label="介護情報基盤ポータルについて"
+    )
+    page.locator("#category").select_option(index=1)
+    page.locator("#name").fill("山田 太郎")
+    page.locator("#name_kana").fill("やまだ たろう")
+    page.locator("#organization").fill("さくら介護")
+    page.locator("#email").fill("yamada@sakura.example.jp")
+    page.locator("#email_confirm").fill("yamada@sakura.example.jp")
+    page.locator("#phone").fill("03-1234-5678")
+    page.locator("#body").fill(body)

@@ -22,15 +22,13 @@ from backoffice.display import to_jst
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.inquiries.actors import Actor
-from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatus
+from backoffice.inquiries.models import OPEN_STATUSES, Inquiry, InquiryCategory
 from backoffice.mail import outbox
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
 from backoffice.urls import external_url
 
 ALERTED_ROLES = (Role.ADMIN, Role.AGENT)
-# The statuses whose due date still runs (as triage.OPEN_STATUSES): the digest lists these.
-_DUE_STATUSES = (InquiryStatus.NEW, InquiryStatus.IN_PROGRESS, InquiryStatus.ON_HOLD)
 DIGEST_LIMIT = 50
 
 
@@ -176,7 +174,7 @@ def _send_digests(now: datetime) -> int:
             sa.select(Inquiry)
             .where(
                 Inquiry.assignee_id == operator.id,
-                Inquiry.status.in_(_DUE_STATUSES),
+                Inquiry.status.in_(OPEN_STATUSES),
                 Inquiry.due_on <= today,
             )
             .order_by(Inquiry.due_on, Inquiry.id)

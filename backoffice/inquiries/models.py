@@ -43,6 +43,9 @@ class InquiryStatus(enum.Enum):
         return _REQUESTER_LABELS[self]
 
 
+# Inquiries still waiting for the help desk: these can be overdue (依頼者の回答待ち is not: its clock
+# stops, and the due date moves on by the business days spent waiting).
+OPEN_STATUSES = frozenset({InquiryStatus.NEW, InquiryStatus.IN_PROGRESS, InquiryStatus.ON_HOLD})
 # A ticket in these is finished for good: no message reopens it, and its files' retention runs.
 FINISHED = frozenset({InquiryStatus.CLOSED, InquiryStatus.REJECTED, InquiryStatus.SPAM})
 

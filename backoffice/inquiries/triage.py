@@ -28,6 +28,7 @@ from backoffice.extensions import db
 from backoffice.inquiries import notifications
 from backoffice.inquiries.actors import Actor
 from backoffice.inquiries.models import (
+    OPEN_STATUSES,
     CannedReply,
     EventKind,
     Inquiry,
@@ -52,9 +53,6 @@ TRANSITIONS: dict[InquiryStatus, frozenset[InquiryStatus]] = {
     S.REJECTED: frozenset({S.IN_PROGRESS}),
     S.SPAM: frozenset({S.NEW}),
 }
-# Inquiries still waiting for the help desk: these can be overdue (依頼者の回答待ち is not: its clock
-# stops, and the due date moves on by the business days spent waiting).
-OPEN_STATUSES = frozenset({S.NEW, S.IN_PROGRESS, S.ON_HOLD})
 DONE_STATUSES = frozenset({S.RESOLVED, S.CLOSED, S.REJECTED, S.SPAM})
 # The sweep's clock (`waiting_since`) runs in these: reminders and closing, 解決済 → 完了.
 SWEPT_STATUSES = frozenset({S.WAITING, S.RESOLVED})

@@ -2,9 +2,10 @@
 form, and serving a file to someone the view has already found allowed to read it."""
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from flask import Flask, current_app, request, send_file
+from flask import Request as FlaskRequest
 from flask.wrappers import Response
 from werkzeug.datastructures import FileStorage
 
@@ -21,8 +22,25 @@ def takes_files(view: F) -> F:
     return view
 
 
+class Request(FlaskRequest):
+    """Closes every file stream the form parser opened when the request ends. Werkzeug closes only
+    the parts it finished; a part cut off by the size limit or a dropped connection would hold its
+    temporary file open until the garbage collector found it."""
+
+    def _get_file_stream(self, *args: Any, **kwargs: Any) -> IO[bytes]:
+        stream = super()._get_file_stream(*args, **kwargs)
+        self.__dict__.setdefault("_file_streams", []).append(stream)
+        return stream
+
+    def close(self) -> None:
+        super().close()
+        for stream in self.__dict__.pop("_file_streams", ()):
+            stream.close()
+
+
 def init_app(app: Flask) -> None:
     """Registered before CSRF protection, which reads the form (and so the request's body) first."""
+    app.request_class = Request
 
     @app.before_request
     def _raise_limit_for_files() -> None:

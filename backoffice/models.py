@@ -11,6 +11,7 @@ from backoffice.mail import models as mail_models
 from backoffice.operators import models as operators_models
 from backoffice.otp import models as otp_models
 from backoffice.registration import models as registration_models
+from backoffice.saved_views import models as saved_views_models
 
 __all__ = [
     "accounts_models",
@@ -24,4 +25,5 @@ __all__ = [
     "operators_models",
     "otp_models",
     "registration_models",
+    "saved_views_models",
 ]

@@ -17,6 +17,7 @@ from backoffice.admin.filters import StatusFilter, inquiry_filters
 from backoffice.admin.inquiry_page import InquiryPageMixin
 from backoffice.admin.issuance import IssuanceMixin
 from backoffice.admin.large_list import LargeListMixin
+from backoffice.admin.saved_views import SavedViewsMixin
 from backoffice.display import format_date, format_datetime
 from backoffice.extensions import db
 from backoffice.inquiries import counts, queues, triage
@@ -30,6 +31,7 @@ from backoffice.inquiries.models import (
 )
 from backoffice.inquiries.search import search_clause as inquiry_search_clause
 from backoffice.operators.models import Operator
+from forms.saved_views import SaveViewForm
 from forms.triage import BulkForm
 
 
@@ -80,7 +82,9 @@ def _filter_args(url: str) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
 
 
-class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelView):
+class InquiryView(
+    InquiryPageMixin, IssuanceMixin, SavedViewsMixin, LargeListMixin, SecuredModelView
+):
     """お問い合わせ一覧 and each inquiry's ticket page."""
 
     roles = READ
@@ -152,6 +156,8 @@ class InquiryView(InquiryPageMixin, IssuanceMixin, LargeListMixin, SecuredModelV
     def index_view(self) -> Any:
         self._refresh_filters_cache()  # category and operator options change while the app runs
         self._template_args["queues"] = self.queue_links()
+        self._template_args.setdefault("save_form", SaveViewForm())
+        self._template_args["list_state"] = self.list_state()
         return super().index_view()
 
     def queue_links(self) -> list[dict[str, Any]]:

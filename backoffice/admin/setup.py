@@ -13,6 +13,7 @@ from backoffice.audit import wording
 from backoffice.extensions import babel
 from backoffice.inquiries.corrections import FIELDS as CORRECTION_FIELDS
 from backoffice.inquiries.models import InquiryStatus
+from backoffice.saved_views import operations as saved_views
 from backoffice.security import csp_nonce
 
 
@@ -44,9 +45,19 @@ def init_app(app: Flask) -> None:
         else event.actor
     )
 
+    app.jinja_env.globals["saved_views_menu"] = _saved_views_menu
+
     @app.context_processor
     def inject_operator() -> dict[str, object]:
         return {"current_operator": current_operator() if _is_admin_request() else None}
+
+
+def _saved_views_menu() -> list[tuple[int, str]]:
+    """The signed-in operator's saved views, for the menu (read only on pages that show it)."""
+    operator = current_operator()
+    if operator is None:
+        return []
+    return [(view.id, view.name) for view in saved_views.views_of(operator.id)]
 
 
 def _is_admin_request() -> bool:

@@ -28,6 +28,7 @@ from backoffice.extensions import db
 from backoffice.inquiries import notifications
 from backoffice.inquiries.actors import Actor
 from backoffice.inquiries.models import (
+    DONE_STATUSES,
     OPEN_STATUSES,
     CannedReply,
     EventKind,
@@ -53,7 +54,6 @@ TRANSITIONS: dict[InquiryStatus, frozenset[InquiryStatus]] = {
     S.REJECTED: frozenset({S.IN_PROGRESS}),
     S.SPAM: frozenset({S.NEW}),
 }
-DONE_STATUSES = frozenset({S.RESOLVED, S.CLOSED, S.REJECTED, S.SPAM})
 # The sweep's clock (`waiting_since`) runs in these: reminders and closing, 解決済 → 完了.
 SWEPT_STATUSES = frozenset({S.WAITING, S.RESOLVED})
 # What an operator's reply may leave the ticket in; the first one allowed is the default.

@@ -145,6 +145,15 @@ class InquiryPageMixin:
         if not form.validate_on_submit():
             return 422
         try:
+            if form is reply_form and "reply-preview" in request.form:
+                # The exact mail, nothing sent; files are not sent with a preview (the page says so).
+                self._template_args["reply_preview"] = triage.preview_reply(  # type: ignore[attr-defined]
+                    inquiry.id, reply_form.body.data or "", next_status=reply_form.chosen_status()
+                )
+                self._template_args["preview_dropped_files"] = bool(  # type: ignore[attr-defined]
+                    reply_form.attachments.uploads()
+                )
+                return 200
             if form is reply_form:
                 triage.reply(
                     inquiry.id,

@@ -7,7 +7,10 @@ from datetime import date
 from backoffice.attachments.models import Attachment
 from backoffice.inquiries import links
 from backoffice.inquiries.models import Inquiry
-from backoffice.inquiries.requester_mail import queue_to_requester
+from backoffice.inquiries.requester_mail import queue_to_requester, render_for_requester
+
+# Where the preview of a mail shows the status-page link: a bearer secret, minted only when sent.
+STATUS_URL_PLACEHOLDER = "（確認ページのURL：送信するメールに記載されます）"
 
 
 def _queue(kind: str, inquiry: Inquiry, **context: object) -> None:
@@ -26,6 +29,17 @@ def queue_reply(
     it waits for their answer; `files`: its attachments (carried up to ATTACHMENT_MAIL_MAX_BYTES,
     the others named with the link)."""
     _queue("inquiry_reply", inquiry, body=body, asks=asks, files=files or [])
+
+
+def preview_reply(inquiry: Inquiry, body: str, *, asks: bool) -> tuple[str, str]:
+    """The subject and text queue_reply would mail for this body, the link shown as a placeholder."""
+    return render_for_requester(
+        "inquiry_reply",
+        inquiry,
+        status_url=STATUS_URL_PLACEHOLDER,
+        body=body,
+        asks=asks,
+    )
 
 
 def queue_message_received(inquiry: Inquiry, previous: Inquiry | None = None) -> None:

@@ -16,20 +16,36 @@ def queue_to_requester(
     mail carries the status-page link); the mail says whether replying to it reaches the ticket, and
     above which line to write. `files`: the message's attachments — those that fit are carried,
     the others only named (the status page has them)."""
-    reply_to = addresses.reply_address(inquiry)
-    carried, named = split_for_mail(files or [])
+    reply_to, carried, full = _context(inquiry, files, context)
     outbox.enqueue(
         kind,
         inquiry.email,
-        {
-            "inquiry": inquiry,
-            "reply_marker": REPLY_MARKER if reply_to else None,
-            "carried": carried,
-            "named": named,
-            **context,
-        },
+        full,
         contains_secret=True,
         inquiry=inquiry,
         reply_to=reply_to,
         files=carried,
     )
+
+
+def render_for_requester(kind: str, inquiry: Inquiry, **context: object) -> tuple[str, str]:
+    """The subject and text of the mail queue_to_requester would queue with this context, queuing
+    nothing (the reply box's preview). The caller rolls back: it may mint the ticket's reply token."""
+    _reply_to, _carried, full = _context(inquiry, None, context)
+    subject, text, _html = outbox.render_mail(kind, full)
+    return subject, text
+
+
+def _context(
+    inquiry: Inquiry, files: list[Attachment] | None, context: dict[str, object]
+) -> tuple[str | None, list[Attachment], dict[str, object]]:
+    reply_to = addresses.reply_address(inquiry)
+    carried, named = split_for_mail(files or [])
+    full = {
+        "inquiry": inquiry,
+        "reply_marker": REPLY_MARKER if reply_to else None,
+        "carried": carried,
+        "named": named,
+        **context,
+    }
+    return reply_to, carried, full

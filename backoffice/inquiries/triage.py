@@ -307,6 +307,33 @@ def reply(
     return inquiry
 
 
+@dataclass(frozen=True)
+class ReplyPreview:
+    to: str
+    subject: str
+    text: str
+
+
+def preview_reply(
+    inquiry_id: int, body: str, *, next_status: InquiryStatus | None = None
+) -> ReplyPreview:
+    """The mail `reply` would send for this body and status, exactly (the status-page link, a secret
+    minted at sending, as a placeholder). Changes nothing: rolls back whatever rendering touched.
+
+    Raises TriageError (empty body, field `body`)."""
+    text = body.strip()
+    if not text:
+        raise TriageError("＊回答内容を入力してください。", field="body")
+    inquiry = load(inquiry_id, None)
+    choices = reply_statuses(inquiry.status)
+    target = next_status if next_status in choices else (choices[0] if choices else None)
+    try:
+        subject, mail = notifications.preview_reply(inquiry, text, asks=target is S.WAITING)
+        return ReplyPreview(inquiry.email, subject, mail)
+    finally:
+        db.session.rollback()
+
+
 def add_note(
     inquiry_id: int, body: str, actor: OperatorActor, uploads: list[Upload] | None = None
 ) -> Inquiry:

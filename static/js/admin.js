@@ -24,6 +24,32 @@
     }
     select.value = "";
   });
+  // 送信するメールを確認する: fetch the page's preview without reloading it, so that the chosen files
+  // stay chosen; on anything unexpected the button submits as it would without JavaScript.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-reply-preview]");
+    if (!button || !window.fetch || !window.DOMParser) return;
+    var form = button.form;
+    var area = document.getElementById("reply-preview-area");
+    if (!form || !area) return;
+    event.preventDefault();
+    var data = new FormData(form);
+    form.querySelectorAll("input[type=file]").forEach(function (input) { data.delete(input.name); });
+    data.set(button.name, button.value);
+    fetch(form.action || location.href, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var preview = page.getElementById("reply-preview");
+        if (!preview) throw new Error("no preview");
+        area.innerHTML = "";
+        area.appendChild(document.importNode(preview, true));
+        var warning = area.querySelector(".check-warning");
+        if (warning) warning.remove();  // the files were not sent, and are still chosen
+        area.querySelector("#reply-preview-title").focus();
+      })
+      .catch(function () { form.requestSubmit ? form.requestSubmit(button) : form.submit(); });
+  });
   // Flask-Admin turns each active filter's selects into select2 widgets, whose opener is a link with
   // no name: give it the filter's name, and say whether it picks the condition or the value.
   function nameFilterWidgets() {

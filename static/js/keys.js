@@ -1,0 +1,112 @@
+// キーボード操作 of the back office: / search, j/k through the list, Enter opens (the focused link),
+// r reply, t 定型文, n/p the next or previous ticket of the list last shown, ? this help.
+// Never while typing in a field, and never with Ctrl, Alt or Meta (the browser's own keys).
+(function () {
+  "use strict";
+  var VIEW = "kip.ticketView";
+  var SEARCH = "kip.focusSearch";
+
+  function typing(target) {
+    if (!target || !target.closest) return false;
+    return !!target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']");
+  }
+  function rowLinks() {
+    return Array.prototype.slice.call(document.querySelectorAll("table.model-list td.col-reference_number a"));
+  }
+  function searchBox() {
+    return document.querySelector("form[role=search] input[name=search]");
+  }
+  function listUrl() {
+    var back = document.querySelector("[data-ticket-list]");
+    return back ? back.getAttribute("href") : "/admin/tickets/";
+  }
+  function read() {
+    try { return JSON.parse(sessionStorage.getItem(VIEW) || "null"); } catch (e) { return null; }
+  }
+
+  // The list remembers its tickets in this tab, so that the ticket page can go to the next one.
+  var links = rowLinks();
+  if (links.length) {
+    try {
+      sessionStorage.setItem(VIEW, JSON.stringify({
+        list: location.pathname + location.search,
+        tickets: links.map(function (a) { return a.getAttribute("href"); })
+      }));
+    } catch (e) { /* storage refused: n/p simply stay off */ }
+  }
+  if (sessionStorage.getItem(SEARCH) && searchBox()) {
+    sessionStorage.removeItem(SEARCH);
+    searchBox().focus();
+  }
+
+  // On a ticket page: where it is in that list, with links to its neighbours.
+  var place = document.querySelector("[data-ticket-place]");
+  var view = read();
+  var here = view && view.tickets ? view.tickets.indexOf(location.pathname) : -1;
+  var previous = null, next = null;
+  if (place && here >= 0) {
+    previous = here > 0 ? view.tickets[here - 1] : null;
+    next = here < view.tickets.length - 1 ? view.tickets[here + 1] : null;
+    var parts = [];
+    function link(href, text, key) {
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = text;
+      if (key) a.setAttribute("aria-keyshortcuts", key);
+      return a;
+    }
+    var text = document.createElement("span");
+    text.textContent = "表示中の一覧の" + (here + 1) + "件目（" + view.tickets.length + "件中）";
+    parts.push(text);
+    if (previous) parts.push(link(previous, "前のお問い合わせ（p）", "p"));
+    if (next) parts.push(link(next, "次のお問い合わせ（n）", "n"));
+    parts.push(link(view.list, "その一覧に戻る"));
+    parts.forEach(function (node, i) {
+      if (i) place.appendChild(document.createTextNode("　"));
+      place.appendChild(node);
+    });
+    place.hidden = false;
+  }
+
+  function moveInList(step) {
+    var all = rowLinks();
+    if (!all.length) return false;
+    var at = all.indexOf(document.activeElement);
+    var to = at < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(Math.max(at + step, 0), all.length - 1);
+    all[to].focus();
+    all[to].closest("tr").scrollIntoView({ block: "nearest" });
+    return true;
+  }
+  function focusField(id) {
+    var field = document.getElementById(id);
+    if (!field) return false;
+    field.focus();
+    return true;
+  }
+  function openHelp() {
+    var help = document.getElementById("keyboard-help");
+    if (!help) return false;
+    help.open = true;
+    help.querySelector("summary").focus();
+    return true;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.altKey || event.metaKey || event.isComposing || typing(event.target)) return;
+    var done = false;
+    switch (event.key) {
+      case "/":
+        if (searchBox()) { searchBox().focus(); searchBox().select(); done = true; }
+        else { sessionStorage.setItem(SEARCH, "1"); location.href = listUrl(); done = true; }
+        break;
+      case "j": done = moveInList(1); break;
+      case "k": done = moveInList(-1); break;
+      case "r": done = focusField("reply-body"); break;
+      case "t": done = focusField("canned-reply"); break;
+      case "n": if (next) { location.href = next; done = true; } break;
+      case "p": if (previous) { location.href = previous; done = true; } break;
+      case "?": done = openHelp(); break;
+    }
+    if (done) event.preventDefault();
+  });
+})();

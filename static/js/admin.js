@@ -67,6 +67,13 @@
     });
   }
   window.addEventListener("load", nameFilterWidgets);
+  // Flask-Admin's search box: its clearing link is an icon alone, and the box has a placeholder only.
+  document.querySelectorAll("form[role=search]").forEach(function (form) {
+    var clear = form.querySelector("a.align-middle");
+    if (clear) clear.setAttribute("aria-label", "検索をやめる");
+    var box = form.querySelector("input[name=search]");
+    if (box) { box.setAttribute("aria-label", "検索"); box.setAttribute("aria-keyshortcuts", "/"); }
+  });
   // Flask-Admin builds the widgets when the page is ready and again when a filter is added.
   if (window.MutationObserver) {
     new MutationObserver(function (changes) {

@@ -1,0 +1,107 @@
+"""The operator's desk by keyboard in a real Chromium, with axe on each page: search (/) → the list
+→ open a ticket (j, Enter) → reply (r, with the mail previewed first) → the next ticket (n); and a
+saved view opened from the menu."""
+
+from playwright.sync_api import expect
+
+from tests.browser.test_flows_browser import make_agent, operator_sign_in
+from tests.browser.test_operator_browser import check
+from tests.builders.inquiries import general_input, send
+
+
+def _two_tickets(live_app) -> None:
+    client = live_app.test_client()
+    for i, body in enumerate(("ログインできません。", "パスワードが分かりません。")):
+        email = f"desk{i}@himawari.example.jp"
+        assert (
+            send(client, general_input(body=body, email=email, email_confirm=email)).status_code
+            == 302
+        )
+
+
+def test_search_open_reply_and_next_by_keyboard(page, live_app, axe_source) -> None:
+    with live_app.app_context():
+        secret = make_agent()
+        _two_tickets(live_app)
+    page.goto(live_app.base_url + "/admin/login")
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    operator_sign_in(page, secret)
+    page.wait_for_load_state("load")
+    assert errors == []
+
+    # / from the dashboard reaches the list's search box.
+    page.keyboard.press("/")
+    search = page.locator("form[role=search] input[name=search]")
+    expect(search).to_be_focused()
+    search.fill("山田")
+    page.keyboard.press("Enter")
+    rows = page.locator("table.model-list td.col-reference_number a")
+    expect(rows).to_have_count(2)
+    check(page, axe_source, "searched list")
+    first, second = rows.nth(0).inner_text(), rows.nth(1).inner_text()
+
+    # One key reaches the first ticket of the list, Enter opens it.
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("j")
+    expect(rows.nth(0)).to_be_focused()
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    expect(rows.nth(0)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_title(f"受付番号 {first} | 運営管理画面")
+    expect(page.locator("[data-ticket-place]")).to_contain_text("表示中の一覧の1件目（2件中）")
+    check(page, axe_source, "ticket page")
+
+    # r goes to the reply box; letters typed there are text, not shortcuts.
+    page.keyboard.press("r")
+    box = page.locator("#reply-body")
+    expect(box).to_be_focused()
+    page.keyboard.type("再設定の手順をご案内します。jkn")
+    expect(box).to_have_value("再設定の手順をご案内します。jkn")
+    expect(page).to_have_title(f"受付番号 {first} | 運営管理画面")
+    page.get_by_role("button", name="送信するメールを確認する").click()
+    preview = page.locator("#reply-preview")
+    expect(preview).to_contain_text("山田 太郎 様")
+    expect(preview).to_contain_text("再設定の手順をご案内します。jkn")
+    expect(page.locator("#reply-preview-title")).to_be_focused()
+    check(page, axe_source, "reply preview")
+    page.get_by_role("button", name="回答を送信する").click()
+    expect(page.locator("body")).to_contain_text("回答を送信しました")
+
+    # n opens the next ticket of the list shown before.
+    page.locator("h1").click()
+    page.keyboard.press("n")
+    expect(page).to_have_title(f"受付番号 {second} | 運営管理画面")
+    page.locator("h1").click()
+    page.keyboard.press("p")
+    expect(page).to_have_title(f"受付番号 {first} | 運営管理画面")
+
+    # ? opens the list of keys.
+    page.locator("h1").click()
+    page.keyboard.press("?")
+    expect(page.locator("#keyboard-help")).to_have_attribute("open", "")
+    expect(page.locator("#keyboard-help summary")).to_be_focused()
+    check(page, axe_source, "keyboard help")
+
+
+def test_a_saved_view_from_the_menu(page, live_app, axe_source) -> None:
+    with live_app.app_context():
+        secret = make_agent()
+        _two_tickets(live_app)
+    page.goto(live_app.base_url + "/admin/login")
+    operator_sign_in(page, secret)
+    page.goto(live_app.base_url + "/admin/tickets/?search=desk1%40himawari.example.jp")
+    page.get_by_label("この表示を保存").fill("desk1の問い合わせ")
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page.locator("body")).to_contain_text("「desk1の問い合わせ」を保存しました。")
+    check(page, axe_source, "saved view")
+    page.goto(live_app.base_url + "/admin/")
+    page.get_by_role("link", name="保存した表示").click()
+    page.get_by_role("link", name="desk1の問い合わせ").click()
+    expect(page.locator("table.model-list td.col-reference_number a")).to_have_count(1)
+    page.goto(live_app.base_url + "/admin/tickets/views/")
+    expect(page.locator("h1")).to_have_text("保存した表示")
+    check(page, axe_source, "saved views page")
+    page.get_by_role("button", name="「desk1の問い合わせ」を削除").click()
+    expect(page.locator("body")).to_contain_text("「desk1の問い合わせ」を削除しました。")

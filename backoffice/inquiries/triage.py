@@ -297,14 +297,26 @@ def reply(
             f"「{inquiry.status.label}」のお問い合わせは、回答後に「{target.label}」にはできません。",
             field="next_status",
         )
-    add_public_reply(inquiry, actor, text, asks=target is S.WAITING, files=files)
+    reply_in_transaction(inquiry, actor, text, target, files)
+    commit()
+    return inquiry
+
+
+def reply_in_transaction(
+    inquiry: Inquiry,
+    actor: OperatorActor,
+    text: str,
+    target: InquiryStatus | None,
+    files: list[Stored] | None = None,
+) -> None:
+    """The reply's status change, then the reply and its mail, in the caller's transaction: the
+    history reads 「ステータス：新規 → 回答済」 and then the reply that status was given with."""
     if target is S.WAITING:
         wait_for_requester(inquiry, actor)
     elif target is not None:
         move_status(inquiry, target, actor)
+    add_public_reply(inquiry, actor, text, asks=target is S.WAITING, files=files)
     record("ticket.replied", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
-    commit()
-    return inquiry
 
 
 @dataclass(frozen=True)

@@ -63,3 +63,20 @@ def test_every_action_the_code_records_has_words() -> None:
     # Those built from a prefix or a screen's endpoint.
     for action in ("operator.login", "operator.locked", "portal.locked", "categories.updated"):
         assert wording.action_label(action) != "その他の操作"
+
+
+def test_a_reply_follows_the_status_it_gave_the_ticket_in_the_history(signed_in, inquiry) -> None:
+    actor = OperatorActor.of(make_operator(Role.AGENT))
+    triage.reply(
+        inquiry.id,
+        "再設定の手順をご案内します。",
+        actor,
+        expected_version=inquiry.version,
+        next_status=InquiryStatus.ANSWERED,
+    )
+    page = signed_in(Role.VIEWER).get(f"/admin/tickets/{inquiry.id}/").text
+    history = page[page.index('id="history"') :]
+    received = history.index("受付しました（新規）")
+    status = history.index("ステータス：新規 → 回答済")
+    reply = history.index("再設定の手順をご案内します。")
+    assert received < status < reply

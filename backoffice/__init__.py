@@ -94,10 +94,13 @@ def _register_template_helpers(app: Flask) -> None:
     from backoffice import display
     from backoffice.attachments.checks import PICKER, describe_size
     from backoffice.attachments.operations import limits
+    from backoffice.notices.operations import for_request as notices_for_request
 
     app.jinja_env.filters.update(display.FILTERS)
     app.jinja_env.filters["filesize"] = describe_size
-    app.jinja_env.globals.update(attachment_limits=limits, attachment_picker=PICKER)
+    app.jinja_env.globals.update(
+        attachment_limits=limits, attachment_picker=PICKER, notices_here=notices_for_request
+    )
 
     sender_domain = parseaddr(app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
 

@@ -137,6 +137,8 @@ DEFAULTS: dict[str, Any] = {
     "INQUIRY_DRAFT_PURGE_SECONDS": 60,
     # Each process keeps the category tree of the public form this long (0: read it on every request).
     "CATEGORY_CACHE_SECONDS": 30,
+    # Each process keeps the お知らせ not yet ended this long (0: read them on every request).
+    "NOTICE_CACHE_SECONDS": 30,
     "HELPDESK_NAME": "介護情報基盤ポータル お問い合わせ窓口",
     "HELPDESK_HOURS": "平日 9時00分〜17時00分（土日祝日・年末年始を除く）",
     # 受付時間 as times (Japan time) on business days: reminders and closing notices wait for them.

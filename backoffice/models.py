@@ -8,6 +8,7 @@ from backoffice.eclaims import models as eclaims_models
 from backoffice.inbound import models as inbound_models
 from backoffice.inquiries import models as inquiries_models
 from backoffice.mail import models as mail_models
+from backoffice.notices import models as notices_models
 from backoffice.operators import models as operators_models
 from backoffice.otp import models as otp_models
 from backoffice.registration import models as registration_models
@@ -22,6 +23,7 @@ __all__ = [
     "inbound_models",
     "inquiries_models",
     "mail_models",
+    "notices_models",
     "operators_models",
     "otp_models",
     "registration_models",

@@ -6,6 +6,7 @@ from backoffice.accounts.models import Organization, PortalUser, TermsVersion
 from backoffice.admin.accounts import OrganizationView, PortalUserView
 from backoffice.admin.inbound import InboundMailView
 from backoffice.admin.inquiry_list import InquiryView
+from backoffice.admin.notices import NoticeView
 from backoffice.admin.settings import (
     AuditView,
     CannedReplyView,
@@ -44,5 +45,6 @@ def views() -> list[BaseView]:
         CannedReplyView(CannedReply, db, name="定型文", endpoint="canned", category="設定"),
         OperatorView(Operator, db, name="運営担当者", endpoint="operators", category="設定"),
         TermsView(TermsVersion, db, name="利用規約", endpoint="terms", category="設定"),
+        NoticeView(name="お知らせ", endpoint="notices", url="notices", category="設定"),
         AuditView(AuditEvent, db, name="監査ログ", endpoint="audit", category="設定"),
     ]

@@ -21,6 +21,9 @@ ACTIONS = {
     "mail.filed": "受信メールをお問い合わせに追加",
     "mail.original_opened": "受信メールの原本を開いた",
     "mail.ticket_created": "受信メールからお問い合わせを作成",
+    "notice.changed": "お知らせの変更",
+    "notice.published": "お知らせの掲載",
+    "notice.withdrawn": "お知らせの削除",
     "operator.alert_settings_changed": "通知の設定を変更",
     "operator.created": "運営担当者の作成（コマンド）",
     "operator.enrolled": "認証アプリの登録",
@@ -100,6 +103,7 @@ TARGETS = {
     "attachment": "添付ファイル",
     "registration": "初回利用登録",
     "terms": "利用規約",
+    "notice": "お知らせ",
     **SCREENS,
 }
 
@@ -109,6 +113,7 @@ _KEYS = {
     "reopened": "再開",
     "inquiry_id": "お問い合わせ",
     "filename": "ファイル名",
+    "title": "見出し",
     "minutes": "停止時間（分）",
     "role": "権限",
     "purpose": "目的",

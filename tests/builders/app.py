@@ -27,6 +27,7 @@ def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "PUBLIC_URL": "http://localhost",
         # Tests change categories and read the form at once; test_category_cache covers the cache.
         "CATEGORY_CACHE_SECONDS": 0,
+        "NOTICE_CACHE_SECONDS": 0,
         **overrides,
     }
 

@@ -21,6 +21,8 @@ from backoffice.inquiries.triage import InquiryChanges
 from backoffice.operators.models import Operator
 from forms.attachments import AttachmentsField
 
+# A bulk reply's choices: 回答済 first, as announcements of an outage seldom ask anything back.
+BULK_REPLY_STATUSES = (InquiryStatus.ANSWERED, InquiryStatus.WAITING, InquiryStatus.RESOLVED)
 UNASSIGN = "none"  # the 「（未割り当て）」 choice of an assignee select
 
 
@@ -132,3 +134,23 @@ class BulkForm(FlaskForm):
         if self.target.data == UNASSIGN:
             return InquiryChanges(unassign=True)
         return InquiryChanges(assignee_id=int(self.target.data))
+
+
+class BulkReplyForm(FlaskForm):
+    """まとめて回答する: one reply to the tickets chosen in the list, each mailed on its own."""
+
+    # "id:version,…": the versions the operator saw (a ticket changed since is not replied to).
+    tickets = HiddenField("対象")
+    body = TextAreaField("回答内容")
+    next_status = SelectField(
+        "回答後のステータス",
+        choices=[SelectChoice(s.value, s.label) for s in BULK_REPLY_STATUSES],
+        default=InquiryStatus.ANSWERED.value,
+    )
+
+    def seen(self) -> dict[int, int]:
+        pairs = (item.partition(":") for item in (self.tickets.data or "").split(","))
+        return {int(i): int(v) for i, _sep, v in pairs if i.isdigit() and v.isdigit()}
+
+    def chosen_status(self) -> InquiryStatus:
+        return InquiryStatus(self.next_status.data)

@@ -20,7 +20,7 @@ from backoffice.admin.large_list import LargeListMixin
 from backoffice.admin.saved_views import SavedViewsMixin
 from backoffice.display import format_date, format_datetime
 from backoffice.extensions import db
-from backoffice.inquiries import counts, queues, triage
+from backoffice.inquiries import bulk, counts, queues, triage
 from backoffice.inquiries.export import record_export, stream_csv
 from backoffice.inquiries.models import (
     Inquiry,
@@ -31,8 +31,9 @@ from backoffice.inquiries.models import (
 )
 from backoffice.inquiries.search import search_clause as inquiry_search_clause
 from backoffice.operators.models import Operator
+from forms.errors import populate_errors
 from forms.saved_views import SaveViewForm
-from forms.triage import BulkForm
+from forms.triage import BulkForm, BulkReplyForm
 
 
 def _reference_link(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
@@ -220,12 +221,12 @@ class InquiryView(
     def assign_me(self, ids: list[str]) -> Any:
         actor = self.actor()
         changes = triage.InquiryChanges(assignee_id=actor.id)
-        self._report(triage.bulk_update(ids_of(ids), changes, actor))
+        self._report(bulk.bulk_update(ids_of(ids), changes, actor))
 
     @action("mark_spam", "スパムにする", "選択したお問い合わせをスパムにします。よろしいですか？")
     def mark_spam(self, ids: list[str]) -> Any:
         changes = triage.InquiryChanges(status=InquiryStatus.SPAM)
-        self._report(triage.bulk_update(ids_of(ids), changes, self.actor()))
+        self._report(bulk.bulk_update(ids_of(ids), changes, self.actor()))
 
     @action("assign_to", "担当者を割り当てる…")
     def assign_to(self, ids: list[str]) -> Any:
@@ -235,9 +236,56 @@ class InquiryView(
     def change_status(self, ids: list[str]) -> Any:
         return redirect(url_for(".bulk", kind="status", ids=",".join(ids)))
 
-    def _report(self, result: triage.BulkResult) -> None:
+    @action("reply_all", "まとめて回答する…")
+    def reply_all(self, ids: list[str]) -> Any:
+        return redirect(url_for(".bulk_reply", ids=",".join(ids)))
+
+    @expose("/bulk/reply", methods=("GET", "POST"))
+    def bulk_reply(self) -> Any:
+        """The same reply to the chosen tickets, each mailed with its own salutation and link."""
+        if not self.can_write():
+            abort(403)
+        form = BulkReplyForm()
+        if request.method == "GET":
+            ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()]
+            rows = db.session.execute(
+                sa.select(Inquiry.id, Inquiry.version).where(Inquiry.id.in_(ids))
+            ).all()
+            form.tickets.data = ",".join(f"{i}:{v}" for i, v in rows)
+        seen = form.seen()
+        status = 200
+        preview = None
+        if form.validate_on_submit() and seen:
+            try:
+                if "preview" in request.form:
+                    preview = triage.preview_reply(
+                        min(seen), form.body.data or "", next_status=form.chosen_status()
+                    )
+                else:
+                    result = bulk.bulk_reply(
+                        seen, form.body.data or "", self.actor(), next_status=form.chosen_status()
+                    )
+                    self._report(
+                        result, "に回答しました（依頼者それぞれにメールでお知らせします）。"
+                    )
+                    return redirect(url_for(".index_view"))
+            except triage.TriageError as error:
+                populate_errors(form, error, fallback="body")
+                status = 422
+        tickets = db.session.scalars(
+            sa.select(Inquiry).where(Inquiry.id.in_(seen)).order_by(Inquiry.id)
+        ).all()
+        return self.render(
+            "admin/tickets/bulk_reply.html",
+            form=form,
+            tickets=tickets,
+            preview=preview,
+            canned=triage.canned_replies(),
+        ), status
+
+    def _report(self, result: bulk.BulkResult, done: str = "を更新しました。") -> None:
         if result.changed:
-            flash(f"{result.changed}件のお問い合わせを更新しました。", "success")
+            flash(f"{result.changed}件のお問い合わせ{done}", "success")
         for line in result.refused:
             flash(f"更新できませんでした：{line}", "error")
 
@@ -254,7 +302,7 @@ class InquiryView(
             form.ids.data = request.args.get("ids", "")
         ids = form.inquiry_ids()
         if form.validate_on_submit() and ids:
-            self._report(triage.bulk_update(ids, form.to_changes(), self.actor()))
+            self._report(bulk.bulk_update(ids, form.to_changes(), self.actor()))
             return redirect(url_for(".index_view"))
         numbers = db.session.scalars(
             sa.select(Inquiry.reference_number).where(Inquiry.id.in_(ids)).order_by(Inquiry.id)

@@ -1,5 +1,5 @@
 """Operators' work on inquiries: status along an explicit transition map, assignment, priority, due
-date, public replies (emailed) and internal notes (never emailed), in bulk too.
+date, public replies (emailed) and internal notes (never emailed); in bulk: backoffice.inquiries.bulk.
 
 This module owns an inquiry's history: `add_event`, `add_public_reply` and `add_internal_note` are the
 only writers of history entries, and other domains (issuance, merge, rejection) call them. Every change
@@ -7,8 +7,7 @@ is one transaction with its history entry and audit event. A change based on an 
 inquiry is refused (StaleInquiry) instead of overwriting someone else's work.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -297,7 +296,11 @@ def reply(
             f"「{inquiry.status.label}」のお問い合わせは、回答後に「{target.label}」にはできません。",
             field="next_status",
         )
-    reply_in_transaction(inquiry, actor, text, target, files)
+    try:
+        reply_in_transaction(inquiry, actor, text, target, files)
+    except StaleDataError as error:  # an autoflush met another request's change
+        db.session.rollback()
+        raise StaleInquiry from error
     commit()
     return inquiry
 
@@ -363,32 +366,6 @@ def add_note(
     record("ticket.noted", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
     db.session.commit()
     return inquiry
-
-
-@dataclass
-class BulkResult:
-    changed: int = 0
-    refused: list[str] = field(default_factory=list)
-
-
-def bulk_update(
-    inquiry_ids: Iterable[int], changes: InquiryChanges, actor: OperatorActor
-) -> BulkResult:
-    """The same changes on many tickets, each under the same rules; refused tickets are listed by 受付番号
-    with the reason, the others are changed."""
-    result = BulkResult()
-    for inquiry_id in inquiry_ids:
-        inquiry = db.session.get(Inquiry, inquiry_id)
-        if inquiry is None:
-            continue
-        number = inquiry.reference_number
-        try:
-            update_inquiry(inquiry_id, changes, actor, expected_version=inquiry.version)
-        except TriageError as error:
-            result.refused.append(f"{number}：{error}")
-        else:
-            result.changed += 1
-    return result
 
 
 def follow_ups(inquiry: Inquiry) -> list[Inquiry]:

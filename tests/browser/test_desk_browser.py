@@ -1,11 +1,15 @@
 """The operator's desk by keyboard in a real Chromium, with axe on each page: search (/) → the list
 → open a ticket (j, Enter) → reply (r, with the mail previewed first) → the next ticket (n); and a
-saved view opened from the menu."""
+saved view opened from the menu; a bulk reply; an お知らせ published and shown at 375 px."""
 
+import pyotp
 from playwright.sync_api import expect
 
+from backoffice.operators import operations as operator_ops
+from backoffice.operators.models import Role
 from tests.browser.test_flows_browser import make_agent, operator_sign_in
 from tests.browser.test_operator_browser import check
+from tests.builders.browser import check_phone_page
 from tests.builders.inquiries import general_input, send
 
 
@@ -105,3 +109,55 @@ def test_a_saved_view_from_the_menu(page, live_app, axe_source) -> None:
     check(page, axe_source, "saved views page")
     page.get_by_role("button", name="「desk1の問い合わせ」を削除").click()
     expect(page.locator("body")).to_contain_text("「desk1の問い合わせ」を削除しました。")
+
+
+def test_a_bulk_reply(page, live_app, axe_source) -> None:
+    with live_app.app_context():
+        secret = make_agent()
+        _two_tickets(live_app)
+    page.goto(live_app.base_url + "/admin/login")
+    operator_sign_in(page, secret)
+    page.goto(live_app.base_url + "/admin/tickets/bulk/reply?ids=1,2")
+    expect(page.locator("h1")).to_have_text("まとめて回答する")
+    check(page, axe_source, "bulk reply")
+    page.get_by_label("回答内容").fill("電子請求受付システムは復旧しました。")
+    page.get_by_role("button", name="送信するメールを確認する").click()
+    expect(page.locator(".mail-preview")).to_contain_text("山田 太郎 様")
+    check(page, axe_source, "bulk reply preview")
+    page.get_by_role("button", name="2件に回答を送信する").click()
+    expect(page.locator("body")).to_contain_text("2件のお問い合わせに回答しました")
+
+
+def test_a_notice_from_the_back_office_on_the_public_and_portal_pages(
+    page, phone, live_app, axe_source
+) -> None:
+    with live_app.app_context():
+        admin = operator_ops.create_operator(
+            "admin@ops.example.jp", "管理 花子", Role.ADMIN, "correct horse battery staple"
+        )
+        secret = admin.totp_secret
+    page.goto(live_app.base_url + "/admin/login")
+    page.locator("#email").fill("admin@ops.example.jp")
+    page.locator("#password").fill("correct horse battery staple")
+    page.locator("#code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="ログイン").click()
+    page.goto(live_app.base_url + "/admin/notices/")
+    check(page, axe_source, "notices")
+    page.get_by_role("link", name="お知らせを登録する").click()
+    page.get_by_role("button", name="登録する").click()  # nothing typed: the errors
+    expect(page.locator("#err-title")).to_have_text("見出しを入力してください。")
+    check(page, axe_source, "notice form with an error")
+    page.get_by_label("見出し（60文字以内）").fill("ワンタイムパスワードのメールが遅れています")
+    page.get_by_label("本文（1000文字以内）").fill(
+        "一部の携帯電話会社のメールで、ワンタイムパスワードが届くまで10分ほどかかっています。"
+    )
+    page.get_by_label("重要なお知らせとして目立たせる").check()
+    page.get_by_role("button", name="登録する").click()
+    expect(page.locator("body")).to_contain_text("を登録しました。")
+    expect(page.locator("table")).to_contain_text("掲載中")
+    for path in ("/inquiry", "/login"):
+        phone.goto(live_app.base_url + path)
+        expect(phone.get_by_role("region", name="お知らせ")).to_contain_text(
+            "ワンタイムパスワードのメールが遅れています"
+        )
+        check_phone_page(phone, axe_source)

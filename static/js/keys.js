@@ -5,6 +5,7 @@
   "use strict";
   var VIEW = "kip.ticketView";
   var SEARCH = "kip.focusSearch";
+  var OPEN = "kip.openOnList";  // "first" or "last": n/p went on to the list's next or previous page
 
   function typing(target) {
     if (!target || !target.closest) return false;
@@ -23,15 +24,36 @@
   function read() {
     try { return JSON.parse(sessionStorage.getItem(VIEW) || "null"); } catch (e) { return null; }
   }
+  // Only this site's own paths are ever followed (not "//elsewhere", not "javascript:").
+  function local(href) {
+    return typeof href === "string" && href.charAt(0) === "/" && href.charAt(1) !== "/" ? href : null;
+  }
 
-  // The list remembers its tickets in this tab, so that the ticket page can go to the next one.
+  function pageLink(text) {
+    var found = Array.prototype.slice.call(document.querySelectorAll(".pagination a.page-link"))
+      .filter(function (a) {
+        var href = a.getAttribute("href") || "";
+        return a.textContent.trim() === text && local(href);
+      });
+    return found.length ? found[0].getAttribute("href") : null;
+  }
+
+  // The list remembers its tickets (and its neighbouring pages) in this tab, so that the ticket page
+  // can go on to the next one.
   var links = rowLinks();
   if (links.length) {
     try {
       sessionStorage.setItem(VIEW, JSON.stringify({
         list: location.pathname + location.search,
-        tickets: links.map(function (a) { return a.getAttribute("href"); })
+        tickets: links.map(function (a) { return a.getAttribute("href"); }),
+        nextPage: pageLink(">"),
+        previousPage: pageLink("<")
       }));
+      var open = sessionStorage.getItem(OPEN);
+      if (open) {
+        sessionStorage.removeItem(OPEN);
+        location.href = links[open === "last" ? links.length - 1 : 0].getAttribute("href");
+      }
     } catch (e) { /* storage refused: n/p simply stay off */ }
   }
   if (sessionStorage.getItem(SEARCH) && searchBox()) {
@@ -42,11 +64,15 @@
   // On a ticket page: where it is in that list, with links to its neighbours.
   var place = document.querySelector("[data-ticket-place]");
   var view = read();
-  var here = view && view.tickets ? view.tickets.indexOf(location.pathname) : -1;
+  var here = view && Array.isArray(view.tickets) && local(view.list)
+    ? view.tickets.indexOf(location.pathname) : -1;
   var previous = null, next = null;
   if (place && here >= 0) {
-    previous = here > 0 ? view.tickets[here - 1] : null;
-    next = here < view.tickets.length - 1 ? view.tickets[here + 1] : null;
+    previous = here > 0 ? local(view.tickets[here - 1]) : null;
+    next = here < view.tickets.length - 1 ? local(view.tickets[here + 1]) : null;
+    // At either end of the page, the list's next (or previous) page, opened at its first (last) ticket.
+    if (!next && local(view.nextPage)) next = { page: view.nextPage, open: "first" };
+    if (!previous && local(view.previousPage)) previous = { page: view.previousPage, open: "last" };
     var parts = [];
     function link(href, text, key) {
       var a = document.createElement("a");
@@ -58,8 +84,8 @@
     var text = document.createElement("span");
     text.textContent = "表示中の一覧の" + (here + 1) + "件目（" + view.tickets.length + "件中）";
     parts.push(text);
-    if (previous) parts.push(link(previous, "前のお問い合わせ（p）", "p"));
-    if (next) parts.push(link(next, "次のお問い合わせ（n）", "n"));
+    if (previous) parts.push(link(target(previous), "前のお問い合わせ（p）", "p"));
+    if (next) parts.push(link(target(next), "次のお問い合わせ（n）", "n"));
     parts.push(link(view.list, "その一覧に戻る"));
     parts.forEach(function (node, i) {
       if (i) place.appendChild(document.createTextNode("　"));
@@ -67,6 +93,19 @@
     });
     place.hidden = false;
   }
+
+  function target(to) { return typeof to === "string" ? to : to.page; }
+  function go(to) {
+    if (typeof to !== "string") sessionStorage.setItem(OPEN, to.open);
+    location.href = target(to);
+  }
+  document.addEventListener("click", function (event) {
+    // The neighbour links of a ticket page that lead to another page of the list open its ticket too.
+    var a = event.target.closest && event.target.closest("[data-ticket-place] a[aria-keyshortcuts]");
+    if (!a) return;
+    var to = a.getAttribute("aria-keyshortcuts") === "n" ? next : previous;
+    if (to && typeof to !== "string") { event.preventDefault(); go(to); }
+  });
 
   function moveInList(step) {
     var all = rowLinks();
@@ -103,8 +142,8 @@
       case "k": done = moveInList(-1); break;
       case "r": done = focusField("reply-body"); break;
       case "t": done = focusField("canned-reply"); break;
-      case "n": if (next) { location.href = next; done = true; } break;
-      case "p": if (previous) { location.href = previous; done = true; } break;
+      case "n": if (next) { go(next); done = true; } break;
+      case "p": if (previous) { go(previous); done = true; } break;
       case "?": done = openHelp(); break;
     }
     if (done) event.preventDefault();

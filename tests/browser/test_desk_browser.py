@@ -161,3 +161,27 @@ def test_a_notice_from_the_back_office_on_the_public_and_portal_pages(
             "ワンタイムパスワードのメールが遅れています"
         )
         check_phone_page(phone, axe_source)
+
+
+def test_n_and_p_go_on_across_the_pages_of_the_list(page, live_app) -> None:
+    with live_app.app_context():
+        secret = make_agent()
+        client = live_app.test_client()
+        for i in range(21):
+            email = f"page{i}@himawari.example.jp"
+            send(client, general_input(body=f"問い合わせ{i}", email=email, email_confirm=email))
+    page.goto(live_app.base_url + "/admin/login")
+    operator_sign_in(page, secret)
+    page.goto(live_app.base_url + "/admin/tickets/?page_size=20")
+    page.wait_for_load_state("load")
+    rows = page.locator("table.model-list td.col-reference_number a")
+    expect(rows).to_have_count(20)
+    last_of_first_page = rows.nth(19).inner_text()
+    rows.nth(19).click()
+    expect(page.locator("[data-ticket-place]")).to_contain_text("20件目（20件中）")
+    page.locator("h1").click()
+    page.keyboard.press("n")  # on to the list's second page, at its first ticket
+    expect(page.locator("[data-ticket-place]")).to_contain_text("1件目（1件中）")
+    page.locator("h1").click()
+    page.keyboard.press("p")  # back to the first page, at its last ticket
+    expect(page).to_have_title(f"受付番号 {last_of_first_page} | 運営管理画面")

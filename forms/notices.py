@@ -9,14 +9,18 @@ from wtforms.validators import Optional
 from backoffice.display import JST
 from backoffice.notices.operations import NoticeInput
 
-FORMAT = "%Y-%m-%dT%H:%M"
+# Japan time has been UTC+9 all year since 1952; outside these years a typed date is a slip.
+YEARS = (2000, 2100)
+
+# What a datetime-local input sends, and what people type where it is a plain text box.
+FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 
 
 class _JapanTime(DateTimeLocalField):
     """A datetime-local input read as Japan time, with a Japanese message for a value it cannot read."""
 
     def __init__(self, label: str, **kwargs: object) -> None:
-        super().__init__(label, format=FORMAT, validators=[Optional()], **kwargs)  # type: ignore[arg-type]
+        super().__init__(label, format=FORMATS, validators=[Optional()], **kwargs)  # type: ignore[arg-type]
 
     def process_formdata(self, valuelist: list[str]) -> None:
         try:
@@ -24,6 +28,9 @@ class _JapanTime(DateTimeLocalField):
         except ValueError:
             self.data = None
             raise ValueError("日時を「2026-12-03 09:00」の形で入力してください。") from None
+        if self.data is not None and not (YEARS[0] <= self.data.year <= YEARS[1]):
+            self.data = None
+            raise ValueError(f"{YEARS[0]}年から{YEARS[1]}年までの日時を入力してください。")
 
     def aware(self) -> datetime | None:
         return self.data.replace(tzinfo=JST) if self.data else None

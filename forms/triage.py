@@ -1,5 +1,6 @@
 """Forms of the back office's ticket page and bulk changes; each hands the service what it needs."""
 
+import re
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -23,7 +24,17 @@ from forms.attachments import AttachmentsField
 
 # A bulk reply's choices: 回答済 first, as announcements of an outage seldom ask anything back.
 BULK_REPLY_STATUSES = (InquiryStatus.ANSWERED, InquiryStatus.WAITING, InquiryStatus.RESOLVED)
-UNASSIGN = "none"  # the 「（未割り当て）」 choice of an assignee select
+UNASSIGN = "none"
+# The most tickets one bulk action takes: the list's largest page.
+BULK_MAX = 100
+_ID = re.compile(r"[0-9]{1,9}")  # ASCII digits only ("²".isdigit() is True), within an integer
+
+
+def ids_in(text: str | None) -> list[int]:
+    """The ids of a comma-separated list as a page sent it, anything else left out."""
+    return [
+        int(i) for i in (text or "").split(",") if _ID.fullmatch(i)
+    ]  # the 「（未割り当て）」 choice of an assignee select
 
 
 class ReplyForm(FlaskForm):
@@ -126,7 +137,7 @@ class BulkForm(FlaskForm):
             self.target.choices = [SelectChoice(s.value, s.label) for s in InquiryStatus]
 
     def inquiry_ids(self) -> list[int]:
-        return [int(i) for i in (self.ids.data or "").split(",") if i.isdigit()]
+        return ids_in(self.ids.data)[:BULK_MAX]
 
     def to_changes(self) -> InquiryChanges:
         if self.kind == "status":
@@ -150,7 +161,18 @@ class BulkReplyForm(FlaskForm):
 
     def seen(self) -> dict[int, int]:
         pairs = (item.partition(":") for item in (self.tickets.data or "").split(","))
-        return {int(i): int(v) for i, _sep, v in pairs if i.isdigit() and v.isdigit()}
+        seen = {int(i): int(v) for i, _sep, v in pairs if _ID.fullmatch(i) and _ID.fullmatch(v)}
+        return dict(list(seen.items())[:BULK_MAX])
+
+    def validate_tickets(self, field: Any) -> None:
+        if len(self.seen()) < len([item for item in (field.data or "").split(",") if item]):
+            raise ValidationError(
+                f"一度に回答できるのは{BULK_MAX}件までです。一覧で選び直してください。"
+            )
+
+    def validate_next_status(self, field: Any) -> None:
+        if field.data not in {s.value for s in BULK_REPLY_STATUSES}:
+            raise ValidationError("＊回答後のステータスを選び直してください。")
 
     def chosen_status(self) -> InquiryStatus:
         return InquiryStatus(self.next_status.data)

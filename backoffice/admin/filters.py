@@ -10,8 +10,8 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from backoffice.display import JST
 from backoffice.extensions import db
 from backoffice.inquiries import queues
-from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatus
-from backoffice.inquiries.triage import OPEN_STATUSES, overdue_clause
+from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatus, is_open
+from backoffice.inquiries.triage import overdue_clause
 from backoffice.operators.models import Operator
 
 UNASSIGNED = "none"
@@ -139,7 +139,7 @@ class UnansweredFilter(_Filter):
         return True
 
     def apply(self, query: Any, value: bool, alias: Any = None) -> Any:
-        return query.filter(Inquiry.first_response_at.is_(None), Inquiry.status.in_(OPEN_STATUSES))
+        return query.filter(Inquiry.first_response_at.is_(None), is_open())
 
 
 class RequesterRepliedFilter(_Filter):

@@ -33,7 +33,7 @@ from backoffice.inquiries.search import search_clause as inquiry_search_clause
 from backoffice.operators.models import Operator
 from forms.errors import populate_errors
 from forms.saved_views import SaveViewForm
-from forms.triage import BulkForm, BulkReplyForm
+from forms.triage import BULK_MAX, BulkForm, BulkReplyForm, ids_in
 
 
 def _reference_link(view: Any, context: Any, model: Inquiry, name: str) -> Markup:
@@ -247,7 +247,7 @@ class InquiryView(
             abort(403)
         form = BulkReplyForm()
         if request.method == "GET":
-            ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()]
+            ids = ids_in(request.args.get("ids"))[:BULK_MAX]
             rows = db.session.execute(
                 sa.select(Inquiry.id, Inquiry.version).where(Inquiry.id.in_(ids))
             ).all()
@@ -258,20 +258,24 @@ class InquiryView(
         if form.validate_on_submit() and seen:
             try:
                 if "preview" in request.form:
-                    preview = triage.preview_reply(
-                        min(seen), form.body.data or "", next_status=form.chosen_status()
+                    preview = bulk.preview_reply(
+                        seen, form.body.data or "", next_status=form.chosen_status()
                     )
                 else:
                     result = bulk.bulk_reply(
                         seen, form.body.data or "", self.actor(), next_status=form.chosen_status()
                     )
                     self._report(
-                        result, "に回答しました（依頼者それぞれにメールでお知らせします）。"
+                        result,
+                        "に回答しました（依頼者それぞれにメールでお知らせします）。",
+                        refused="回答できませんでした",
                     )
                     return redirect(url_for(".index_view"))
             except triage.TriageError as error:
                 populate_errors(form, error, fallback="body")
                 status = 422
+        elif form.errors:
+            status = 422
         tickets = db.session.scalars(
             sa.select(Inquiry).where(Inquiry.id.in_(seen)).order_by(Inquiry.id)
         ).all()
@@ -283,11 +287,16 @@ class InquiryView(
             canned=triage.canned_replies(),
         ), status
 
-    def _report(self, result: bulk.BulkResult, done: str = "を更新しました。") -> None:
+    def _report(
+        self,
+        result: bulk.BulkResult,
+        done: str = "を更新しました。",
+        refused: str = "更新できませんでした",
+    ) -> None:
         if result.changed:
             flash(f"{result.changed}件のお問い合わせ{done}", "success")
         for line in result.refused:
-            flash(f"更新できませんでした：{line}", "error")
+            flash(f"{refused}：{line}", "error")
 
     @expose("/bulk/", methods=("GET", "POST"))
     def bulk(self) -> Any:

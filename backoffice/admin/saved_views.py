@@ -3,7 +3,7 @@ delete it. Each operator has their own (backoffice.saved_views); 閲覧者 too, 
 
 from typing import Any
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 
 from backoffice.saved_views import operations as saved
@@ -29,6 +29,15 @@ class SavedViewsMixin:
             sort=column[0] if column else None,
             sort_desc=bool(args.sort_desc) if column else False,
         )
+
+    def list_args(self) -> dict[str, str]:
+        """This request's arguments that say what the list shows (filters, search, sort, page size),
+        for links that keep it: never url_for's own keywords (`_external`, `_anchor`, `_method`…)."""
+        return {
+            key: value
+            for key, value in request.args.items()
+            if key.startswith("flt") or key in ("search", "sort", "desc", "page_size")
+        }
 
     def state_url(self, state: saved.ListState) -> str:
         """The list showing `state`; filters or a sort column this release no longer has are left out."""

@@ -22,7 +22,7 @@ from backoffice.display import to_jst
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.inquiries.actors import Actor
-from backoffice.inquiries.models import OPEN_STATUSES, Inquiry, InquiryCategory
+from backoffice.inquiries.models import Inquiry, InquiryCategory, is_open
 from backoffice.mail import outbox
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
@@ -174,7 +174,7 @@ def _send_digests(now: datetime) -> int:
             sa.select(Inquiry)
             .where(
                 Inquiry.assignee_id == operator.id,
-                Inquiry.status.in_(OPEN_STATUSES),
+                is_open(),
                 Inquiry.due_on <= today,
             )
             .order_by(Inquiry.due_on, Inquiry.id)

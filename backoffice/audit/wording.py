@@ -113,7 +113,7 @@ _KEYS = {
     "reopened": "再開",
     "inquiry_id": "お問い合わせ",
     "filename": "ファイル名",
-    "title": "見出し",
+    "notice": "お知らせ",
     "minutes": "停止時間（分）",
     "role": "権限",
     "purpose": "目的",

@@ -10,12 +10,14 @@ from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry, InquiryStatus
 from backoffice.inquiries.triage import (
     InquiryChanges,
+    ReplyPreview,
     TriageError,
     commit,
     reply_in_transaction,
     reply_statuses,
     update_inquiry,
 )
+from backoffice.inquiries.triage import preview_reply as triage_preview
 from backoffice.operators.operations import OperatorActor
 
 
@@ -43,6 +45,18 @@ def bulk_update(
         else:
             result.changed += 1
     return result
+
+
+def preview_reply(seen: dict[int, int], body: str, *, next_status: InquiryStatus) -> ReplyPreview:
+    """The mail of the first ticket that takes a reply to `next_status` (else of the first one), as
+    bulk_reply would send it. Raises TriageError (empty body, field `body`)."""
+    chosen = min(seen)
+    for inquiry_id in sorted(seen):
+        inquiry = db.session.get(Inquiry, inquiry_id)
+        if inquiry is not None and next_status in reply_statuses(inquiry.status):
+            chosen = inquiry_id
+            break
+    return triage_preview(chosen, body, next_status=next_status)
 
 
 def bulk_reply(

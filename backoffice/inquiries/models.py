@@ -45,16 +45,23 @@ class InquiryStatus(enum.Enum):
 
 # Inquiries still waiting for the help desk: these can be overdue (依頼者の回答待ち is not: its clock
 # stops, and the due date moves on by the business days spent waiting).
-OPEN_STATUSES = frozenset({InquiryStatus.NEW, InquiryStatus.IN_PROGRESS, InquiryStatus.ON_HOLD})
+_OPEN = (InquiryStatus.NEW, InquiryStatus.IN_PROGRESS, InquiryStatus.ON_HOLD)
+OPEN_STATUSES = frozenset(_OPEN)
 # A ticket in these is finished for good: no message reopens it, and its files' retention runs.
 FINISHED = frozenset({InquiryStatus.CLOSED, InquiryStatus.REJECTED, InquiryStatus.SPAM})
 # Done with, for the desk (resolved_at is set): anything else is unfinished, somebody's work.
-DONE_STATUSES = FINISHED | {InquiryStatus.RESOLVED}
+_DONE = (InquiryStatus.RESOLVED, InquiryStatus.CLOSED, InquiryStatus.REJECTED, InquiryStatus.SPAM)
+DONE_STATUSES = frozenset(_DONE)
 
 
-# OPEN_STATUSES and unfinished (not DONE_STATUSES), as SQL for the partial indexes.
-OPEN_SQL = "status IN ('new', 'in_progress', 'on_hold')"
-UNFINISHED_SQL = "status NOT IN ('resolved', 'closed', 'rejected', 'spam')"
+def _quoted(statuses: tuple[InquiryStatus, ...]) -> str:
+    return ", ".join(f"'{s.value}'" for s in statuses)
+
+
+# OPEN_STATUSES and unfinished (not DONE_STATUSES), as SQL for the partial indexes; is_open() and
+# is_unfinished() below write the same words in queries (see there).
+OPEN_SQL = f"status IN ({_quoted(_OPEN)})"
+UNFINISHED_SQL = f"status NOT IN ({_quoted(_DONE)})"
 
 _STATUS_LABELS = {
     InquiryStatus.NEW: "新規",
@@ -294,6 +301,21 @@ class Inquiry(db.Model):
     events: Mapped[list["InquiryEvent"]] = relationship(
         back_populates="inquiry", order_by="InquiryEvent.id", cascade="all, delete-orphan"
     )
+
+
+# The statuses as literals, in the partial indexes' order: a partial index serves a query only when
+# the planner can see that the query's statuses are the index's (SQLite compares the words; a
+# PostgreSQL generic plan of bound parameters cannot see them at all).
+def is_open() -> sa.ColumnElement[bool]:
+    """In OPEN_STATUSES, as the partial indexes on open tickets read it."""
+    statuses = sa.bindparam("open", list(_OPEN), expanding=True, literal_execute=True, unique=True)
+    return Inquiry.status.in_(statuses)
+
+
+def is_unfinished() -> sa.ColumnElement[bool]:
+    """Not in DONE_STATUSES, as the partial indexes on unfinished tickets read it."""
+    statuses = sa.bindparam("done", list(_DONE), expanding=True, literal_execute=True, unique=True)
+    return Inquiry.status.not_in(statuses)
 
 
 class AccountRequestDetails(db.Model):

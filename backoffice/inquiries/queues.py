@@ -15,11 +15,11 @@ from backoffice.db import utcnow
 from backoffice.display import to_jst
 from backoffice.extensions import db
 from backoffice.inquiries.models import (
-    DONE_STATUSES,
-    OPEN_STATUSES,
     CategoryKind,
     Inquiry,
     InquiryCategory,
+    is_open,
+    is_unfinished,
 )
 from backoffice.inquiries.triage import overdue_clause
 
@@ -33,14 +33,14 @@ def _today() -> date:
 
 def unfinished_clause() -> sa.ColumnElement[bool]:
     """Not yet 解決済, 完了, 却下 or スパム: still somebody's work."""
-    return Inquiry.status.not_in(DONE_STATUSES)
+    return is_unfinished()
 
 
 def due_soon_clause(today: date | None = None) -> sa.ColumnElement[bool]:
     """Due today or within DUE_SOON_BUSINESS_DAYS business days, and not overdue."""
     today = today or _today()
     return sa.and_(
-        Inquiry.status.in_(OPEN_STATUSES),
+        is_open(),
         Inquiry.due_on >= today,
         Inquiry.due_on <= add_business_days(today, DUE_SOON_BUSINESS_DAYS),
     )

@@ -7,7 +7,13 @@ import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.inquiries import counts, triage
-from backoffice.inquiries.models import CategoryKind, Inquiry, InquiryCategory, InquiryStatus
+from backoffice.inquiries.models import (
+    CategoryKind,
+    Inquiry,
+    InquiryCategory,
+    InquiryStatus,
+    is_open,
+)
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ def summary() -> Summary:
     status_counts = counts.status_counts(db.session)
     open_by_category = (
         sa.select(Inquiry.category_id, sa.func.count().label("open"))
-        .where(Inquiry.status.in_(triage.OPEN_STATUSES))
+        .where(is_open())
         .group_by(Inquiry.category_id)
         .subquery()
     )
@@ -40,7 +46,7 @@ def summary() -> Summary:
         .join(InquiryCategory, Inquiry.category_id == InquiryCategory.id)
         .where(
             InquiryCategory.kind == CategoryKind.ACCOUNT_REQUEST,
-            Inquiry.status.in_(triage.OPEN_STATUSES),
+            is_open(),
         )
     )
     request_category = db.session.scalar(
@@ -59,7 +65,7 @@ def summary() -> Summary:
     )
     oldest = db.session.scalars(
         sa.select(Inquiry)
-        .where(Inquiry.first_response_at.is_(None), Inquiry.status.in_(triage.OPEN_STATUSES))
+        .where(Inquiry.first_response_at.is_(None), is_open())
         .order_by(Inquiry.created_at)
         .limit(10)
     ).all()

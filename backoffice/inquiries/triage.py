@@ -35,6 +35,7 @@ from backoffice.inquiries.models import (
     InquiryEvent,
     InquiryStatus,
     Priority,
+    is_open,
 )
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
@@ -88,7 +89,7 @@ def is_overdue(inquiry: Inquiry, today: date | None = None) -> bool:
 def overdue_clause(today: date | None = None) -> sa.ColumnElement[bool]:
     """The same rule as `is_overdue`, as SQL."""
     today = today or to_jst(utcnow()).date()
-    return sa.and_(Inquiry.status.in_(OPEN_STATUSES), Inquiry.due_on < today)
+    return sa.and_(is_open(), Inquiry.due_on < today)
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,9 @@ def reply_in_transaction(
 ) -> None:
     """The reply's status change, then the reply and its mail, in the caller's transaction: the
     history reads 「ステータス：新規 → 回答済」 and then the reply that status was given with."""
+    # The row changes with every reply (最終更新, and its version: a second send of the same page, or
+    # of the same bulk form, is refused as stale even when the status stays as it was).
+    inquiry.updated_at = utcnow()
     if target is S.WAITING:
         wait_for_requester(inquiry, actor)
     elif target is not None:
@@ -327,6 +331,7 @@ class ReplyPreview:
     to: str
     subject: str
     text: str
+    reference_number: str
 
 
 def preview_reply(
@@ -344,7 +349,7 @@ def preview_reply(
     target = next_status if next_status in choices else (choices[0] if choices else None)
     try:
         subject, mail = notifications.preview_reply(inquiry, text, asks=target is S.WAITING)
-        return ReplyPreview(inquiry.email, subject, mail)
+        return ReplyPreview(inquiry.email, subject, mail, inquiry.reference_number)
     finally:
         db.session.rollback()
 

@@ -4,6 +4,7 @@ The public pages read the notices on every request, so each process keeps the on
 for NOTICE_CACHE_SECONDS and picks those shown at the moment of each request: a notice starts and
 ends on time, and a change made in the back office appears within that many seconds."""
 
+import contextlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,7 +96,13 @@ def publish(data: NoticeInput, actor: OperatorActor) -> Notice:
     _apply(notice, data, actor)
     db.session.add(notice)
     db.session.flush()
-    record("notice.published", **actor.audit(), target_type="notice", target_id=notice.id)
+    record(
+        "notice.published",
+        **actor.audit(),
+        target_type="notice",
+        target_id=notice.id,
+        detail={"notice": notice.title},
+    )
     db.session.commit()
     forget()
     return notice
@@ -107,7 +114,13 @@ def change(notice_id: int, data: NoticeInput, actor: OperatorActor) -> Notice:
     if notice is None:
         raise NoSuchNotice(notice_id)
     _apply(notice, data, actor)
-    record("notice.changed", **actor.audit(), target_type="notice", target_id=notice.id)
+    record(
+        "notice.changed",
+        **actor.audit(),
+        target_type="notice",
+        target_id=notice.id,
+        detail={"notice": notice.title},
+    )
     db.session.commit()
     forget()
     return notice
@@ -125,7 +138,7 @@ def withdraw(notice_id: int, actor: OperatorActor) -> str:
         **actor.audit(),
         target_type="notice",
         target_id=notice_id,
-        detail={"title": title},
+        detail={"notice": title},
     )
     db.session.commit()
     forget()
@@ -159,6 +172,8 @@ def for_request() -> list[Shown]:
         return shown(place)
     except SQLAlchemyError:
         current_app.logger.warning("notices: not read, the page shows none", exc_info=True)
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()  # the rest of the page may still read (PostgreSQL aborts the txn)
         return []
 
 

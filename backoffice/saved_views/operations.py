@@ -13,6 +13,7 @@ from backoffice.saved_views.models import SavedView
 
 MAX_VIEWS = 20
 NAME_MAX = 40
+SEARCH_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ def save_view(operator_id: int, name: str, state: ListState) -> SavedView:
         raise SavedViewRefused(f"表示名は{NAME_MAX}文字以内で入力してください。")
     if not state.narrowed:
         raise SavedViewRefused("絞り込みか検索をしてから保存してください。")
+    if len(state.search or "") > SEARCH_MAX:
+        raise SavedViewRefused(
+            f"検索する文字が長すぎるため保存できません（{SEARCH_MAX}文字まで）。"
+        )
     mine = SavedView.operator_id == operator_id
     if db.session.scalar(sa.select(sa.func.count()).where(mine)) >= MAX_VIEWS:
         raise SavedViewRefused(

@@ -24,9 +24,28 @@
   function read() {
     try { return JSON.parse(sessionStorage.getItem(VIEW) || "null"); } catch (e) { return null; }
   }
-  // Only this site's own paths are ever followed (not "//elsewhere", not "javascript:").
+  // Only this site's own pages are ever followed (not "//elsewhere", "/\\elsewhere", "javascript:").
   function local(href) {
-    return typeof href === "string" && href.charAt(0) === "/" && href.charAt(1) !== "/" ? href : null;
+    if (typeof href !== "string" || href.charAt(0) !== "/") return null;
+    try {
+      var url = new URL(href, location.href);
+      return url.origin === location.origin ? url.pathname + url.search : null;
+    } catch (e) { return null; }
+  }
+  // Single-letter keys can be turned off (WCAG 2.1.4), in 「キーボード操作」; kept in this browser.
+  var OFF = "kip.keysOff";
+  function keysOn() {
+    try { return localStorage.getItem(OFF) !== "1"; } catch (e) { return true; }
+  }
+  var toggle = document.getElementById("keys-on");
+  if (toggle) {
+    toggle.checked = keysOn();
+    toggle.closest("[data-keys-switch]").hidden = false;
+    toggle.addEventListener("change", function () {
+      try {
+        if (toggle.checked) localStorage.removeItem(OFF); else localStorage.setItem(OFF, "1");
+      } catch (e) { /* storage refused: the keys stay as they are */ }
+    });
   }
 
   function pageLink(text) {
@@ -41,6 +60,8 @@
   // The list remembers its tickets (and its neighbouring pages) in this tab, so that the ticket page
   // can go on to the next one.
   var links = rowLinks();
+  var openOnList = sessionStorage.getItem(OPEN);
+  if (openOnList) sessionStorage.removeItem(OPEN);  // used here or never: an empty page keeps nothing
   if (links.length) {
     try {
       sessionStorage.setItem(VIEW, JSON.stringify({
@@ -49,10 +70,8 @@
         nextPage: pageLink(">"),
         previousPage: pageLink("<")
       }));
-      var open = sessionStorage.getItem(OPEN);
-      if (open) {
-        sessionStorage.removeItem(OPEN);
-        location.href = links[open === "last" ? links.length - 1 : 0].getAttribute("href");
+      if (openOnList) {
+        location.href = links[openOnList === "last" ? links.length - 1 : 0].getAttribute("href");
       }
     } catch (e) { /* storage refused: n/p simply stay off */ }
   }
@@ -132,6 +151,7 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.altKey || event.metaKey || event.isComposing || typing(event.target)) return;
+    if (!keysOn()) return;
     var done = false;
     switch (event.key) {
       case "/":

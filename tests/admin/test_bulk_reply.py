@@ -178,3 +178,78 @@ def test_two_sends_of_the_same_form_at_once_reply_once(
         t.join()
     assert codes == [302, 302]
     assert sorted(m.inquiry_id for m in _replies(db)) == sorted(t.id for t in tickets)
+
+
+def test_a_second_send_to_an_answered_ticket_replies_once(signed_in, client, db) -> None:
+    # 回答済 → 回答済 changes no status: the reply itself must make the page's versions stale.
+    [ticket] = _tickets(client, 1)
+    agent = signed_in(Role.AGENT)
+    triage.reply(
+        ticket.id,
+        "最初の回答",
+        OperatorActor.of(agent.operator),
+        expected_version=ticket.version,
+        next_status=S.ANSWERED,
+    )
+    page = _open(agent, [ticket])
+    fields = {**_fields(page.text), "body": BODY, "next_status": "answered"}
+    for _ in range(2):
+        agent.post("/admin/tickets/bulk/reply", data=fields)
+    bodies = db.session.scalars(
+        sa.select(InquiryEvent.body).where(InquiryEvent.kind == EventKind.PUBLIC_REPLY)
+    ).all()
+    assert bodies == ["最初の回答", BODY]
+    assert len(_replies(db)) == 2
+
+
+@pytest.mark.parametrize("ids", ["²", "99999999999999999999", "1,,x", "-1"])
+def test_odd_ids_are_left_out_not_a_500(signed_in, client, ids) -> None:
+    _tickets(client, 1)
+    agent = signed_in(Role.AGENT)
+    page = agent.get(f"/admin/tickets/bulk/reply?ids={ids}")
+    assert page.status_code == 200
+    posted = agent.post(
+        "/admin/tickets/bulk/reply",
+        data={"csrf_token": csrf_token(page.text), "tickets": f"{ids}:1", "body": BODY},
+    )
+    assert posted.status_code in (200, 422)
+
+
+def test_more_than_a_page_of_tickets_is_refused(signed_in, client, db) -> None:
+    tickets = _tickets(client, 1)
+    agent = signed_in(Role.AGENT)
+    page = _open(agent, tickets)
+    many = ",".join(f"{i}:1" for i in range(1, 102))
+    refused = agent.post(
+        "/admin/tickets/bulk/reply",
+        data={"csrf_token": csrf_token(page.text), "tickets": many, "body": BODY},
+    )
+    assert refused.status_code == 422
+    assert "一度に回答できるのは100件までです。" in refused.text
+    assert _replies(db) == []
+
+
+def test_the_preview_is_of_a_ticket_that_takes_the_status_and_a_bad_status_is_said(
+    signed_in, client, db
+) -> None:
+    closed, fine = _tickets(client, 2)
+    agent = signed_in(Role.AGENT)
+    triage.update_inquiry(
+        closed.id,
+        triage.InquiryChanges(status=S.REJECTED),
+        OperatorActor.of(agent.operator),
+        expected_version=closed.version,
+    )
+    page = _open(agent, [closed, fine])
+    preview = agent.post(
+        "/admin/tickets/bulk/reply",
+        data={**_fields(page.text), "body": BODY, "next_status": "answered", "preview": "1"},
+    )
+    assert f"{fine.reference_number}あて" in preview.text
+    bad = agent.post(
+        "/admin/tickets/bulk/reply",
+        data={**_fields(page.text), "body": BODY, "next_status": "closed"},
+    )
+    assert bad.status_code == 422
+    assert 'id="err-next_status">＊回答後のステータスを選び直してください。' in bad.text
+    assert _replies(db) == []

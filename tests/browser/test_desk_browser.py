@@ -185,3 +185,25 @@ def test_n_and_p_go_on_across_the_pages_of_the_list(page, live_app) -> None:
     page.locator("h1").click()
     page.keyboard.press("p")  # back to the first page, at its last ticket
     expect(page).to_have_title(f"受付番号 {last_of_first_page} | 運営管理画面")
+
+
+def test_the_single_letter_keys_can_be_turned_off(page, live_app) -> None:
+    with live_app.app_context():
+        secret = make_agent()
+        _two_tickets(live_app)
+    page.goto(live_app.base_url + "/admin/login")
+    operator_sign_in(page, secret)
+    page.goto(live_app.base_url + "/admin/tickets/")
+    page.wait_for_load_state("load")
+    page.locator("#keyboard-help summary").click()
+    page.get_by_label("1文字のキー操作を使う（この端末のブラウザに記憶します）").uncheck()
+    page.reload()
+    page.wait_for_load_state("load")
+    page.locator("h1").click()
+    page.keyboard.press("j")
+    expect(page.locator("table.model-list td.col-reference_number a").first).not_to_be_focused()
+    page.locator("#keyboard-help summary").click()
+    page.get_by_label("1文字のキー操作を使う（この端末のブラウザに記憶します）").check()
+    page.locator("h1").click()
+    page.keyboard.press("j")
+    expect(page.locator("table.model-list td.col-reference_number a").first).to_be_focused()

@@ -107,6 +107,11 @@ def test_an_important_notice_says_so_and_comes_first(signed_in, client) -> None:
         ({"body": ""}, "body", "本文を入力してください。"),
         ({"starts_at": ""}, "starts_at", "掲載開始の日時を入力してください。"),
         (
+            {"starts_at": "0001-01-01T00:00"},
+            "starts_at",
+            "2000年から2100年までの日時を入力してください。",
+        ),
+        (
             {"starts_at": "12/3 9時"},
             "starts_at",
             "日時を「2026-12-03 09:00」の形で入力してください。",
@@ -172,3 +177,13 @@ def test_only_admins_publish(signed_in, db, role) -> None:
     assert posted.status_code == 403
     assert "/admin/notices/" not in page.text  # not in their menu
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice)) == 0
+
+
+def test_the_time_may_be_typed_as_the_message_shows_it(signed_in, db) -> None:
+    with time_machine.travel(jst(2026, 12, 3, 8, 0), tick=False):
+        typed = _publish(
+            signed_in(Role.ADMIN), starts_at="2026-12-03 09:00", ends_at="2026-12-03 18:00:00"
+        )
+    assert typed.status_code == 302
+    notice = db.session.scalars(sa.select(Notice)).one()
+    assert notice.starts_at == jst(2026, 12, 3, 9, 0)

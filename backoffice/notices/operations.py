@@ -90,19 +90,19 @@ def _apply(notice: Notice, data: NoticeInput, actor: OperatorActor) -> None:
     notice.updated_by = actor.label
 
 
+def _record(action: str, notice_id: int, title: str, actor: OperatorActor) -> None:
+    record(
+        action, **actor.audit(), target_type="notice", target_id=notice_id, detail={"notice": title}
+    )
+
+
 def publish(data: NoticeInput, actor: OperatorActor) -> Notice:
     """A new notice, shown from its start. Raises NoticeRefused (naming its field)."""
     notice = Notice()
     _apply(notice, data, actor)
     db.session.add(notice)
     db.session.flush()
-    record(
-        "notice.published",
-        **actor.audit(),
-        target_type="notice",
-        target_id=notice.id,
-        detail={"notice": notice.title},
-    )
+    _record("notice.published", notice.id, notice.title, actor)
     db.session.commit()
     forget()
     return notice
@@ -114,13 +114,7 @@ def change(notice_id: int, data: NoticeInput, actor: OperatorActor) -> Notice:
     if notice is None:
         raise NoSuchNotice(notice_id)
     _apply(notice, data, actor)
-    record(
-        "notice.changed",
-        **actor.audit(),
-        target_type="notice",
-        target_id=notice.id,
-        detail={"notice": notice.title},
-    )
+    _record("notice.changed", notice.id, notice.title, actor)
     db.session.commit()
     forget()
     return notice
@@ -133,13 +127,7 @@ def withdraw(notice_id: int, actor: OperatorActor) -> str:
         raise NoSuchNotice(notice_id)
     title = notice.title
     db.session.delete(notice)
-    record(
-        "notice.withdrawn",
-        **actor.audit(),
-        target_type="notice",
-        target_id=notice_id,
-        detail={"notice": title},
-    )
+    _record("notice.withdrawn", notice_id, title, actor)
     db.session.commit()
     forget()
     return title

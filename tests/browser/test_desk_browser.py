@@ -23,6 +23,15 @@ def _two_tickets(live_app) -> None:
         )
 
 
+def _agent_with_two_tickets(page, live_app) -> None:
+    """Two tickets from the form, and an agent signed in on `page`."""
+    with live_app.app_context():
+        secret = make_agent()
+        _two_tickets(live_app)
+    page.goto(live_app.base_url + "/admin/login")
+    operator_sign_in(page, secret)
+
+
 def test_search_open_reply_and_next_by_keyboard(page, live_app, axe_source) -> None:
     with live_app.app_context():
         secret = make_agent()
@@ -90,11 +99,7 @@ def test_search_open_reply_and_next_by_keyboard(page, live_app, axe_source) -> N
 
 
 def test_a_saved_view_from_the_menu(page, live_app, axe_source) -> None:
-    with live_app.app_context():
-        secret = make_agent()
-        _two_tickets(live_app)
-    page.goto(live_app.base_url + "/admin/login")
-    operator_sign_in(page, secret)
+    _agent_with_two_tickets(page, live_app)
     page.goto(live_app.base_url + "/admin/tickets/?search=desk1%40himawari.example.jp")
     page.get_by_label("この表示を保存").fill("desk1の問い合わせ")
     page.get_by_role("button", name="保存", exact=True).click()
@@ -112,11 +117,7 @@ def test_a_saved_view_from_the_menu(page, live_app, axe_source) -> None:
 
 
 def test_a_bulk_reply(page, live_app, axe_source) -> None:
-    with live_app.app_context():
-        secret = make_agent()
-        _two_tickets(live_app)
-    page.goto(live_app.base_url + "/admin/login")
-    operator_sign_in(page, secret)
+    _agent_with_two_tickets(page, live_app)
     page.goto(live_app.base_url + "/admin/tickets/bulk/reply?ids=1,2")
     expect(page.locator("h1")).to_have_text("まとめて回答する")
     check(page, axe_source, "bulk reply")
@@ -188,11 +189,7 @@ def test_n_and_p_go_on_across_the_pages_of_the_list(page, live_app) -> None:
 
 
 def test_the_single_letter_keys_can_be_turned_off(page, live_app) -> None:
-    with live_app.app_context():
-        secret = make_agent()
-        _two_tickets(live_app)
-    page.goto(live_app.base_url + "/admin/login")
-    operator_sign_in(page, secret)
+    _agent_with_two_tickets(page, live_app)
     page.goto(live_app.base_url + "/admin/tickets/")
     page.wait_for_load_state("load")
     page.locator("#keyboard-help summary").click()

@@ -35,9 +35,11 @@ from backoffice.inquiries.actors import REQUESTER
 from backoffice.inquiries.models import CannedReply, Inquiry, InquiryCategory
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
+from backoffice.notices import operations as notices
 from backoffice.operators import enrolment, operations
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
+from backoffice.saved_views import operations as saved
 from tests.attachments.helpers import png as png_bytes
 from tests.builders.accounts import (
     NEW_PASSWORD,
@@ -270,6 +272,22 @@ def populate(app: Flask) -> World:
     ).group(1)
     db.session.add(CannedReply(title="受付のご連絡", body="確認しております。"))
     db.session.commit()
+    # An お知らせ shown now, and each operator's saved view of the list.
+    notice = notices.publish(
+        notices.NoticeInput(
+            title="メンテナンスのお知らせ",
+            body="本日18時から停止します。",
+            starts_at=utcnow() - timedelta(hours=1),
+            ends_at=None,
+            on_public=True,
+            on_portal=True,
+        ),
+        actor,
+    )
+    views = [
+        saved.save_view(o.id, "新規", saved.ListState(filters=(("status", "new"),)))
+        for o in (admin, agent, viewer)
+    ]
 
     # Inquiries: a general one with a reply and a note, and an ID発行申請.
     requester = app.test_client()
@@ -370,6 +388,8 @@ def populate(app: Flask) -> World:
         "email_id": [secret_mail.id, plain_mail.id],
         "inbound_id": [unmatched.inbound_id, held.inbound_id],
         "attachment_id": [attachment.id],
+        "notice_id": [notice.id],
+        "view_id": [v.id for v in views],
         "export_type": ["csv"],
         "inquiries.status.token": [status_token],
         "inquiries.file.token": [status_token],
@@ -400,6 +420,7 @@ def admin_queries(app: Flask, inquiry_ids: list[int]) -> dict[str, list[dict[str
             queries[f"{view.endpoint}.index_view"] = [{"search": "さくら"}]
     ids = ",".join(map(str, inquiry_ids))
     queries["tickets.bulk"] = [{"kind": "status", "ids": ids}, {"kind": "assign", "ids": ids}]
+    queries["tickets.bulk_reply"] = [{"ids": ids}]
     db.session.rollback()
     return queries
 

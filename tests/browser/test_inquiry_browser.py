@@ -49,7 +49,7 @@ def test_id_issuance_inquiry_with_javascript(page, live_app, axe_source) -> None
     page.get_by_role("button", name="確認画面へ進む").click()
     expect(page).to_have_title(re.compile("^エラー："))
     shot(page, "02-inquiry-errors")
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    expect(page.locator(".error-summary")).to_be_focused()  # by app.js, once it has run
     assert axe_violations(page, axe_source) == []
     page.get_by_role("link", name="＊氏名を入力してください。").click()
     assert page.evaluate("document.activeElement.id") == "name"

@@ -18,6 +18,9 @@ NEW = "fuyu-no-yoru-no-hoshizora-2027"
 
 def check(page, axe_source: str, name: str) -> None:
     """axe finds nothing serious, at 1280 px and at 200 % zoom, and nothing scrolls sideways."""
+    page.wait_for_load_state(
+        "load"
+    )  # the page's deferred scripts have run (they name some widgets)
     for width in (1280, 640):
         page.set_viewport_size({"width": width, "height": 900})
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -34,6 +34,7 @@ def axe_violations(page, axe_source: str) -> list[dict]:
 
 def check_phone_page(page, axe_source: str) -> None:
     """Nothing scrolls sideways at the page's width (375 px on a phone) and axe finds nothing serious."""
+    page.wait_for_load_state("load")  # the page's deferred scripts have run
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, (page.url, overflow)
     assert axe_violations(page, axe_source) == [], page.url

@@ -25,6 +25,7 @@ from backoffice.inquiries.models import (
     Inquiry,
     InquiryStatus,
 )
+from backoffice.normalize import nfkc
 from backoffice.operators.operations import OperatorActor
 
 
@@ -80,14 +81,23 @@ class Duplicates:
     registrant_masked: str | None
     user_with_email: PortalUser | None
     open_requests: list[Inquiry]
+    # The name the request gives, when it is not the issued organization's (a mistyped code?).
+    other_name: str | None = None
 
     @property
     def blocking(self) -> bool:
         return self.organization is not None or self.user_with_email is not None
 
 
-def find_duplicates(inquiry: Inquiry, medical_code: str, email: str) -> Duplicates:
-    """What already exists for this code or email, shown before anything is created."""
+def _same_name(a: str, b: str) -> bool:
+    return "".join(nfkc(a).split()) == "".join(nfkc(b).split())
+
+
+def find_duplicates(
+    inquiry: Inquiry, medical_code: str, email: str, institution_name: str = ""
+) -> Duplicates:
+    """What already exists for this code or email, shown before anything is created; and whether
+    the organization issued with this code has another name than `institution_name`."""
     organization = db.session.scalar(
         sa.select(Organization).where(Organization.office_number == medical_code)
     )
@@ -106,8 +116,19 @@ def find_duplicates(inquiry: Inquiry, medical_code: str, email: str) -> Duplicat
         )
         .order_by(Inquiry.created_at)
     ).all()
+    other_name = (
+        institution_name
+        if organization is not None
+        and institution_name
+        and not _same_name(institution_name, organization.name)
+        else None
+    )
     return Duplicates(
-        organization, mask_email(registrant.email) if registrant else None, user, list(others)
+        organization,
+        mask_email(registrant.email) if registrant else None,
+        user,
+        list(others),
+        other_name,
     )
 
 
@@ -154,12 +175,12 @@ def issue_account(
             "初期パスワードは、上記のメールアドレスに別のメールでお送りしました。"
             "初期パスワードの有効期限内に、ログインしてパスワードを変更してください。"
         )
+        # The issuer answers for the issued account: they become the ticket's 担当者.
+        triage.assign_to_actor(inquiry, actor)
         triage.add_event(
             inquiry, actor, EventKind.ACCOUNT_ISSUED, new_value=organization.office_number
         )
-        triage.add_public_reply(inquiry, actor, reply_text)
-        if inquiry.status is not InquiryStatus.RESOLVED:
-            triage.move_status(inquiry, InquiryStatus.RESOLVED, actor)
+        triage.reply_in_transaction(inquiry, actor, reply_text, InquiryStatus.RESOLVED)
         record(
             "account.issued",
             **actor.audit(),

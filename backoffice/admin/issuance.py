@@ -33,7 +33,9 @@ class IssuanceMixin:
         form = IssuanceForm.from_inquiry(inquiry) if request.method == "GET" else IssuanceForm()
         error = None
         status = 200
-        if request.method == "POST":
+        if request.method == "POST" and "recheck" in request.form:
+            form.validate_on_submit()  # the fields' messages; nothing is issued
+        elif request.method == "POST":
             status = 422
             if form.validate_on_submit():
                 try:
@@ -56,7 +58,10 @@ class IssuanceMixin:
                     )
                     return redirect(url_for(".ticket", inquiry_id=inquiry.id))
         duplicates = issuance.find_duplicates(
-            inquiry, form.medical_code.data or "", form.email.data or ""
+            inquiry,
+            form.medical_code.data or "",
+            form.email.data or "",
+            form.institution_name.data or "",
         )
         return self.render(  # type: ignore[attr-defined]
             "admin/tickets/issue.html",

@@ -207,6 +207,14 @@ def _set_assignee(inquiry: Inquiry, assignee: Operator | None, actor: OperatorAc
         alerts.note_assigned(inquiry, actor)
 
 
+def assign_to_actor(inquiry: Inquiry, actor: OperatorActor) -> None:
+    """The acting operator becomes the ticket's 担当者, with history and audit, in the caller's
+    transaction (no alert: nobody is told of what they did themselves)."""
+    operator = db.session.get(Operator, actor.id)
+    if operator is not None:
+        _set_assignee(inquiry, operator, actor)
+
+
 def _audit_change(
     inquiry: Inquiry, actor: Actor, action: str, old: str | None, new: str | None
 ) -> None:

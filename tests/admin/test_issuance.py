@@ -468,3 +468,42 @@ def test_two_concurrent_enables_at_three_users_let_one_through(app, db, database
     assert sorted(outcomes) == ["enabled", "refused"]
     db.session.expire_all()
     assert _active_added(db) == 4
+
+
+def test_a_blocked_request_offers_no_issue_button_and_says_a_name_differs(
+    signed_in, account_request, db
+) -> None:
+    make_registrant(email="boss@sakura-clinic.example.jp", office_number="0110113719")
+    db.session.execute(
+        sa.update(Organization).values(name="ひまわり内科医院")
+    )  # the code's account is another institution's
+    db.session.commit()
+    operator = signed_in(Role.AGENT)
+    review = operator.get(f"/admin/tickets/{account_request.id}/issue/").text
+    assert ">発行する</button>" not in review
+    assert "このままでは発行できません。" in review
+    assert (
+        "申請の医療機関名（さくら在宅クリニック）は、発行済みのアカウントの医療機関名（ひまわり内科医院）と異なります。"
+        in review
+    )
+    # 「直した内容で重複を確認する」 re-checks the typed values and issues nothing, even when they are free.
+    rechecked = issue_via_page(operator, account_request, medical_code="1310000012", recheck="1")
+    assert rechecked.status_code == 200
+    assert ">発行する</button>" in rechecked.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 1
+
+
+def test_the_issuer_becomes_the_assignee_and_the_history_reads_in_order(
+    signed_in, account_request, db
+) -> None:
+    operator = signed_in(Role.AGENT)
+    assert issue_via_page(operator, account_request).status_code == 302
+    db.session.refresh(account_request)
+    assert account_request.assignee_id == operator.operator.id
+    kinds = [e.kind for e in account_request.events]
+    assert kinds[-4:] == [
+        EventKind.ASSIGNED,
+        EventKind.ACCOUNT_ISSUED,
+        EventKind.STATUS_CHANGED,
+        EventKind.PUBLIC_REPLY,
+    ]

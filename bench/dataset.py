@@ -27,8 +27,9 @@ from backoffice.accounts.models import TermsVersion
 from backoffice.extensions import db
 from backoffice.inquiries import counts
 from backoffice.inquiries.categories import seed_categories
-from backoffice.inquiries.models import CategoryKind, InquiryCategory
+from backoffice.inquiries.models import InquiryCategory
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
+from backoffice.inquiries.vocabulary import CategoryKind
 from backoffice.operators.models import Operator, Role
 from backoffice.passwords import hash_password
 

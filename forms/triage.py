@@ -17,8 +17,8 @@ from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from backoffice.inquiries.corrections import FIELDS as CORRECTABLE
-from backoffice.inquiries.models import InquiryStatus, Priority
 from backoffice.inquiries.triage import InquiryChanges
+from backoffice.inquiries.vocabulary import InquiryStatus, Priority
 from backoffice.operators.models import Operator
 from forms.attachments import AttachmentsField
 

@@ -30,7 +30,7 @@ from backoffice.eclaims.importer import import_csv
 from backoffice.extensions import db
 from backoffice.inbound.models import InboundSource, InboundState
 from backoffice.inbound.receive import receive
-from backoffice.inquiries import triage
+from backoffice.inquiries import replies, triage
 from backoffice.inquiries.actors import REQUESTER
 from backoffice.inquiries.models import CannedReply, Inquiry, InquiryCategory
 from backoffice.mail.models import OutboundEmail
@@ -297,7 +297,7 @@ def populate(app: Flask) -> World:
     ).group(1)
     assert send(requester, account_request_input()).status_code == 302
     account_request = db.session.scalars(sa.select(Inquiry).where(Inquiry.id != general.id)).one()
-    triage.reply(general.id, "ご確認ください。", actor, expected_version=general.version)
+    replies.reply(general.id, "ご確認ください。", actor, expected_version=general.version)
     triage.add_note(general.id, "電話で確認済み。", actor)
 
     # Portal: a registrant past the first login, with an email change waiting for its code, and a

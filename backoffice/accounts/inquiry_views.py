@@ -10,7 +10,7 @@ from backoffice.attachments import web
 from backoffice.attachments.checks import FileRefused
 from backoffice.attachments.web import takes_files
 from backoffice.inquiries import conversation, operations, portal
-from backoffice.inquiries.models import Channel
+from backoffice.inquiries.vocabulary import Channel
 from forms.conversation import MessageForm
 from forms.errors import populate_errors
 

@@ -18,13 +18,9 @@ from backoffice.audit.operations import record
 from backoffice.codes import medical_code_check_digit_ok
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
-from backoffice.inquiries import triage
-from backoffice.inquiries.models import (
-    AccountRequestDetails,
-    EventKind,
-    Inquiry,
-    InquiryStatus,
-)
+from backoffice.inquiries import replies, triage
+from backoffice.inquiries.models import AccountRequestDetails, Inquiry
+from backoffice.inquiries.vocabulary import EventKind, InquiryStatus
 from backoffice.normalize import nfkc
 from backoffice.operators.operations import OperatorActor
 
@@ -180,7 +176,7 @@ def issue_account(
         triage.add_event(
             inquiry, actor, EventKind.ACCOUNT_ISSUED, new_value=organization.office_number
         )
-        triage.reply_in_transaction(inquiry, actor, reply_text, InquiryStatus.RESOLVED)
+        replies.reply_in_transaction(inquiry, actor, reply_text, InquiryStatus.RESOLVED)
         record(
             "account.issued",
             **actor.audit(),

@@ -10,8 +10,9 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from backoffice.display import JST
 from backoffice.extensions import db
 from backoffice.inquiries import queues
-from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatus, is_open
+from backoffice.inquiries.models import Inquiry, InquiryCategory, is_open
 from backoffice.inquiries.triage import overdue_clause
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Operator
 
 UNASSIGNED = "none"

@@ -22,14 +22,9 @@ from backoffice.display import format_date, format_datetime
 from backoffice.extensions import db
 from backoffice.inquiries import bulk, counts, queues, triage
 from backoffice.inquiries.export import record_export, stream_csv
-from backoffice.inquiries.models import (
-    Inquiry,
-    InquiryCategory,
-    InquiryStatus,
-    InquiryStatusCount,
-    Priority,
-)
+from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatusCount
 from backoffice.inquiries.search import search_clause as inquiry_search_clause
+from backoffice.inquiries.vocabulary import InquiryStatus, Priority
 from backoffice.operators.models import Operator
 from forms.errors import populate_errors
 from forms.saved_views import SaveViewForm

@@ -13,8 +13,9 @@ from backoffice.attachments.web import takes_files
 from backoffice.audit.operations import record
 from backoffice.extensions import db
 from backoffice.inbound import filing
-from backoffice.inquiries import corrections, links, triage
-from backoffice.inquiries.models import EventKind, Inquiry
+from backoffice.inquiries import corrections, links, replies, triage
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import EventKind
 from forms.errors import populate_errors
 from forms.triage import (
     UNASSIGN,
@@ -35,7 +36,7 @@ class InquiryPageMixin:
         """An inquiry with every field, its history, and the forms to act on it."""
         inquiry = db.session.get(Inquiry, inquiry_id) or abort(404)
         statuses = [inquiry.status, *triage.allowed_transitions(inquiry.status)]
-        reply_form = ReplyForm(triage.reply_statuses(inquiry.status), prefix="reply")
+        reply_form = ReplyForm(replies.reply_statuses(inquiry.status), prefix="reply")
         note_form = NoteForm(prefix="note")
         link_form = RevokeLinkForm(prefix="link")
         fix_form = CorrectionRequestForm(prefix="fix")
@@ -147,7 +148,7 @@ class InquiryPageMixin:
         try:
             if form is reply_form and "reply-preview" in request.form:
                 # The exact mail, nothing sent; files are not sent with a preview (the page says so).
-                self._template_args["reply_preview"] = triage.preview_reply(  # type: ignore[attr-defined]
+                self._template_args["reply_preview"] = replies.preview_reply(  # type: ignore[attr-defined]
                     inquiry.id, reply_form.body.data or "", next_status=reply_form.chosen_status()
                 )
                 self._template_args["preview_dropped_files"] = bool(  # type: ignore[attr-defined]
@@ -155,7 +156,7 @@ class InquiryPageMixin:
                 )
                 return 200
             if form is reply_form:
-                triage.reply(
+                replies.reply(
                     inquiry.id,
                     reply_form.body.data or "",
                     actor,

@@ -12,7 +12,7 @@ from backoffice.admin.menu import views
 from backoffice.audit import wording
 from backoffice.extensions import babel
 from backoffice.inquiries.corrections import FIELDS as CORRECTION_FIELDS
-from backoffice.inquiries.models import InquiryStatus
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.saved_views import operations as saved_views
 from backoffice.security import csp_nonce
 

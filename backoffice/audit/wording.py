@@ -10,7 +10,7 @@ from flask import g
 
 from backoffice.display import format_date
 from backoffice.extensions import db
-from backoffice.inquiries.models import Channel, InquiryStatus, Priority
+from backoffice.inquiries.vocabulary import Channel, InquiryStatus, Priority
 from backoffice.operators.models import Operator, Role
 
 ACTIONS = {

@@ -19,13 +19,9 @@ from backoffice.extensions import db
 from backoffice.inbound.models import FILEABLE, NEEDS_OPERATOR, InboundEmail, InboundState
 from backoffice.inbound.receive import append, message_text, original_message
 from backoffice.inquiries import links, notifications
-from backoffice.inquiries.models import (
-    CategoryKind,
-    Inquiry,
-    InquiryCategory,
-    InquiryStatus,
-)
+from backoffice.inquiries.models import Inquiry, InquiryCategory
 from backoffice.inquiries.operations import InquiryInput, build_inquiry
+from backoffice.inquiries.vocabulary import CategoryKind, InquiryStatus
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.operators.operations import OperatorActor
 

@@ -29,9 +29,10 @@ from backoffice.inbound.models import InboundEmail, InboundSource, InboundState
 from backoffice.inbound.parsing import MailUnreadable, ParsedMail, message_key, parse
 from backoffice.inquiries import conversation
 from backoffice.inquiries.actors import ProductActor
-from backoffice.inquiries.models import Channel, EventKind, Inquiry, InquiryEvent
+from backoffice.inquiries.models import Inquiry, InquiryEvent
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.inquiries.triage import add_event
+from backoffice.inquiries.vocabulary import Channel, EventKind
 from backoffice.mail.models import OutboundEmail
 from backoffice.normalize import nfkc
 

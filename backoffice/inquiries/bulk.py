@@ -7,17 +7,16 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.extensions import db
-from backoffice.inquiries.models import Inquiry, InquiryStatus
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.replies import ReplyPreview, reply_in_transaction, reply_statuses
+from backoffice.inquiries.replies import preview_reply as one_preview
 from backoffice.inquiries.triage import (
     InquiryChanges,
-    ReplyPreview,
     TriageError,
     commit,
-    reply_in_transaction,
-    reply_statuses,
     update_inquiry,
 )
-from backoffice.inquiries.triage import preview_reply as triage_preview
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.operations import OperatorActor
 
 
@@ -56,7 +55,7 @@ def preview_reply(seen: dict[int, int], body: str, *, next_status: InquiryStatus
         if inquiry is not None and next_status in reply_statuses(inquiry.status):
             chosen = inquiry_id
             break
-    return triage_preview(chosen, body, next_status=next_status)
+    return one_preview(chosen, body, next_status=next_status)
 
 
 def bulk_reply(

@@ -7,7 +7,8 @@ undoes their changes (renames aside, which it cannot tell from new categories).
 import sqlalchemy as sa
 
 from backoffice.extensions import db
-from backoffice.inquiries.models import CategoryKind, InquiryCategory
+from backoffice.inquiries.models import InquiryCategory
+from backoffice.inquiries.vocabulary import CategoryKind
 
 ACCOUNT_REQUEST = "介護情報基盤ポータルのID発行申請"
 # Business days to answer; an account should be issued within 3, everything else within 5.

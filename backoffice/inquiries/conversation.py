@@ -26,17 +26,10 @@ from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.inquiries import links, notifications
 from backoffice.inquiries.actors import REQUESTER
-from backoffice.inquiries.models import (
-    FINISHED,
-    AccountRequestDetails,
-    Channel,
-    EventKind,
-    Inquiry,
-    InquiryEvent,
-    InquiryStatus,
-)
+from backoffice.inquiries.models import AccountRequestDetails, Inquiry, InquiryEvent
 from backoffice.inquiries.operations import new_reference_number
 from backoffice.inquiries.triage import add_event, move_status
+from backoffice.inquiries.vocabulary import FINISHED, Channel, EventKind, InquiryStatus
 
 S = InquiryStatus
 BACK_TO_WORK = frozenset({S.ANSWERED, S.WAITING})

@@ -15,7 +15,8 @@ from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.inquiries import notifications, triage
 from backoffice.inquiries.actors import REQUESTER
-from backoffice.inquiries.models import Channel, EventKind, Inquiry, InquiryEvent, InquiryStatus
+from backoffice.inquiries.models import Inquiry, InquiryEvent
+from backoffice.inquiries.vocabulary import Channel, EventKind, InquiryStatus
 from backoffice.operators.operations import OperatorActor
 
 S = InquiryStatus

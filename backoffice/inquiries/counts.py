@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from backoffice.inquiries.models import Inquiry, InquiryStatus, InquiryStatusCount
+from backoffice.inquiries.models import Inquiry, InquiryStatusCount
+from backoffice.inquiries.vocabulary import InquiryStatus
 
 
 def _status_changes(session: Session) -> Counter[InquiryStatus]:

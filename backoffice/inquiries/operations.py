@@ -27,15 +27,13 @@ from backoffice.extensions import db
 from backoffice.inquiries import links, notifications
 from backoffice.inquiries.actors import REQUESTER, Actor
 from backoffice.inquiries.models import (
-    PUBLIC_KINDS,
     AccountRequestDetails,
-    EventKind,
     Inquiry,
     InquiryCategory,
     InquiryDraft,
     InquiryEvent,
-    InquiryStatus,
 )
+from backoffice.inquiries.vocabulary import PUBLIC_KINDS, EventKind, InquiryStatus
 
 log = logging.getLogger(__name__)
 

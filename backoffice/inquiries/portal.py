@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser
 from backoffice.extensions import db
-from backoffice.inquiries.models import EventKind, Inquiry, InquiryEvent
+from backoffice.inquiries.models import Inquiry, InquiryEvent
+from backoffice.inquiries.vocabulary import EventKind
 
 SHOWN = 50  # the newest; older ones stay reachable through their mails' links
 

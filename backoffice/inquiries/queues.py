@@ -14,14 +14,9 @@ from backoffice.business_days import add_business_days
 from backoffice.db import utcnow
 from backoffice.display import to_jst
 from backoffice.extensions import db
-from backoffice.inquiries.models import (
-    CategoryKind,
-    Inquiry,
-    InquiryCategory,
-    is_open,
-    is_unfinished,
-)
+from backoffice.inquiries.models import Inquiry, InquiryCategory, is_open, is_unfinished
 from backoffice.inquiries.triage import overdue_clause
+from backoffice.inquiries.vocabulary import CategoryKind
 
 COUNT_CAP = 1000
 DUE_SOON_BUSINESS_DAYS = 2

@@ -7,13 +7,8 @@ import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.inquiries import counts, triage
-from backoffice.inquiries.models import (
-    CategoryKind,
-    Inquiry,
-    InquiryCategory,
-    InquiryStatus,
-    is_open,
-)
+from backoffice.inquiries.models import Inquiry, InquiryCategory, is_open
+from backoffice.inquiries.vocabulary import CategoryKind, InquiryStatus
 
 
 @dataclass(frozen=True)

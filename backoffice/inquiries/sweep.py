@@ -26,8 +26,9 @@ from backoffice.display import JST, format_date, to_jst
 from backoffice.extensions import db
 from backoffice.inquiries import notifications
 from backoffice.inquiries.actors import SWEEP
-from backoffice.inquiries.models import EventKind, Inquiry, InquiryCategory, InquiryStatus
+from backoffice.inquiries.models import Inquiry, InquiryCategory
 from backoffice.inquiries.triage import add_event, move_status
+from backoffice.inquiries.vocabulary import EventKind, InquiryStatus
 
 S = InquiryStatus
 

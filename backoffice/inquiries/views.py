@@ -27,7 +27,8 @@ from backoffice.attachments.checks import FileRefused
 from backoffice.attachments.web import takes_files
 from backoffice.extensions import limiter
 from backoffice.inquiries import conversation, corrections, links, operations
-from backoffice.inquiries.models import Channel, Inquiry
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import Channel
 from backoffice.urls import external_url
 from forms.conversation import LinkRequestForm, MessageForm, correction_form
 from forms.errors import populate_errors

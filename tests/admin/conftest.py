@@ -1,5 +1,6 @@
 """Back-office fixtures: signed-in clients of each role, and an inquiry to work on."""
 
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -13,13 +14,16 @@ from backoffice.operators.models import Role
 from tests.builders.inquiries import make_inquiry, seed_tree
 from tests.builders.operators import make_operator
 
+# One address per operator made (id(object()) repeats: a freed object's address is reused at once).
+_numbers = itertools.count(1)
+
 
 @pytest.fixture
 def signed_in(app: Flask) -> Callable[[Role], FlaskClient]:
     """A client signed in as a new operator of `role` (server-side session, as the login page makes)."""
 
     def sign_in(role: Role) -> FlaskClient:
-        operator = make_operator(role, email=f"{role.value}-{id(object())}@ops.example.jp")
+        operator = make_operator(role, email=f"{role.value}-{next(_numbers)}@ops.example.jp")
         client = app.test_client()
         key = operations.start_session(operator, "127.0.0.1")
         with client.session_transaction() as session:

@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 from backoffice.audit import wording
-from backoffice.inquiries import triage
-from backoffice.inquiries.models import InquiryStatus, Priority
+from backoffice.inquiries import replies, triage
+from backoffice.inquiries.vocabulary import InquiryStatus, Priority
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
 from backoffice.paths import ROOT
@@ -67,7 +67,7 @@ def test_every_action_the_code_records_has_words() -> None:
 
 def test_a_reply_follows_the_status_it_gave_the_ticket_in_the_history(signed_in, inquiry) -> None:
     actor = OperatorActor.of(make_operator(Role.AGENT))
-    triage.reply(
+    replies.reply(
         inquiry.id,
         "再設定の手順をご案内します。",
         actor,

@@ -8,8 +8,9 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from backoffice.inquiries import triage
-from backoffice.inquiries.models import EventKind, Inquiry, InquiryEvent, InquiryStatus
+from backoffice.inquiries import replies, triage
+from backoffice.inquiries.models import Inquiry, InquiryEvent
+from backoffice.inquiries.vocabulary import EventKind, InquiryStatus
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
 from backoffice.operators.models import Role
@@ -184,7 +185,7 @@ def test_a_second_send_to_an_answered_ticket_replies_once(signed_in, client, db)
     # 回答済 → 回答済 changes no status: the reply itself must make the page's versions stale.
     [ticket] = _tickets(client, 1)
     agent = signed_in(Role.AGENT)
-    triage.reply(
+    replies.reply(
         ticket.id,
         "最初の回答",
         OperatorActor.of(agent.operator),

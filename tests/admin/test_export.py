@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from backoffice.audit.models import AuditEvent
 from backoffice.db import utcnow
 from backoffice.inquiries.export import safe_cell
-from backoffice.inquiries.models import Inquiry, InquiryStatus
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Role
 from tests.builders.inquiries import account_request_input, category, general_input, seed_tree, send
 from tests.builders.operators import make_operator

@@ -14,7 +14,8 @@ from backoffice.accounts.models import Organization, PortalUser
 from backoffice.accounts.users import UserDetails
 from backoffice.audit.models import AuditEvent
 from backoffice.db import utcnow
-from backoffice.inquiries.models import EventKind, Inquiry, InquiryStatus
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import EventKind, InquiryStatus
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
 from tests.builders.accounts import (

@@ -8,12 +8,12 @@ import time_machine
 
 from backoffice.db import utcnow
 from backoffice.inquiries import queues
-from backoffice.inquiries.models import (
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import (
     DONE_STATUSES,
     OPEN_SQL,
     OPEN_STATUSES,
     UNFINISHED_SQL,
-    Inquiry,
     InquiryStatus,
     Priority,
 )

@@ -5,8 +5,9 @@ import re
 
 import sqlalchemy as sa
 
-from backoffice.inquiries.models import EventKind, InquiryEvent
+from backoffice.inquiries.models import InquiryEvent
 from backoffice.inquiries.notifications import STATUS_URL_PLACEHOLDER
+from backoffice.inquiries.vocabulary import EventKind
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
 from backoffice.operators.models import Role

@@ -13,8 +13,9 @@ from backoffice.accounts.models import OrganizationKind
 from backoffice.admin.inquiry_list import InquiryView
 from backoffice.db import utcnow
 from backoffice.inquiries import counts, triage
-from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatus, InquiryStatusCount
+from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatusCount
 from backoffice.inquiries.search import search_clause
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
 from tests import postgres

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from backoffice.audit.models import AuditEvent
 from backoffice.db import utcnow
 from backoffice.inquiries import triage
-from backoffice.inquiries.models import EventKind, Inquiry, InquiryStatus, Priority
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import EventKind, InquiryStatus, Priority
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
 from backoffice.operators.models import Role

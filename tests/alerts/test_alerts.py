@@ -12,7 +12,8 @@ from backoffice.alerts import operations as alerts
 from backoffice.alerts.models import OperatorAlert
 from backoffice.display import JST
 from backoffice.inquiries import triage
-from backoffice.inquiries.models import Inquiry, InquiryStatus
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.mail.outbox import readable
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor

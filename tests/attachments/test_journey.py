@@ -20,8 +20,9 @@ from backoffice.extensions import db
 from backoffice.inbound.models import InboundSource, InboundState
 from backoffice.inbound.receive import receive
 from backoffice.inquiries.actors import REQUESTER
-from backoffice.inquiries.models import EventKind, Inquiry, InquiryCategory
+from backoffice.inquiries.models import Inquiry, InquiryCategory
 from backoffice.inquiries.operations import forget_category_tree
+from backoffice.inquiries.vocabulary import EventKind
 from backoffice.mail.delivery import message_id
 from backoffice.operators.models import Role
 from tests.attachments import helpers as files

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from backoffice.inquiries import triage
+from backoffice.inquiries import replies
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
 from tests.builders.browser import check_phone_page as check
@@ -18,7 +18,7 @@ def test_the_requester_answers_on_the_status_page(phone, live_app, axe_source) -
     with live_app.test_request_context():
         inquiry = make_inquiry(live_app.test_client())
         actor = OperatorActor.of(make_operator(Role.AGENT))
-        triage.reply(
+        replies.reply(
             inquiry.id,
             "エラーの文言を教えてください。",
             actor,

@@ -5,7 +5,8 @@ review shows what changed, and the account is issued with the corrected code."""
 import sqlalchemy as sa
 
 from backoffice.accounts.models import Organization
-from backoffice.inquiries.models import EventKind, Inquiry, InquiryStatus
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import EventKind, InquiryStatus
 from backoffice.mail.outbox import readable
 from backoffice.operators.models import Role
 from tests.admin.test_issuance import issue_via_page

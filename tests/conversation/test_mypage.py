@@ -3,7 +3,8 @@
 
 import sqlalchemy as sa
 
-from backoffice.inquiries.models import Channel, EventKind, Inquiry, InquiryEvent, InquiryStatus
+from backoffice.inquiries.models import Inquiry, InquiryEvent
+from backoffice.inquiries.vocabulary import Channel, EventKind, InquiryStatus
 from backoffice.operators.models import Role
 from tests.builders.accounts import full_first_login, make_registrant, publish_terms, submit
 from tests.builders.inquiries import account_request_input, make_inquiry, seed_tree, send

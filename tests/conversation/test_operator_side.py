@@ -5,7 +5,8 @@ import re
 
 import sqlalchemy as sa
 
-from backoffice.inquiries.models import Inquiry, InquiryStatus
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Role
 from tests.builders.inquiries import make_inquiry
 from tests.conversation.helpers import link_in, mails_to, operator_reply, requester_message

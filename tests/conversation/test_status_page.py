@@ -12,7 +12,8 @@ from backoffice.audit.models import AuditEvent
 from backoffice.business_days import add_business_days
 from backoffice.display import to_jst
 from backoffice.inquiries import triage
-from backoffice.inquiries.models import Channel, EventKind, Inquiry, InquiryStatus
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import Channel, EventKind, InquiryStatus
 from backoffice.mail.outbox import readable
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor

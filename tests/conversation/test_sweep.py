@@ -9,8 +9,9 @@ import sqlalchemy as sa
 import time_machine
 
 from backoffice.display import JST
-from backoffice.inquiries.models import EventKind, Inquiry, InquiryStatus
+from backoffice.inquiries.models import Inquiry
 from backoffice.inquiries.sweep import sweep
+from backoffice.inquiries.vocabulary import EventKind, InquiryStatus
 from backoffice.mail.delivery import deliver_due
 from backoffice.mail.outbox import readable
 from backoffice.operators.models import Role

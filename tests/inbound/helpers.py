@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.inbound.models import InboundEmail
-from backoffice.inquiries.models import Channel, EventKind, Inquiry, InquiryEvent
+from backoffice.inquiries.models import Inquiry, InquiryEvent
+from backoffice.inquiries.vocabulary import Channel, EventKind
 from backoffice.mail.delivery import message_id
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable

@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from backoffice.extensions import db
 from backoffice.inbound.models import InboundEmail, InboundSource, InboundState
 from backoffice.inbound.receive import receive
-from backoffice.inquiries.models import Inquiry, InquiryStatus
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.mail.models import OutboundEmail
 from backoffice.operators.models import Role
 from tests.builders.web import csrf_token

@@ -13,7 +13,8 @@ from backoffice.inbound.parsing import decode_text
 from backoffice.inbound.receive import receive
 from backoffice.inquiries import links
 from backoffice.inquiries.actors import SWEEP
-from backoffice.inquiries.models import EventKind, Inquiry, InquiryEvent, InquiryStatus
+from backoffice.inquiries.models import Inquiry, InquiryEvent
+from backoffice.inquiries.vocabulary import EventKind, InquiryStatus
 from backoffice.mail.models import EmailStatus
 from backoffice.operators.models import Role
 from tests.conversation.helpers import operator_reply

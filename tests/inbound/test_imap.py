@@ -9,7 +9,7 @@ from backoffice.extensions import db
 from backoffice.inbound import imap
 from backoffice.inbound.models import InboundClaim, InboundSource, InboundState
 from backoffice.inbound.receive import receive
-from backoffice.inquiries.models import InquiryStatus
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Role
 from tests.conversation.helpers import operator_reply
 from tests.inbound.helpers import inbound_rows, last_mail_to, mail_messages, reply

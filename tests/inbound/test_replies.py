@@ -9,7 +9,7 @@ from backoffice import sealing
 from backoffice.extensions import db
 from backoffice.inbound.models import InboundSource, InboundState
 from backoffice.inbound.receive import receive
-from backoffice.inquiries.models import InquiryStatus
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.mail.delivery import message_id
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.operators.models import Role

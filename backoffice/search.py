@@ -1,15 +1,22 @@
-"""Search boxes over a million rows: one expression per table, a trigram index on it (PostgreSQL).
+"""Search boxes over a million rows: one expression per table with a trigram index on it (PostgreSQL),
+and a table of two-character grams for the terms trigrams cannot answer.
 
 A list's free-text search looks for the term in one expression — its columns joined by spaces, with a
 leading space, so every word starts after one — that a GIN trigram index (pg_trgm) covers; the
-migration that builds the index must use the very same expression. Trigrams need three characters, so a
-shorter term (a two-character surname such as 「山田」) matches the start of a word instead: 「山田」 finds
-「山田 太郎」 and 「小山田」 does not come up.
+migration that builds the index must use the very same expression. Trigrams need three characters and
+no packaged PostgreSQL extension indexes shorter Japanese terms, so a list whose names must be found by
+one or two characters (「内科」 in 「ひまわり内科クリニック」) keeps a gram table beside its rows:
+every two consecutive characters of each word of the named columns (the last character of a word with
+a space), written in the same transaction as the row. A two-character term is one gram; a one-character
+term is the grams that start with it.
 """
 
 import re
+from collections.abc import Iterable
 
 import sqlalchemy as sa
+
+from backoffice.normalize import nfkc
 
 # Below this many characters a term has no trigram of its own (see the module docstring).
 TRIGRAM = 3
@@ -24,12 +31,72 @@ def spaced(*parts: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
     return expression
 
 
+def _escaped(term: str) -> str:
+    return re.sub(r"([\\%_])", r"\\\1", term)
+
+
 def contains(
     expression: sa.ColumnElement[str], term: str, *, short_anywhere: bool = False
 ) -> sa.ColumnElement[bool]:
     """`expression` contains `term` (three characters or more), or has a word starting with it; with
     `short_anywhere`, a shorter term is looked for anywhere too, which the index cannot answer (it reads
     the whole table) — for names without spaces, such as 「ひまわり訪問看護ステーション」 and 「訪問」."""
-    escaped = re.sub(r"([\\%_])", r"\\\1", term)
     anywhere = short_anywhere or len(term) >= TRIGRAM
-    return expression.ilike(f"%{escaped}%" if anywhere else f"% {escaped}%", escape="\\")
+    pattern = f"%{_escaped(term)}%" if anywhere else f"% {_escaped(term)}%"
+    return expression.ilike(pattern, escape="\\")
+
+
+def gram_table(metadata: sa.MetaData, name: str, owner: str, key: str) -> sa.Table:
+    """The gram table `name` of the rows of table `owner`, keyed by `key` (their id). Grams compare
+    byte by byte on PostgreSQL (collation "C"), so a one-character term is a range of the index."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(
+            "gram",
+            sa.String(2).with_variant(sa.String(2, collation="C"), "postgresql"),
+            primary_key=True,
+        ),
+        sa.Column(key, sa.ForeignKey(f"{owner}.id", ondelete="CASCADE"), primary_key=True),
+    )
+
+
+def grams(texts: Iterable[str | None]) -> set[str]:
+    """The grams of `texts`: NFKC, lower case, every two consecutive characters of each word, and
+    each word's last character followed by a space."""
+    found: set[str] = set()
+    for text in texts:
+        for word in nfkc(text).lower().split(" "):
+            for i, character in enumerate(word):
+                found.add(character + (word[i + 1] if i + 1 < len(word) else " "))
+    return found
+
+
+def keep_grams(
+    connection: sa.Connection, table: sa.Table, record_id: int, texts: Iterable[str | None]
+) -> None:
+    """Make `table` hold exactly the grams of `texts` for `record_id`, on `connection` (the caller's
+    transaction, so a row and its grams are never apart)."""
+    key = _key(table)
+    connection.execute(sa.delete(table).where(key == record_id))
+    rows = [{"gram": gram, key.name: record_id} for gram in sorted(grams(texts))]
+    if rows:
+        connection.execute(sa.insert(table), rows)
+
+
+def has_gram(
+    table: sa.Table, id_column: sa.ColumnElement[int], term: str
+) -> sa.ColumnElement[bool]:
+    """The rows with a word containing `term` (one or two characters, as `grams` sees them)."""
+    term = nfkc(term).lower()
+    if len(term) >= TRIGRAM or not term:
+        raise ValueError("a gram search takes one or two characters")
+    if len(term) == 2:
+        matching = table.c.gram == term
+    else:
+        matching = table.c.gram.like(f"{_escaped(term)}%", escape="\\")
+    return id_column.in_(sa.select(_key(table)).where(matching))
+
+
+def _key(table: sa.Table) -> sa.Column[int]:
+    return next(column for column in table.primary_key.columns if column.name != "gram")

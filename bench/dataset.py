@@ -29,6 +29,7 @@ from backoffice.inquiries import counts
 from backoffice.inquiries.categories import seed_categories
 from backoffice.inquiries.models import InquiryCategory
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
+from backoffice.inquiries.search import rebuild_grams
 from backoffice.inquiries.vocabulary import CategoryKind
 from backoffice.operators.models import Operator, Role
 from backoffice.passwords import hash_password
@@ -190,7 +191,7 @@ OFFICE_KINDS = [
     "居宅介護支援事業所",
     "訪問看護ステーション",
 ]
-CLINIC_KINDS = ["クリニック", "病院", "診療所", "医院"]
+CLINIC_KINDS = ["内科クリニック", "病院", "診療所", "医院"]
 PREFECTURES = [
     "北海道",
     "青森県",
@@ -215,6 +216,8 @@ BODIES = [
     "操作マニュアルの最新版はどこから入手できますか。",
     "初期パスワードの有効期限が切れてしまいました。再発行をお願いします。",
 ]
+# Every answered ticket's first public reply (and so its messages_text).
+REPLY = "お問い合わせありがとうございます。"
 # Status mix by age: open tickets are recent, older ones are closed (weights add up to 100).
 RECENT_MIX = {
     "new": 30,
@@ -272,6 +275,7 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         "inquiries",
         "inquiry_events",
         "inquiry_account_requests",
+        "inquiry_grams",
         "organizations",
         "portal_users",
     ]
@@ -291,10 +295,15 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         )
         inquiries_gen.events.clear()
         inquiries_gen.requests.clear()
+        grams_started = time.monotonic()
+        with app.app_context(), db.engine.begin() as connection:
+            rebuild_grams(connection)
+        log(f"inquiry_grams in {time.monotonic() - grams_started:.0f} s")
         _copy(conn, "organizations", ORG_COLUMNS, _organizations(rng), log)
         _copy(conn, "portal_users", USER_COLUMNS, _users(rng, portal_hash, terms_id), log)
         for table in tables:
-            if table != "inquiry_account_requests":  # keyed by its inquiry, no sequence of its own
+            # Keyed by their inquiry: no sequence of their own.
+            if table not in ("inquiry_account_requests", "inquiry_grams"):
                 conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT coalesce(max(id), 1) FROM {table}))"
@@ -402,6 +411,7 @@ class _Inquiries:
         "email",
         "phone",
         "body",
+        "messages_text",
         "priority",
         "assignee_id",
         "due_on",
@@ -497,6 +507,7 @@ class _Inquiries:
                 inquiry_email(i),
                 f"0{rng.randint(100000000, 999999999)}",
                 body,
+                f"\n{REPLY}" if answered else "",
                 rng.choices(["low", "normal", "high", "urgent"], [10, 75, 12, 3])[0],
                 assignee,
                 (created + timedelta(days=7)).date(),
@@ -545,7 +556,7 @@ class _Inquiries:
                 "担当者",
                 None,
                 None,
-                "お問い合わせありがとうございます。",
+                REPLY,
                 first_response,
             )
         )

@@ -190,6 +190,11 @@ def list_urls(url: str) -> dict[str, str]:
         "search_text": scenarios.quoted(base, search=name),
         "search_surname": scenarios.quoted(base, search=surname),
         "search_email": scenarios.quoted(base, search=email),
+        # A word of the inquiries' bodies (in about a tenth of them), four characters from the middle
+        # of a 受付番号, and two characters inside institutions' names (「内科」, about one in twenty).
+        "search_body": scenarios.quoted(base, search="ワンタイム"),
+        "search_number_part": scenarios.quoted(base, search=number.replace("-", "")[2:6]),
+        "search_short": scenarios.quoted(base, search="内科"),
         "deep_page": scenarios.quoted(base, page="999"),
         # The queues above the list (backoffice/inquiries/queues.py), as their links make them:
         # 担当者 is the fourth filter, 未完了 the tenth, 期限が近い and ID発行申請 after it.
@@ -316,6 +321,9 @@ def measure_app(
         "search_text_p95_ms": pages["search_text"],
         "search_surname_p95_ms": pages["search_surname"],
         "search_email_p95_ms": pages["search_email"],
+        "search_body_p95_ms": pages["search_body"],
+        "search_number_part_p95_ms": pages["search_number_part"],
+        "search_short_p95_ms": pages["search_short"],
         "deep_page_p95_ms": pages["deep_page"],
         **{f"{name}_p95_ms": pages[name] for name in paths if name.startswith("queue_")},
     }

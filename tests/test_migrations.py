@@ -38,9 +38,12 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_database_url
         db.engine.dispose()
 
 
-def test_the_search_box_uses_the_trigram_index_of_migration_0005(postgres_cluster) -> None:
+def test_the_search_box_uses_the_trigram_index_and_the_grams_of_migration_0022(
+    postgres_cluster,
+) -> None:
     """The search expression in backoffice.inquiries.search is the one the migration indexed: PostgreSQL
-    uses the index only when the two are the same, character for character."""
+    uses the index only when the two are the same, character for character. One or two characters
+    are looked up in the gram table's key."""
     import sqlalchemy as sa
 
     from backoffice.inquiries.models import Inquiry
@@ -50,19 +53,26 @@ def test_the_search_box_uses_the_trigram_index_of_migration_0005(postgres_cluste
     app = create_app(app_config(url))
     with app.app_context():
         upgrade(directory=str(MIGRATIONS))
-        plans = []
-        for term in ("ひまわり", "山田"):  # contains, and the start of a word
+        plans, short_plans = [], []
+        for term in ("ひまわり", "ワンタイム", "8JAN"):  # names, bodies and messages, numbers
             statement = sa.select(Inquiry.id).where(search_clause(term))
             sql = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
             with db.engine.begin() as conn:
                 conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
                 plans.append("\n".join(conn.scalars(sa.text(f"EXPLAIN {sql}"))))
+        for term in ("内科", "内"):
+            statement = sa.select(Inquiry.id).where(search_clause(term))
+            sql = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+                short_plans.append("\n".join(conn.scalars(sa.text(f"EXPLAIN {sql}"))))
         with db.engine.connect() as conn:
             options = conn.scalar(
                 sa.text("SELECT reloptions FROM pg_class WHERE relname = 'ix_inquiries_search'")
             )
         db.engine.dispose()
     assert all("ix_inquiries_search" in plan for plan in plans), plans
+    assert all("Index Cond" in p and "pk_inquiry_grams" in p for p in short_plans), short_plans
     # New tickets go straight into the index (migration 0007): no pending list for searches to read.
     assert options == ["fastupdate=off"]
 

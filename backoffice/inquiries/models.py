@@ -11,6 +11,7 @@ from backoffice.db import enum_column, utcnow
 from backoffice.extensions import db
 from backoffice.inquiries.vocabulary import (
     DONE_ORDER,
+    MESSAGE_KINDS,
     OPEN_ORDER,
     OPEN_SQL,
     UNFINISHED_SQL,
@@ -20,6 +21,7 @@ from backoffice.inquiries.vocabulary import (
     InquiryStatus,
     Priority,
 )
+from backoffice.search import gram_table, keep_grams
 
 if TYPE_CHECKING:
     from backoffice.operators.models import Operator
@@ -162,6 +164,11 @@ class Inquiry(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), index=True)
     phone: Mapped[str] = mapped_column(sa.String(11))
     body: Mapped[str] = mapped_column(sa.Text, default="")
+    # The bodies of the ticket's messages, appended as they are written, for the search box only
+    # (one indexed expression per ticket: backoffice.inquiries.search).
+    messages_text: Mapped[str] = mapped_column(
+        sa.Text, default="", server_default="", deferred=True
+    )
     priority: Mapped[Priority] = mapped_column(
         enum_column(Priority, "inquiry_priority"), default=Priority.NORMAL, server_default="normal"
     )
@@ -193,6 +200,23 @@ class Inquiry(db.Model):
     events: Mapped[list["InquiryEvent"]] = relationship(
         back_populates="inquiry", order_by="InquiryEvent.id", cascade="all, delete-orphan"
     )
+
+
+# The names a one- or two-character search term is looked up in (backoffice.search).
+GRAM_FIELDS = ("requester_name", "requester_kana", "organization_name")
+inquiry_grams = gram_table(db.metadata, "inquiry_grams", "inquiries", "inquiry_id")
+
+
+@sa.event.listens_for(Inquiry, "after_insert")
+def _grams_of_new_ticket(mapper: Any, connection: sa.Connection, target: Inquiry) -> None:
+    keep_grams(connection, inquiry_grams, target.id, (getattr(target, f) for f in GRAM_FIELDS))
+
+
+@sa.event.listens_for(Inquiry, "after_update")
+def _grams_of_changed_ticket(mapper: Any, connection: sa.Connection, target: Inquiry) -> None:
+    state = sa.inspect(target)
+    if any(state.attrs[f].history.has_changes() for f in GRAM_FIELDS):
+        keep_grams(connection, inquiry_grams, target.id, (getattr(target, f) for f in GRAM_FIELDS))
 
 
 # The statuses as literals, in the partial indexes' order: a partial index serves a query only when
@@ -266,6 +290,19 @@ class InquiryEvent(db.Model):
     @property
     def by_requester(self) -> bool:
         return self.kind in (EventKind.REQUESTER_MESSAGE, EventKind.CORRECTED)
+
+
+@sa.event.listens_for(InquiryEvent, "after_insert")
+def _message_searchable(mapper: Any, connection: sa.Connection, target: InquiryEvent) -> None:
+    """A message's body joins its ticket's messages_text in the same flush (Core: the ticket's
+    version is not this write's business)."""
+    if target.kind in MESSAGE_KINDS and target.body:
+        tickets = Inquiry.__table__
+        connection.execute(
+            sa.update(tickets)
+            .where(tickets.c.id == target.inquiry_id)
+            .values(messages_text=tickets.c.messages_text + ("\n" + target.body))
+        )
 
 
 class InquiryStatusCount(db.Model):

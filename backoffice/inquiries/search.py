@@ -3,32 +3,40 @@
 - a 受付番号 (with or without the hyphen, any case or width) → that ticket (unique index);
 - a 10-digit 医療機関コード → the ID-issuance requests for it (index on the details);
 - a whole email address → tickets from it (index on the address);
-- anything else → 氏名, フリガナ, 組織名・医療機関名 and email address containing the text. On PostgreSQL a
-  trigram index (pg_trgm, migration 0005) answers it; a term shorter than three characters matches the
-  start of a word (backoffice.search).
+- one or two characters → a word of 氏名, フリガナ or 組織名・医療機関名 containing them (「内科」), through
+  the gram table (backoffice.search);
+- anything else → contained in part of a 受付番号 (「8JAN」), 氏名, フリガナ, 組織名・医療機関名, the email
+  address, the inquiry's body or any message of its thread. On PostgreSQL a trigram index (pg_trgm,
+  migration 0022) answers it.
 """
 
 import re
 
 import sqlalchemy as sa
 
-from backoffice.inquiries.models import AccountRequestDetails, Inquiry
+from backoffice.inquiries.models import GRAM_FIELDS, AccountRequestDetails, Inquiry, inquiry_grams
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.normalize import WHOLE_EMAIL_RE, nfkc, normalize_email
-from backoffice.search import contains, spaced
+from backoffice.search import TRIGRAM, contains, has_gram, keep_grams, spaced
 
 _REFERENCE = re.compile(f"[{REFERENCE_ALPHABET}]{{8}}")
+# Part of a 受付番号 typed with its hyphen (「8J-AN」): looked for without it.
+_REFERENCE_PART = re.compile(f"[{REFERENCE_ALPHABET}]{{1,4}}-[{REFERENCE_ALPHABET}]{{1,4}}")
 _MEDICAL_CODE = re.compile(r"\d{10}")
 
 
 def searchable_text() -> sa.ColumnElement[str]:
-    """' ' || 氏名 || ' ' || フリガナ || ' ' || 組織名 || ' ' || email — exactly the expression of the
-    PostgreSQL index ix_inquiries_search."""
+    """' ' || 受付番号 without hyphen || ' ' || 氏名 || フリガナ || 組織名 || email || body || messages,
+    spaced — exactly the expression of the PostgreSQL index ix_inquiries_search (migration 0022)."""
+    empty = sa.literal_column("''", sa.String)
     return spaced(
+        sa.func.replace(Inquiry.reference_number, "-", empty),
         Inquiry.requester_name,
         Inquiry.requester_kana,
-        sa.func.coalesce(Inquiry.organization_name, sa.literal_column("''", sa.String)),
-        Inquiry.email,
+        sa.func.coalesce(Inquiry.organization_name, empty),
+        sa.func.coalesce(Inquiry.email, empty),
+        Inquiry.body,
+        Inquiry.messages_text,
     )
 
 
@@ -48,4 +56,32 @@ def search_clause(text: str) -> sa.ColumnElement[bool] | None:
         )
     if WHOLE_EMAIL_RE.fullmatch(term):
         return Inquiry.email == normalize_email(term)
+    if _REFERENCE_PART.fullmatch(term.upper()):
+        term = compact
+    if len(term) < TRIGRAM:
+        return has_gram(inquiry_grams, Inquiry.id, term)
     return contains(searchable_text(), term)
+
+
+def rebuild_grams(connection: sa.Connection) -> None:
+    """Write the gram table afresh from every ticket (after a bulk load or a migration): in one
+    statement on PostgreSQL, row by row elsewhere."""
+    connection.execute(sa.delete(inquiry_grams))
+    if connection.dialect.name == "postgresql":
+        # The statement form of backoffice.search.grams (NFKC, lower case, pairs, a word's last
+        # character with a space).
+        connection.execute(
+            sa.text(
+                "INSERT INTO inquiry_grams (gram, inquiry_id) "
+                "SELECT DISTINCT substr(w, n, 1) || CASE WHEN n < length(w) "
+                "THEN substr(w, n + 1, 1) ELSE ' ' END, i.id "
+                "FROM inquiries i, LATERAL regexp_split_to_table(lower(normalize("
+                "i.requester_name || ' ' || i.requester_kana || ' ' || "
+                "coalesce(i.organization_name, ''), NFKC)), '\\s+') AS w, "
+                "LATERAL generate_series(1, length(w)) AS n WHERE w <> '' ORDER BY 1, 2"
+            )
+        )
+        return
+    fields = [Inquiry.__table__.c[name] for name in GRAM_FIELDS]
+    for row in connection.execute(sa.select(Inquiry.__table__.c.id, *fields)):
+        keep_grams(connection, inquiry_grams, row[0], row[1:])

@@ -114,6 +114,10 @@ class EventKind(enum.Enum):
     MAIL_HELD = "mail_held"
 
 
+# What the search box reads as a ticket's messages (Inquiry.messages_text).
+MESSAGE_KINDS = frozenset(
+    {EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE, EventKind.INTERNAL_NOTE}
+)
 PUBLIC_KINDS = frozenset({EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE, EventKind.CORRECTED})
 
 

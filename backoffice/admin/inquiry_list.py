@@ -18,6 +18,7 @@ from backoffice.admin.inquiry_page import InquiryPageMixin
 from backoffice.admin.issuance import IssuanceMixin
 from backoffice.admin.large_list import LargeListMixin
 from backoffice.admin.saved_views import SavedViewsMixin
+from backoffice.admin.ticket_facts import TicketFactsMixin
 from backoffice.display import format_date, format_datetime
 from backoffice.extensions import db
 from backoffice.inquiries import bulk, counts, queues, triage
@@ -79,7 +80,12 @@ def _filter_args(url: str) -> dict[str, str]:
 
 
 class InquiryView(
-    InquiryPageMixin, IssuanceMixin, SavedViewsMixin, LargeListMixin, SecuredModelView
+    InquiryPageMixin,
+    TicketFactsMixin,
+    IssuanceMixin,
+    SavedViewsMixin,
+    LargeListMixin,
+    SecuredModelView,
 ):
     """お問い合わせ一覧 and each inquiry's ticket page."""
 

@@ -82,6 +82,7 @@ class InquiryPageMixin:
             mail=filing.on_ticket(inquiry),
             files=attachments.of_ticket(inquiry, public=False),
             limits=attachments.limits(),
+            panel=self.facts_panel(inquiry),  # type: ignore[attr-defined]
         ), status
 
     @expose("/<int:inquiry_id>/files/<int:attachment_id>")

@@ -19,6 +19,7 @@ ACTIONS = {
     "attachment.downloaded": "添付ファイルのダウンロード",
     "mail.dismissed": "受信メールを対応不要にした",
     "mail.filed": "受信メールをお問い合わせに追加",
+    "mail.resent": "送信済みメールを再送",
     "mail.original_opened": "受信メールの原本を開いた",
     "mail.ticket_created": "受信メールからお問い合わせを作成",
     "notice.changed": "お知らせの変更",
@@ -101,6 +102,7 @@ TARGETS = {
     "organization": "事業所・医療機関",
     "inbound_email": "受信メール",
     "attachment": "添付ファイル",
+    "outbound_email": "送信メール",
     "registration": "初回利用登録",
     "terms": "利用規約",
     "notice": "お知らせ",
@@ -134,6 +136,7 @@ _KEYS = {
     "office_number": "事業所番号・医療機関コード",
     "email": "メールアドレス",
     "attempts": "回数",
+    "original_id": "元のメール",
 }
 _WORDS = {
     "locked": "ロック中",

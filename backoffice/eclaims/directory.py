@@ -6,7 +6,7 @@ same time) for an unknown ID, a wrong password and a locked ID. A later adapter 
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -30,10 +30,28 @@ class OfficeIdentity:
     has_security_code: bool
 
 
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """What an operator may know of an office's entry: never its password or security code, and its
+    security email only for the panel to mask."""
+
+    eclaims_id: str
+    office_number: str
+    office_name: str
+    kind: OrganizationKind
+    security_email: str | None
+    has_security_code: bool
+    locked_until: datetime | None
+
+
 class Directory(Protocol):
     def authenticate(self, eclaims_id: str, password: str) -> OfficeIdentity | None: ...
 
     def check_security_code(self, office_id: int, code: str) -> bool: ...
+
+    # Optional: `look_up(key) -> DirectoryEntry | None` by KJ ID or 事業所番号, for the ticket page's
+    # facts panel (backoffice.inquiries.facts). An adapter without it makes the panel say
+    # 照会できません.
 
 
 class TableDirectory:
@@ -124,6 +142,25 @@ class TableDirectory:
             office.kind,
             office.security_email,
             office.security_code_hash is not None,
+        )
+
+    def look_up(self, key: str) -> DirectoryEntry | None:
+        """The entry of a KJ ID or 事業所番号 (the first by ID when a number has several)."""
+        column = EClaimsOffice.eclaims_id if key.startswith("KJ") else EClaimsOffice.office_number
+        office = db.session.scalar(
+            sa.select(EClaimsOffice).where(column == key).order_by(EClaimsOffice.id).limit(1)
+        )
+        if office is None:
+            return None
+        now = utcnow()
+        return DirectoryEntry(
+            office.eclaims_id,
+            office.office_number,
+            office.office_name,
+            office.kind,
+            office.security_email,
+            office.security_code_hash is not None,
+            office.locked_until if office.locked_until and office.locked_until > now else None,
         )
 
 

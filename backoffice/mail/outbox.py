@@ -125,3 +125,49 @@ def take_committed() -> list[int]:
     """The ids of the emails this request's committed transactions queued, once (they are handed to
     delivery by backoffice.mail.delivery after the response)."""
     return g.pop(_COMMITTED, None) or []
+
+
+class NotResendable(Exception):
+    """The mail carries a secret (its body is not kept for a second send), or is still queued."""
+
+
+def resend(email_id: int, actor: dict[str, Any]) -> OutboundEmail:
+    """Queue the same mail again to the same address (a new outbox row; the first stays as it went),
+    with its files, in the audit log. Commits. Raises LookupError for an unknown mail, NotResendable."""
+    from backoffice.attachments.models import MailAttachment
+    from backoffice.audit.operations import record
+    from backoffice.mail.models import EmailStatus
+
+    original = db.session.get(OutboundEmail, email_id)
+    if original is None:
+        raise LookupError(email_id)
+    if original.contains_secret or original.status is EmailStatus.QUEUED:
+        raise NotResendable
+    email = OutboundEmail(
+        to_address=original.to_address,
+        subject=original.subject,
+        body_text=original.body_text,
+        body_html=original.body_html,
+        reply_to=original.reply_to,
+        inquiry_id=original.inquiry_id,
+        has_attachments=original.has_attachments,
+    )
+    db.session.add(email)
+    if original.has_attachments:
+        files = db.session.scalars(
+            sa.select(MailAttachment).where(MailAttachment.email_id == original.id)
+        ).all()
+        db.session.add_all(
+            MailAttachment(email=email, attachment_id=f.attachment_id) for f in files
+        )
+    db.session.info.setdefault(_PENDING, []).append(email)
+    db.session.flush()
+    record(
+        "mail.resent",
+        **actor,
+        target_type="outbound_email",
+        target_id=email.id,
+        detail={"original_id": original.id, "inquiry_id": original.inquiry_id},
+    )
+    db.session.commit()
+    return email

@@ -73,15 +73,24 @@ def grams(texts: Iterable[str | None]) -> set[str]:
 
 
 def keep_grams(
-    connection: sa.Connection, table: sa.Table, record_id: int, texts: Iterable[str | None]
+    connection: sa.Connection,
+    table: sa.Table,
+    record_id: int,
+    texts: Iterable[str | None],
+    *,
+    was: Iterable[str | None] = (),
 ) -> None:
-    """Make `table` hold exactly the grams of `texts` for `record_id`, on `connection` (the caller's
-    transaction, so a row and its grams are never apart)."""
+    """Make `table` hold the grams of `texts` for `record_id` instead of those of `was` (the values
+    before a change; none for a new row), on `connection` — the caller's transaction, so a row and its
+    grams are never apart. Only the difference is written, each row by its primary key."""
     key = _key(table)
-    connection.execute(sa.delete(table).where(key == record_id))
-    rows = [{"gram": gram, key.name: record_id} for gram in sorted(grams(texts))]
-    if rows:
-        connection.execute(sa.insert(table), rows)
+    new, old = grams(texts), grams(was)
+    if gone := old - new:
+        connection.execute(sa.delete(table).where(key == record_id, table.c.gram.in_(sorted(gone))))
+    if added := new - old:
+        connection.execute(
+            sa.insert(table), [{"gram": gram, key.name: record_id} for gram in sorted(added)]
+        )
 
 
 def has_gram(

@@ -149,6 +149,18 @@ def results_table(r: dict[str, Any]) -> str:
             r["met"]["dashboard"],
         ),
         *(
+            [
+                (
+                    "Ticket page with the facts panel",
+                    f"p95 {r['ticket_page_p95_ms']} ms",
+                    "reported",
+                    None,
+                )
+            ]
+            if "ticket_page_p95_ms" in r
+            else []
+        ),
+        *(
             (label, f"p95 {r['accounts'][key]} ms", "reported", None)
             for key, label in ACCOUNT_PAGES.items()
             if key in r.get("accounts", {})

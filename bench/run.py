@@ -158,8 +158,8 @@ def list_urls(url: str) -> dict[str, str]:
             "SELECT i.category_id, 'new' FROM inquiries i JOIN inquiry_categories c "
             "ON c.id = i.category_id WHERE c.kind = 'general' LIMIT 1"
         ).fetchone()
-        number, name = conn.execute(
-            "SELECT reference_number, requester_name FROM inquiries WHERE id = %s",
+        ticket, number, name = conn.execute(
+            "SELECT id, reference_number, requester_name FROM inquiries WHERE id = %s",
             (conn.execute("SELECT max(id) / 3 FROM inquiries").fetchone()[0],),
         ).fetchone()
         email = dataset.inquiry_email(12345)
@@ -196,6 +196,8 @@ def list_urls(url: str) -> dict[str, str]:
         "search_number_part": scenarios.quoted(base, search=number.replace("-", "")[2:6]),
         "search_short": scenarios.quoted(base, search="内科"),
         "deep_page": scenarios.quoted(base, page="999"),
+        # One ticket's page, with the facts panel the benchmark's operator (管理者) sees.
+        "ticket_page": f"{base}{ticket}/",
         # The queues above the list (backoffice/inquiries/queues.py), as their links make them:
         # 担当者 is the fourth filter, 未完了 the tenth, 期限が近い and ID発行申請 after it.
         "queue_mine": scenarios.quoted(base, flt0_3=str(me), flt1_9="1"),
@@ -328,6 +330,7 @@ def measure_app(
         **{f"{name}_p95_ms": pages[name] for name in paths if name.startswith("queue_")},
     }
     result["dashboard_p95_ms"] = pages["dashboard"]
+    result["ticket_page_p95_ms"] = pages["ticket_page"]
     result["accounts"] = {
         f"{name}_p95_ms": p95 for name, p95 in pages.items() if name.startswith(ACCOUNT_PREFIXES)
     }

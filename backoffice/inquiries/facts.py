@@ -62,6 +62,21 @@ class MailFact:
         return not self.email.contains_secret
 
     @property
+    def instead(self) -> str:
+        """For a mail with a secret: how the person gets a new one instead of this mail again."""
+        kind = self.email.kind or ""
+        if kind == "otp":
+            return (
+                "ワンタイムパスワードは、ログイン（初回利用登録は最初の画面）をやり直すと"
+                "新しいものが届きます。"
+            )
+        if kind == "initial_password":
+            return "初期パスワードは、下の「初期パスワードを再発行」で新しいものを送れます。"
+        if self.email.inquiry_id is not None:
+            return "確認ページのURLは、「URLを再発行して送る」で新しいものを送れます。"
+        return "パスワードなどを含むため、送信後は本文を保存していません。"
+
+    @property
     def resendable(self) -> bool:
         return self.body_kept and self.email.status is not EmailStatus.QUEUED
 

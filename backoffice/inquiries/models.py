@@ -19,6 +19,7 @@ from backoffice.inquiries.vocabulary import (
     Channel,
     EventKind,
     InquiryStatus,
+    Intake,
     Priority,
 )
 from backoffice.search import gram_table, keep_grams
@@ -158,11 +159,16 @@ class Inquiry(db.Model):
     status: Mapped[InquiryStatus] = mapped_column(
         enum_column(InquiryStatus, "inquiry_status"), default=InquiryStatus.NEW
     )
-    requester_name: Mapped[str] = mapped_column(sa.String(100))
-    requester_kana: Mapped[str] = mapped_column(sa.String(100))
-    organization_name: Mapped[str | None] = mapped_column(sa.String(200))
-    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    # The names of the gram table (GRAM_FIELDS): a change must know the old value (active_history).
+    requester_name: Mapped[str] = mapped_column(sa.String(100), active_history=True)
+    requester_kana: Mapped[str] = mapped_column(sa.String(100), active_history=True)
+    organization_name: Mapped[str | None] = mapped_column(sa.String(200), active_history=True)
+    # None for a ticket logged from a call, a fax or a visit without one: nothing is mailed then.
+    email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
     phone: Mapped[str] = mapped_column(sa.String(11))
+    intake: Mapped[Intake] = mapped_column(
+        enum_column(Intake, "inquiry_intake"), default=Intake.FORM, server_default="form"
+    )
     body: Mapped[str] = mapped_column(sa.Text, default="")
     # The bodies of the ticket's messages, appended as they are written, for the search box only
     # (one indexed expression per ticket: backoffice.inquiries.search).
@@ -186,6 +192,9 @@ class Inquiry(db.Model):
     reminded_at: Mapped[datetime | None]
     # A follow-up on a finished ticket is a new ticket that links to the old one.
     previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)
+    # Merged into another ticket of the same requester: its thread lives there now, and its status
+    # link and reply address lead there (backoffice.inquiries.merging).
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)
     # Optimistic locking: a save based on an older version is refused instead of overwriting.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
@@ -193,7 +202,10 @@ class Inquiry(db.Model):
 
     category: Mapped[InquiryCategory] = relationship()
     assignee: Mapped["Operator | None"] = relationship()
-    previous: Mapped["Inquiry | None"] = relationship(remote_side=[id])
+    previous: Mapped["Inquiry | None"] = relationship(remote_side=[id], foreign_keys=[previous_id])
+    merged_into: Mapped["Inquiry | None"] = relationship(
+        remote_side=[id], foreign_keys=[merged_into_id]
+    )
     account_request: Mapped["AccountRequestDetails | None"] = relationship(
         back_populates="inquiry", cascade="all, delete-orphan"
     )
@@ -215,8 +227,16 @@ def _grams_of_new_ticket(mapper: Any, connection: sa.Connection, target: Inquiry
 @sa.event.listens_for(Inquiry, "after_update")
 def _grams_of_changed_ticket(mapper: Any, connection: sa.Connection, target: Inquiry) -> None:
     state = sa.inspect(target)
-    if any(state.attrs[f].history.has_changes() for f in GRAM_FIELDS):
-        keep_grams(connection, inquiry_grams, target.id, (getattr(target, f) for f in GRAM_FIELDS))
+    changes = [state.attrs[f].history for f in GRAM_FIELDS]
+    if any(h.has_changes() for h in changes):
+        was = [h.deleted[0] if h.deleted else (h.unchanged or [None])[0] for h in changes]
+        keep_grams(
+            connection,
+            inquiry_grams,
+            target.id,
+            (getattr(target, f) for f in GRAM_FIELDS),
+            was=was,
+        )
 
 
 # The statuses as literals, in the partial indexes' order: a partial index serves a query only when

@@ -112,6 +112,10 @@ class EventKind(enum.Enum):
     MAIL_AUTO_REPLY = "mail_auto_reply"
     MAIL_BOUNCED = "mail_bounced"
     MAIL_HELD = "mail_held"
+    # An operator's corrections of the ticket itself (backoffice.inquiries.desk, merging).
+    CATEGORY_CHANGED = "category_changed"
+    EMAIL_CORRECTED = "email_corrected"
+    MERGED = "merged"
 
 
 # What the search box reads as a ticket's messages (Inquiry.messages_text).
@@ -119,6 +123,31 @@ MESSAGE_KINDS = frozenset(
     {EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE, EventKind.INTERNAL_NOTE}
 )
 PUBLIC_KINDS = frozenset({EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE, EventKind.CORRECTED})
+
+
+class Intake(enum.Enum):
+    """How a ticket came in: the form, a mail, or an operator logging a call, a fax or a visit."""
+
+    FORM = "form"
+    MAIL = "mail"
+    PHONE = "phone"
+    FAX = "fax"
+    COUNTER = "counter"
+
+    @property
+    def label(self) -> str:
+        return _INTAKE_LABELS[self]
+
+
+_INTAKE_LABELS = {
+    Intake.FORM: "お問い合わせフォーム",
+    Intake.MAIL: "メール",
+    Intake.PHONE: "電話",
+    Intake.FAX: "FAX",
+    Intake.COUNTER: "窓口",
+}
+# What an operator logs by hand (backoffice.inquiries.desk.log_contact).
+LOGGED_INTAKES = (Intake.PHONE, Intake.FAX, Intake.COUNTER)
 
 
 class Channel(enum.Enum):

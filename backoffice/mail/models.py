@@ -23,10 +23,14 @@ class OutboundEmail(db.Model):
     __tablename__ = "outbound_emails"
     __table_args__ = (
         sa.Index("ix_outbound_emails_status_next_attempt_at", "status", "next_attempt_at"),
+        # The ticket page's facts panel: the mails to an address, newest first.
+        sa.Index("ix_outbound_emails_to_address_created_at", "to_address", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(sa.String(254))
+    # The template it was made from (templates/mail/KIND), for the facts panel; None before 0023.
+    kind: Mapped[str | None] = mapped_column(sa.String(40))
     subject: Mapped[str] = mapped_column(sa.String(200))
     body_text: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text)

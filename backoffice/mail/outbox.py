@@ -76,6 +76,7 @@ def enqueue(
         text, html = sealing.seal(sealing.OUTBOX, text), sealing.seal(sealing.OUTBOX, html)
     email = OutboundEmail(
         to_address=to,
+        kind=name,
         subject=subject,
         body_text=text,
         body_html=html,
@@ -145,6 +146,7 @@ def resend(email_id: int, actor: dict[str, Any]) -> OutboundEmail:
         raise NotResendable
     email = OutboundEmail(
         to_address=original.to_address,
+        kind=original.kind,
         subject=original.subject,
         body_text=original.body_text,
         body_html=original.body_html,

@@ -60,6 +60,7 @@ def _setting(client) -> tuple:
         "【介護情報基盤ポータル】ワンタイムパスワードのお知らせ",
         EmailStatus.FAILED,
         contains_secret=True,
+        kind="otp",
         attempts=5,
         last_error="550 5.1.1 <yamada@himawari.example.jp>: Recipient address rejected",
     )
@@ -86,6 +87,7 @@ def test_the_panel_shows_mails_account_directory_and_checklist(client, signed_in
     assert "不達" in panel
     assert "5.2.2 mailbox full" in panel
     assert f"/mails/{failed.id}/resend" not in panel
+    assert "ログイン（初回利用登録は最初の画面）をやり直すと" in panel
     assert f"/mails/{bounced.id}/resend" in panel
     # The locked portal user, the step of the first login, and the one-click actions.
     assert "ロック中" in panel

@@ -177,11 +177,13 @@ def test_search_finds_words_of_the_body_the_thread_and_part_of_a_number(db, peop
     compact = oyamada.reference_number.replace("-", "")
     assert _found(db, compact[2:6]) == {"小山田 花子"}  # part of a 受付番号, across the hyphen
     assert _found(db, f"{compact[2:4]}-{compact[4:6]}".lower()) == {"小山田 花子"}
-    # A changed name changes its grams in the same transaction.
+    # A changed name changes its grams in the same transaction (also when the ticket was expired).
+    db.session.expire_all()
     oyamada.requester_name = "大川 花子"
     db.session.commit()
     assert _found(db, "大川") == {"大川 花子"}
     assert _found(db, "山田") == {"山田 太郎"}
+    assert _found(db, "花子") == {"大川 花子", "佐藤 花子"}  # the unchanged grams stay
 
 
 def _tickets(db, count: int) -> list[str]:

@@ -41,9 +41,40 @@ ACCOUNT_FIELDS = (
 )
 
 
+# The ID request's fields required with that category, with their labels.
+ACCOUNT_REQUIRED = (
+    ("medical_code", "医療機関コード"),
+    ("institution_name", "医療機関名"),
+    ("institution_kana", "医療機関名（フリガナ）"),
+    ("postal_code", "郵便番号"),
+    ("address", "所在地"),
+)
+
+
 def _medical_code_format(form: Any, field: Any) -> None:
     if field.data and not MEDICAL_CODE_RE.match(field.data):
         raise ValidationError("＊医療機関コードは10桁の数字で入力してください。")
+
+
+def require_account_fields(form: Any) -> None:
+    """The ID request's required fields, as the public form asks them (also the back office's)."""
+    for name, label in ACCOUNT_REQUIRED:
+        field = form[name]
+        if not field.data and not field.errors:
+            field.errors.append(f"＊{label}を入力してください。")
+
+
+def account_request_input(form: Any) -> AccountRequestInput:
+    """The ID request's details from a validated form with its fields."""
+    return AccountRequestInput(
+        medical_code=form.medical_code.data,
+        medical_code_check_ok=medical_code_check_digit_ok(form.medical_code.data or ""),
+        institution_name=form.institution_name.data,
+        institution_kana=form.institution_kana.data,
+        postal_code=form.postal_code.data,
+        address=form.address.data,
+        department=form.department.data or None,
+    )
 
 
 class InquiryForm(FlaskForm):
@@ -183,16 +214,7 @@ class InquiryForm(FlaskForm):
 
     def _validate_conditional_fields(self) -> None:
         if self.is_account_request:
-            for name, label in (
-                ("medical_code", "医療機関コード"),
-                ("institution_name", "医療機関名"),
-                ("institution_kana", "医療機関名（フリガナ）"),
-                ("postal_code", "郵便番号"),
-                ("address", "所在地"),
-            ):
-                field = self[name]
-                if not field.data and not field.errors:
-                    field.errors.append(f"＊{label}を入力してください。")
+            require_account_fields(self)
         else:
             if not self.organization.data and not self.organization.errors:
                 self.organization.errors.append("＊組織名を入力してください。")
@@ -215,17 +237,7 @@ class InquiryForm(FlaskForm):
         """
         if self.selected_category is None:
             raise RuntimeError("to_input() needs a validated form")
-        details = None
-        if self.is_account_request:
-            details = AccountRequestInput(
-                medical_code=self.medical_code.data,
-                medical_code_check_ok=self.medical_code_check_ok,
-                institution_name=self.institution_name.data,
-                institution_kana=self.institution_kana.data,
-                postal_code=self.postal_code.data,
-                address=self.address.data,
-                department=self.department.data or None,
-            )
+        details = account_request_input(self) if self.is_account_request else None
         return InquiryInput(
             category_id=self.selected_category.id,
             requester_name=self.name.data,

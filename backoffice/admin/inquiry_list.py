@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from backoffice.admin.access import READ, WORK
 from backoffice.admin.base import SecuredModelView, ids_of
+from backoffice.admin.desk import DeskMixin
 from backoffice.admin.filters import StatusFilter, inquiry_filters
 from backoffice.admin.inquiry_page import InquiryPageMixin
 from backoffice.admin.issuance import IssuanceMixin
@@ -81,6 +82,7 @@ def _filter_args(url: str) -> dict[str, str]:
 
 class InquiryView(
     InquiryPageMixin,
+    DeskMixin,
     TicketFactsMixin,
     IssuanceMixin,
     SavedViewsMixin,

@@ -41,13 +41,17 @@ class InquiryPageMixin:
         link_form = RevokeLinkForm(prefix="link")
         fix_form = CorrectionRequestForm(prefix="fix")
         triage_form = TriageForm(statuses, triage.assignable_operators(), prefix="ticket")
+        desk_forms = self.desk_forms(inquiry)  # type: ignore[attr-defined]
         status = 200
         if request.method == "POST":
             if not self.can_write():  # type: ignore[attr-defined]
                 abort(403)
             if "link-revoke" in request.form:
                 return self._revoke_link(inquiry, link_form)
-            handled = self._act(inquiry, reply_form, note_form, triage_form, fix_form)
+            if self.is_desk_post():  # type: ignore[attr-defined]
+                handled = self.desk_act(inquiry, desk_forms)  # type: ignore[attr-defined]
+            else:
+                handled = self._act(inquiry, reply_form, note_form, triage_form, fix_form)
             if not isinstance(handled, int):
                 return handled
             status = handled
@@ -83,6 +87,7 @@ class InquiryPageMixin:
             files=attachments.of_ticket(inquiry, public=False),
             limits=attachments.limits(),
             panel=self.facts_panel(inquiry),  # type: ignore[attr-defined]
+            **desk_forms,
         ), status
 
     @expose("/<int:inquiry_id>/files/<int:attachment_id>")

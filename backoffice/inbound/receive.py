@@ -178,6 +178,8 @@ def _route(row: InboundEmail, mail: ParsedMail, recipient: str | None) -> None:
         inquiry = db.session.scalar(
             sa.select(Inquiry).where(Inquiry.reply_token == tag.reply_token)
         )
+        # A merged ticket's reply address leads to the ticket it was merged into.
+        inquiry = inquiry.surviving if inquiry is not None else None
     if addresses.is_ours(mail.from_address):
         _set(row, ST.AUTOMATIC, "own_mail", inquiry)
         return
@@ -198,7 +200,7 @@ def _route(row: InboundEmail, mail: ParsedMail, recipient: str | None) -> None:
         # The token decides; a reply whose headers name another ticket is flagged, never moved.
         row.header_inquiry_id = suggested
         row.flags = [*(row.flags or []), "header_mismatch"]
-    if mail.from_address != inquiry.email.lower():
+    if not inquiry.email or mail.from_address != inquiry.email.lower():
         _set(row, ST.HELD, "sender_mismatch", inquiry)
         _event(row, inquiry, EventKind.MAIL_HELD, row.from_address or "（不明）")
         return

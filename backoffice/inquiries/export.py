@@ -57,7 +57,7 @@ def _row(inquiry: Inquiry) -> list[str]:
             inquiry.requester_name,
             inquiry.requester_kana,
             inquiry.organization_name,
-            inquiry.email,
+            inquiry.email or "",
             inquiry.phone,
             details.medical_code if details else "",
             ("" if details.medical_code_check_ok else "要確認") if details else "",

@@ -60,10 +60,12 @@ def url_for_token(token: str) -> str:
 
 
 def find(token: str) -> Inquiry | None:
-    """The inquiry whose status-page token this is; the 受付番号 alone never finds anything."""
-    return db.session.scalar(
+    """The inquiry whose status-page token this is (for a merged one, the ticket it was merged
+    into: the requester's link leads there); the 受付番号 alone never finds anything."""
+    inquiry = db.session.scalar(
         sa.select(Inquiry).where(Inquiry.status_token_hash == hash_token(token))
     )
+    return inquiry.surviving if inquiry is not None else None
 
 
 def normalize_reference_number(value: str | None) -> str:
@@ -81,7 +83,7 @@ def resend_link(reference_number: str, email: str) -> None:
     inquiry = db.session.scalar(
         sa.select(Inquiry).where(Inquiry.reference_number == reference_number)
     )
-    if inquiry is None or inquiry.email.lower() != address:
+    if inquiry is None or not inquiry.email or inquiry.email.lower() != address:
         record("ticket.link_requested", outcome=Outcome.FAILURE, detail={"reason": "no_match"})
         db.session.commit()
         return

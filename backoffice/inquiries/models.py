@@ -213,6 +213,14 @@ class Inquiry(db.Model):
         back_populates="inquiry", order_by="InquiryEvent.id", cascade="all, delete-orphan"
     )
 
+    @property
+    def surviving(self) -> "Inquiry":
+        """The ticket this one lives on as: itself, or the one it was merged into (and so on)."""
+        ticket = self
+        while ticket.merged_into is not None:
+            ticket = ticket.merged_into
+        return ticket
+
 
 # The names a one- or two-character search term is looked up in (backoffice.search).
 GRAM_FIELDS = ("requester_name", "requester_kana", "organization_name")

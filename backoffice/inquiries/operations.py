@@ -64,7 +64,8 @@ class InquiryInput:
     requester_name: str
     requester_kana: str
     organization_name: str | None
-    email: str
+    # None only for a ticket an operator logs from a call, a fax or a visit.
+    email: str | None
     phone: str
     body: str
     account_request: AccountRequestInput | None = None

@@ -15,7 +15,10 @@ def queue_to_requester(
     """Queue `templates/mail/KIND` to the requester in the caller's transaction (sealed: every such
     mail carries the status-page link); the mail says whether replying to it reaches the ticket, and
     above which line to write. `files`: the message's attachments — those that fit are carried,
-    the others only named (the status page has them)."""
+    the others only named (the status page has them). A ticket without an email (logged from a
+    call) gets nothing: the operator tells the requester otherwise."""
+    if not inquiry.email:
+        return
     reply_to, carried, full = _context(inquiry, files, context)
     outbox.enqueue(
         kind,

@@ -253,3 +253,21 @@ def test_originals_are_resealed_under_a_new_key(app, runner, signed_in, inquiry)
     app.config["SECRET_KEY_FALLBACKS"] = []
     [row] = inbound_rows()
     assert sealing.unseal_bytes(sealing.INBOUND_RAW, row.raw_sealed) == raw
+
+
+def test_a_reply_to_a_merged_tickets_address_lands_on_the_survivor(
+    client, signed_in, inquiry
+) -> None:
+    from backoffice.inquiries import merging
+    from backoffice.operators.operations import OperatorActor
+
+    asked = _asked(signed_in, inquiry)
+    survivor = make_inquiry(client, body="同じ件で再度ご連絡します。")
+    agent = OperatorActor.of(signed_in(Role.AGENT).operator)
+    merging.merge(inquiry.id, survivor.reference_number, agent, expected_version=inquiry.version)
+
+    received = _receive(reply(asked, "迷惑メールのフォルダに届いていました。"))
+
+    assert received.state is InboundState.APPENDED
+    assert inbound_rows()[-1].inquiry_id == survivor.id
+    assert [m.body for m in mail_messages(survivor)] == ["迷惑メールのフォルダに届いていました。"]

@@ -1,6 +1,8 @@
 """The back office's corrections of a ticket (区分の変更, メールアドレスの訂正, 統合) and the form that logs
 a call, a fax or a visit as a ticket. The ID request's fields are the public form's, checked the same."""
 
+import re
+import secrets
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -29,6 +31,7 @@ from forms.inquiry import (
 )
 
 _CHOOSE = "（選んでください）"
+_FORM_KEY = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 def _category_choices(categories: list[InquiryCategory]) -> list[SelectChoice]:
@@ -129,9 +132,13 @@ class LogContactForm(_AccountFields):
     acknowledge = BooleanField(
         "メールアドレスがあれば、受付確認メール（確認ページのURL付き）を送る", default=True
     )
+    # One key per form shown: sending it twice (a double click, a reload) makes one ticket.
+    form_key = HiddenField()
 
     def validate(self, extra_validators: Any = None) -> bool:
         super().validate(extra_validators)
+        if not _FORM_KEY.fullmatch(self.form_key.data or ""):
+            self.form_key.data = secrets.token_urlsafe(24)
         if self.intake.data not in {i.value for i in LOGGED_INTAKES}:
             self.intake.errors.append("＊受付経路を選んでください。")
         if self.chosen is None:

@@ -136,6 +136,10 @@ def issue_account(
     inquiry = db.session.get(Inquiry, inquiry_id)
     if inquiry is None or not inquiry.category.is_account_request:
         raise IssuanceError("ID発行申請のお問い合わせではありません。")
+    if inquiry.merged_into_id is not None:
+        raise IssuanceError(
+            "統合済みのお問い合わせからは発行できません。統合先で発行してください。"
+        )
     if not medical_code_check_digit_ok(data.medical_code) and not check_digit_acknowledged:
         raise NeedsAcknowledgement
     existing = db.session.scalar(
@@ -235,6 +239,8 @@ def reject_request(inquiry_id: int, body: str, actor: OperatorActor) -> None:
     inquiry = db.session.get(Inquiry, inquiry_id)
     if inquiry is None:
         raise IssuanceError("お問い合わせが見つかりません。")
+    if inquiry.merged_into_id is not None:
+        raise IssuanceError("統合済みのお問い合わせは却下できません。統合先で対応してください。")
     text = body.strip()
     if not text:
         raise IssuanceError("＊却下の理由を入力してください。", field="body")

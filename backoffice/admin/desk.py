@@ -1,6 +1,7 @@
 """The ticket page's corrections — 区分の変更, メールアドレスの訂正, 統合 — and the page that logs a call,
 a fax or a visit as a ticket (backoffice.inquiries.desk, merging)."""
 
+import secrets
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -27,11 +28,15 @@ class DeskMixin:
             "address_form": EmailCorrectionForm(prefix="address"),
             "merge_form": MergeForm(prefix="merge"),
         }
-        for form in forms.values():
-            form.version.data = inquiry.version
         forms["can_correct_email"] = inquiry.status not in FINISHED
         forms["can_merge"] = inquiry.merged_into_id is None
         return forms
+
+    @staticmethod
+    def stamp_versions(forms: dict[str, Any], inquiry: Inquiry) -> None:
+        """The version the page shows, set after a POST was handled (the posted one is checked)."""
+        for key in ("refile_form", "address_form", "merge_form"):
+            forms[key].version.data = inquiry.version
 
     @staticmethod
     def is_desk_post() -> bool:
@@ -96,6 +101,7 @@ class DeskMixin:
         status = 200
         if request.method == "GET":
             form.intake.data = request.args.get("intake", Intake.PHONE.value)
+            form.form_key.data = secrets.token_urlsafe(24)
         elif form.validate_on_submit():
             try:
                 inquiry = desk.log_contact(
@@ -103,6 +109,7 @@ class DeskMixin:
                     Intake(form.intake.data),
                     self.actor(),  # type: ignore[attr-defined]
                     acknowledge=bool(form.acknowledge.data),
+                    form_key=form.form_key.data,
                 )
             except triage.TriageError as error:
                 populate_errors(form, error, fallback="category")

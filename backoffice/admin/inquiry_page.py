@@ -63,6 +63,7 @@ class InquiryPageMixin:
             triage_form.priority.data = inquiry.priority.value
             triage_form.due_on.data = inquiry.due_on
         triage_form.version.data = inquiry.version
+        self.stamp_versions(desk_forms, inquiry)  # type: ignore[attr-defined]
         reply_form.version.data = inquiry.version
         fix_form.version.data = inquiry.version
         return self.render(  # type: ignore[attr-defined]
@@ -73,7 +74,8 @@ class InquiryPageMixin:
             link_form=link_form,
             fix_form=fix_form,
             can_ask_correction=inquiry.account_request is not None
-            and inquiry.status in corrections.ASKABLE,
+            and inquiry.status in corrections.ASKABLE
+            and bool(inquiry.email),
             asked_fields=[corrections.FIELDS[f] for f in corrections.asked_fields(inquiry)],
             ticket_form=triage_form,
             canned=triage.canned_replies(),
@@ -170,7 +172,12 @@ class InquiryPageMixin:
                     next_status=reply_form.chosen_status(),
                     uploads=reply_form.attachments.uploads(),
                 )
-                flash("回答を送信しました（依頼者にメールでお知らせします）。", "success")
+                flash(
+                    "回答を送信しました（依頼者にメールでお知らせします）。"
+                    if inquiry.email
+                    else "回答を記録しました（メールアドレスがないため、メールは送りません）。",
+                    "success",
+                )
             elif form is fix_form:
                 corrections.request_correction(
                     inquiry.id,

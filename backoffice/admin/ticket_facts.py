@@ -15,6 +15,19 @@ from backoffice.mail.models import OutboundEmail
 from backoffice.normalize import nfkc
 
 
+def _lookup_key(value: str) -> tuple[str | None, str | None]:
+    """The KJ ID or number typed into 「IDか事業所番号で調べる」, or the message for the field."""
+    typed = nfkc(value).upper().replace("-", "")
+    if not typed:
+        return None, None
+    if ECLAIMS_ID_RE.match(typed) or CARE_OFFICE_NUMBER_RE.match(typed):
+        return typed, None
+    return None, (
+        "＊電子請求受付システムのID（KJから始まる14文字）か、"
+        "10桁の事業所番号・医療機関コードを入力してください。"
+    )
+
+
 class TicketFactsMixin:
     """Mixed into InquiryView: URLs under /admin/tickets/<id>/."""
 
@@ -22,14 +35,8 @@ class TicketFactsMixin:
         """The panel's template arguments, or None for a 閲覧者 (who sees the ticket without it)."""
         if not self.can_write():  # type: ignore[attr-defined]
             return None
-        typed = nfkc(request.args.get("lookup", "")).upper().replace("-", "")
-        error = None
-        if typed and not (ECLAIMS_ID_RE.match(typed) or CARE_OFFICE_NUMBER_RE.match(typed)):
-            error = (
-                "＊電子請求受付システムのID（KJから始まる14文字）か、"
-                "10桁の事業所番号・医療機関コードを入力してください。"
-            )
-        found = facts.of_ticket(inquiry, extra_key=typed if typed and not error else None)
+        typed, error = _lookup_key(request.args.get("lookup", ""))
+        found = facts.of_ticket(inquiry, extra_key=typed)
         return {"facts": found, "lookup": request.args.get("lookup", ""), "lookup_error": error}
 
     @expose("/<int:inquiry_id>/mails/<int:email_id>/resend", methods=("POST",))
@@ -38,13 +45,14 @@ class TicketFactsMixin:
         if not self.can_write():  # type: ignore[attr-defined]
             abort(403)
         inquiry = db.session.get(Inquiry, inquiry_id) or abort(404)
-        shown = {f.email.id for f in facts.of_ticket(inquiry).mails}
+        typed, _error = _lookup_key(request.form.get("lookup", ""))
+        shown = {f.email.id for f in facts.of_ticket(inquiry, extra_key=typed).mails}
         if email_id not in shown or db.session.get(OutboundEmail, email_id) is None:
             abort(404)
         try:
             outbox.resend(email_id, self.actor().audit())  # type: ignore[attr-defined]
-        except outbox.NotResendable:
-            flash("このメールは再送できません（本文を保存していないか、送信待ちです）。", "error")
+        except outbox.NotResendable as refused:
+            flash(str(refused), "error")
         else:
             flash("メールを再送しました。", "success")
         return redirect(url_for(".ticket", inquiry_id=inquiry.id, _anchor="facts"))

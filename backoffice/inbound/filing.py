@@ -21,7 +21,7 @@ from backoffice.inbound.receive import append, message_text, original_message
 from backoffice.inquiries import links, notifications
 from backoffice.inquiries.models import Inquiry, InquiryCategory
 from backoffice.inquiries.operations import InquiryInput, build_inquiry
-from backoffice.inquiries.vocabulary import CategoryKind, InquiryStatus
+from backoffice.inquiries.vocabulary import CategoryKind, InquiryStatus, Intake
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.operators.operations import OperatorActor
 
@@ -135,6 +135,7 @@ def make_ticket(inbound_id: int, new: NewTicket, actor: OperatorActor) -> Inquir
         body=text,
     )
     inquiry = build_inquiry(data, category, f"mail:{row.message_key[:40]}", created_by=actor)
+    inquiry.intake = Intake.MAIL
     links.new_token(inquiry)
     db.session.add(inquiry)
     db.session.flush()

@@ -29,7 +29,7 @@ from backoffice.inquiries.actors import REQUESTER
 from backoffice.inquiries.models import AccountRequestDetails, Inquiry, InquiryEvent
 from backoffice.inquiries.operations import new_reference_number
 from backoffice.inquiries.triage import add_event, move_status
-from backoffice.inquiries.vocabulary import FINISHED, Channel, EventKind, InquiryStatus
+from backoffice.inquiries.vocabulary import FINISHED, Channel, EventKind, InquiryStatus, Intake
 
 S = InquiryStatus
 BACK_TO_WORK = frozenset({S.ANSWERED, S.WAITING})
@@ -233,6 +233,7 @@ def _follow_up(
         phone=old.phone,
         body=text,
         previous=old,
+        intake=Intake.MAIL if channel is Channel.EMAIL else Intake.FORM,
         requester_replied_at=utcnow(),
         account_request=(
             AccountRequestDetails(

@@ -68,7 +68,7 @@ def request_correction(
     if not text:
         raise triage.TriageError("＊修正を依頼する理由を入力してください。", field="reason")
     inquiry = triage.load(inquiry_id, expected_version)
-    if inquiry.account_request is None or inquiry.status not in ASKABLE:
+    if inquiry.account_request is None or inquiry.status not in ASKABLE or not inquiry.email:
         raise triage.TriageError("このお問い合わせには差し戻しができません。", field="fields")
     inquiry.account_request.correction_fields = asked
     labels = "、".join(FIELDS[name] for name in asked)

@@ -4,23 +4,29 @@ one nothing is mailed), and correct a mistyped address (the acknowledgement goes
 one with a new status link; the old link stops working). Each is one transaction with its history
 entry and audit event; merging two tickets is backoffice.inquiries.merging."""
 
-import secrets
 from dataclasses import asdict
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from backoffice.alerts import operations as alerts
 from backoffice.audit.operations import record
 from backoffice.extensions import db
 from backoffice.inquiries import links, notifications, triage
 from backoffice.inquiries.models import AccountRequestDetails, Inquiry, InquiryCategory
-from backoffice.inquiries.operations import AccountRequestInput, InquiryInput, build_inquiry
+from backoffice.inquiries.operations import (
+    AccountRequestInput,
+    InquiryInput,
+    build_inquiry,
+    find_by_submission_key,
+)
 from backoffice.inquiries.vocabulary import (
     FINISHED,
     LOGGED_INTAKES,
     EventKind,
     Intake,
 )
+from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.operators.operations import OperatorActor
 
 
@@ -92,11 +98,20 @@ def change_category(
 
 
 def log_contact(
-    data: InquiryInput, intake: Intake, actor: OperatorActor, *, acknowledge: bool
+    data: InquiryInput,
+    intake: Intake,
+    actor: OperatorActor,
+    *,
+    acknowledge: bool,
+    form_key: str,
 ) -> Inquiry:
     """A ticket for an inquiry by phone, FAX or at the counter (新規, made by `actor`, who becomes
     its 担当者). With an email and `acknowledge`, the 受付確認 with the status link is mailed; without
-    an email nothing ever is. Commits. Raises triage.TriageError (field `category`, `intake`)."""
+    an email nothing ever is. `form_key` (the form's one-time key) makes a repeated send the ticket
+    already made. Commits. Raises triage.TriageError (field `category`, `intake`)."""
+    submission_key = f"desk:{form_key}"
+    if existing := find_by_submission_key(submission_key):
+        return existing
     if intake not in LOGGED_INTAKES:
         raise triage.TriageError("＊受付経路を選んでください。", field="intake")
     category = _active_minor(data.category_id)
@@ -104,11 +119,17 @@ def log_contact(
         raise triage.TriageError(
             "＊ID発行申請には医療機関の情報が必要です（ほかの区分には不要です）。", field="category"
         )
-    inquiry = build_inquiry(data, category, f"desk:{secrets.token_urlsafe(24)}", created_by=actor)
+    inquiry = build_inquiry(data, category, submission_key, created_by=actor)
     inquiry.intake = intake
     token = links.new_token(inquiry)
     db.session.add(inquiry)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()  # the same form sent twice at once: the other send made it
+        if existing := find_by_submission_key(submission_key):
+            return existing
+        raise
     triage.assign_to_actor(inquiry, actor)
     alerts.note_new_ticket(inquiry, actor)
     if inquiry.email and acknowledge:
@@ -141,7 +162,22 @@ def correct_email(
     inquiry.email = email
     token = links.new_token(inquiry)
     inquiry.reply_token = None  # a new reply address with the next mail
-    triage.add_event(inquiry, actor, EventKind.EMAIL_CORRECTED, old_value=old, new_value=email)
+    links.void_merged(inquiry)
+    # Mail still waiting to go to the mistyped address is not sent there.
+    db.session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.inquiry_id == inquiry.id,
+            OutboundEmail.to_address == old,
+            OutboundEmail.status == EmailStatus.QUEUED,
+        )
+        .values(status=EmailStatus.FAILED, last_error="宛先の訂正により送信を取り消しました")
+        .execution_options(synchronize_session=False)
+    )
+    # The addresses go in the body: an address may be longer than a history value.
+    triage.add_event(
+        inquiry, actor, EventKind.EMAIL_CORRECTED, body=f"{old or '（なし）'} → {email}"
+    )
     notifications.queue_acknowledgement(inquiry, links.url_for_token(token))
     record(
         "ticket.email_corrected",

@@ -35,6 +35,28 @@ def new_token(inquiry: Inquiry) -> str:
     return token
 
 
+def void_merged(inquiry: Inquiry) -> None:
+    """The links and reply addresses of the tickets merged into `inquiry` (which lead to it) stop
+    working with its own old link (caller's transaction): after a leak or a corrected address."""
+    parents = [inquiry.id]
+    while parents:
+        children = db.session.scalars(
+            sa.select(Inquiry.id).where(Inquiry.merged_into_id.in_(parents))
+        ).all()
+        for child in children:
+            db.session.execute(
+                sa.update(Inquiry)
+                .where(Inquiry.id == child)
+                .values(
+                    status_token_hash=hash_token(secrets.token_urlsafe(32)),
+                    status_token_sealed=None,
+                    reply_token=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        parents = list(children)
+
+
 def remember(inquiry: Inquiry, token: str) -> None:
     """Seal the token a requester came with, for a ticket from before tokens were sealed (caller's
     transaction), so that answering does not replace the link in their hands."""
@@ -83,6 +105,8 @@ def resend_link(reference_number: str, email: str) -> None:
     inquiry = db.session.scalar(
         sa.select(Inquiry).where(Inquiry.reference_number == reference_number)
     )
+    # A merged ticket's link leads to the survivor: the survivor's address decides, its link goes.
+    inquiry = inquiry.surviving if inquiry is not None else None
     if inquiry is None or not inquiry.email or inquiry.email.lower() != address:
         record("ticket.link_requested", outcome=Outcome.FAILURE, detail={"reason": "no_match"})
         db.session.commit()
@@ -115,6 +139,7 @@ def revoke(inquiry_id: int, actor: Actor) -> Inquiry:
         inquiry = db.session.get(Inquiry, inquiry_id, populate_existing=True)
         token = new_token(inquiry)
         inquiry.reply_token = None  # the leaked mail's reply address stops finding the ticket too
+        void_merged(inquiry)
         _queue_link(inquiry, url_for_token(token), revoked=True)
         record("ticket.link_revoked", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
         try:

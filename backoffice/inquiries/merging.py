@@ -49,8 +49,36 @@ def merge(
         raise triage.TriageError(
             "＊依頼者（メールアドレス）が同じお問い合わせにだけ統合できます。", field="into"
         )
+    if survivor.status in FINISHED:
+        raise triage.TriageError(
+            f"＊受付番号 {survivor.reference_number} は{survivor.status.label}です。"
+            "統合先を対応中に戻してから統合してください。",
+            field="into",
+        )
 
+    # The merged inquiry's own text (and the files sent with it) become an entry of the survivor.
+    arrival = triage.add_event(
+        survivor,
+        actor,
+        EventKind.MERGED,
+        old_value=merged.reference_number,
+        body=f"受付番号 {merged.reference_number} を統合しました（履歴と添付ファイルを移しました）。"
+        + (f"\n\n統合したお問い合わせの内容：\n{merged.body}" if merged.body else ""),
+    )
+    db.session.flush()
+    db.session.execute(
+        sa.update(Attachment)
+        .where(Attachment.inquiry_id == merged.id, Attachment.event_id.is_(None))
+        .values(event_id=arrival.id)
+        .execution_options(synchronize_session=False)
+    )
     moved = {"inquiry_id": survivor.id}
+    db.session.execute(
+        sa.update(InboundEmail)
+        .where(InboundEmail.header_inquiry_id == merged.id)
+        .values(header_inquiry_id=survivor.id)
+        .execution_options(synchronize_session=False)
+    )
     for model in (InquiryEvent, Attachment, OutboundEmail, InboundEmail):
         db.session.execute(
             sa.update(model)
@@ -62,21 +90,17 @@ def merge(
     db.session.execute(
         sa.update(tickets)
         .where(tickets.c.id == survivor.id)
-        .values(messages_text=tickets.c.messages_text + merged.messages_text)
+        .values(messages_text=tickets.c.messages_text + (merged.messages_text + "\n" + merged.body))
     )
     db.session.expire(survivor, ["events", "messages_text"])
     db.session.expire(merged, ["events", "messages_text"])
     merged.messages_text = ""
     if merged.requester_replied_at and not survivor.requester_replied_at:
+        # An answer not yet replied to arrives with it: the survivor is back at work.
         survivor.requester_replied_at = merged.requester_replied_at
+        if survivor.status is InquiryStatus.WAITING:
+            triage.move_status(survivor, InquiryStatus.IN_PROGRESS, actor)
     merged.merged_into = survivor
-    triage.add_event(
-        survivor,
-        actor,
-        EventKind.MERGED,
-        old_value=merged.reference_number,
-        body=f"受付番号 {merged.reference_number} を統合しました（履歴と添付ファイルを移しました）。",
-    )
     triage.add_event(
         merged,
         actor,

@@ -33,7 +33,7 @@ def inquiries_of(organization: Organization) -> list[Inquiry]:
     return list(
         db.session.scalars(
             sa.select(Inquiry)
-            .where(_clause(organization))
+            .where(_clause(organization), Inquiry.merged_into_id.is_(None))
             .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
             .limit(SHOWN)
         )
@@ -41,9 +41,11 @@ def inquiries_of(organization: Organization) -> list[Inquiry]:
 
 
 def find(organization: Organization, reference_number: str) -> Inquiry | None:
-    """One of the organization's inquiries by 受付番号; another organization's is not found."""
-    return db.session.scalar(
+    """One of the organization's inquiries by 受付番号 (a merged one: the ticket it was merged into);
+    another organization's is not found."""
+    found = db.session.scalar(
         sa.select(Inquiry).where(
             Inquiry.reference_number == reference_number, _clause(organization)
         )
     )
+    return found.surviving if found is not None else None

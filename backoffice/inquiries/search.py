@@ -30,7 +30,7 @@ def searchable_text() -> sa.ColumnElement[str]:
     spaced — exactly the expression of the PostgreSQL index ix_inquiries_search (migration 0022)."""
     empty = sa.literal_column("''", sa.String)
     return spaced(
-        sa.func.replace(Inquiry.reference_number, "-", empty),
+        sa.func.replace(Inquiry.reference_number, sa.literal_column("'-'", sa.String), empty),
         Inquiry.requester_name,
         Inquiry.requester_kana,
         sa.func.coalesce(Inquiry.organization_name, empty),
@@ -58,7 +58,7 @@ def search_clause(text: str) -> sa.ColumnElement[bool] | None:
         return Inquiry.email == normalize_email(term)
     if _REFERENCE_PART.fullmatch(term.upper()):
         term = compact
-    if len(term) < TRIGRAM:
+    if len(term.lower()) < TRIGRAM:  # as the grams count it (「İ」 lower-cases to two)
         return has_gram(inquiry_grams, Inquiry.id, term)
     return contains(searchable_text(), term)
 

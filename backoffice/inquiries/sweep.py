@@ -91,7 +91,8 @@ def _sweep_one(inquiry_id: int, now: datetime, today: date, report: SweepReport)
             db.session.commit()
             report.completed += 1
         return
-    if inquiry.status is not S.WAITING or report.waiting_for_hours:
+    if inquiry.status is not S.WAITING or report.waiting_for_hours or not inquiry.email:
+        # A ticket without an email was asked by phone: no mail reminds it, the operator closes it.
         db.session.rollback()
         return
     if waited >= category.close_business_days:

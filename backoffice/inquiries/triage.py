@@ -100,12 +100,24 @@ class InquiryChanges:
 
 
 def load(inquiry_id: int, expected_version: int | None) -> Inquiry:
+    """The ticket to change. Raises TriageError (none, or merged: it is worked on where it was
+    merged into) or StaleInquiry."""
     inquiry = db.session.get(Inquiry, inquiry_id)
     if inquiry is None:
         raise TriageError("お問い合わせが見つかりません。")
+    refuse_merged(inquiry)
     if expected_version is not None and inquiry.version != expected_version:
         raise StaleInquiry
     return inquiry
+
+
+def refuse_merged(inquiry: Inquiry) -> None:
+    """A merged ticket takes no more changes: its thread lives on the ticket it was merged into."""
+    if inquiry.merged_into_id is not None:
+        raise TriageError(
+            f"このお問い合わせは受付番号 {inquiry.surviving.reference_number} に統合済みです。"
+            "統合先で対応してください。"
+        )
 
 
 def add_event(inquiry: Inquiry, actor: Actor, kind: EventKind, **values: Any) -> InquiryEvent:

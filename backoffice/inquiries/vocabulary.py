@@ -120,7 +120,12 @@ class EventKind(enum.Enum):
 
 # What the search box reads as a ticket's messages (Inquiry.messages_text).
 MESSAGE_KINDS = frozenset(
-    {EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE, EventKind.INTERNAL_NOTE}
+    {
+        EventKind.PUBLIC_REPLY,
+        EventKind.REQUESTER_MESSAGE,
+        EventKind.INTERNAL_NOTE,
+        EventKind.CORRECTED,
+    }
 )
 PUBLIC_KINDS = frozenset({EventKind.PUBLIC_REPLY, EventKind.REQUESTER_MESSAGE, EventKind.CORRECTED})
 

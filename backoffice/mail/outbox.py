@@ -6,6 +6,7 @@ backoffice.mail.delivery after its response; a rolled-back transaction's emails 
 Services therefore never pass outbox ids around.
 """
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy.orm import Session
 
 from backoffice import sealing
+from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.mail.models import OutboundEmail
 
@@ -129,7 +131,17 @@ def take_committed() -> list[int]:
 
 
 class NotResendable(Exception):
-    """The mail carries a secret (its body is not kept for a second send), or is still queued."""
+    """The mail carries a secret (its body is not kept for a second send), is still queued, or was
+    sent again a moment ago (a double click). `str(error)` is the operator's message."""
+
+    def __init__(
+        self, message: str = "このメールは再送できません（本文を保存していないか、送信待ちです）。"
+    ) -> None:
+        super().__init__(message)
+
+
+# A second 再送 of the same mail within this time is taken for a double click.
+RESEND_INTERVAL = timedelta(minutes=1)
 
 
 def resend(email_id: int, actor: dict[str, Any]) -> OutboundEmail:
@@ -144,6 +156,16 @@ def resend(email_id: int, actor: dict[str, Any]) -> OutboundEmail:
         raise LookupError(email_id)
     if original.contains_secret or original.status is EmailStatus.QUEUED:
         raise NotResendable
+    again = db.session.scalar(
+        sa.select(OutboundEmail.id).where(
+            OutboundEmail.to_address == original.to_address,
+            OutboundEmail.subject == original.subject,
+            OutboundEmail.id > original.id,
+            OutboundEmail.created_at > utcnow() - RESEND_INTERVAL,
+        )
+    )
+    if again is not None:
+        raise NotResendable("このメールは少し前に再送しました。届いたかどうかを確認してください。")
     email = OutboundEmail(
         to_address=original.to_address,
         kind=original.kind,

@@ -10,14 +10,16 @@ Create Date: 2026-12-03
 import sqlalchemy as sa
 from alembic import op
 
-from backoffice.inquiries.search import rebuild_grams
+from backoffice.search import grams
 
 revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
 
-MESSAGES = "kind IN ('public_reply', 'requester_message', 'internal_note') AND body <> ''"
+MESSAGES = (
+    "kind IN ('public_reply', 'requester_message', 'internal_note', 'corrected') AND body <> ''"
+)
 # Must stay the same expression as backoffice.inquiries.search.searchable_text().
 SEARCHABLE = (
     "(' ' || replace(reference_number, '-', '') || ' ' || requester_name || ' ' || "
@@ -63,7 +65,7 @@ def upgrade() -> None:
                 sa.text("UPDATE inquiries SET messages_text = messages_text || :text WHERE id = :id"),
                 {"text": "\n" + body, "id": inquiry_id},
             )
-    rebuild_grams(op.get_bind())
+    _grams(postgresql)
     if postgresql:
         _search_index(SEARCHABLE)
 
@@ -76,11 +78,40 @@ def downgrade() -> None:
         batch.drop_column("messages_text")
 
 
-def _search_index(expression: str) -> None:
-    """Replace ix_inquiries_search; concurrently, so the form and the list go on while it builds."""
-    with op.get_context().autocommit_block():
-        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_inquiries_search")
+def _grams(postgresql: bool) -> None:
+    """Every ticket's grams (backoffice.search.grams): NFKC, lower case, each two consecutive
+    characters of a word of 氏名, フリガナ and 組織名, a word's last character with a space."""
+    if postgresql:
         op.execute(
-            "CREATE INDEX CONCURRENTLY ix_inquiries_search ON inquiries "
+            "INSERT INTO inquiry_grams (gram, inquiry_id) "
+            "SELECT DISTINCT substr(w, n, 1) || CASE WHEN n < length(w) "
+            "THEN substr(w, n + 1, 1) ELSE ' ' END, i.id "
+            "FROM inquiries i, LATERAL regexp_split_to_table(lower(normalize("
+            "i.requester_name || ' ' || i.requester_kana || ' ' || "
+            "coalesce(i.organization_name, ''), NFKC)), '\\s+') AS w, "
+            "LATERAL generate_series(1, length(w)) AS n WHERE w <> '' ORDER BY 1, 2"
+        )
+        return
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.text("SELECT id, requester_name, requester_kana, organization_name FROM inquiries")
+    ).all()
+    for row in rows:
+        values = [{"gram": g, "id": row[0]} for g in sorted(grams(row[1:]))]
+        if values:
+            connection.execute(
+                sa.text("INSERT INTO inquiry_grams (gram, inquiry_id) VALUES (:gram, :id)"), values
+            )
+
+
+def _search_index(expression: str) -> None:
+    """Replace ix_inquiries_search: the new one is built concurrently beside the old, which serves
+    the search box until the swap, so the form and the list go on while it builds."""
+    with op.get_context().autocommit_block():
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_inquiries_search_new")
+        op.execute(
+            "CREATE INDEX CONCURRENTLY ix_inquiries_search_new ON inquiries "
             f"USING gin ({expression} gin_trgm_ops) WITH (fastupdate = off)"
         )
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_inquiries_search")
+        op.execute("ALTER INDEX ix_inquiries_search_new RENAME TO ix_inquiries_search")

@@ -208,3 +208,22 @@ def test_the_panels_unlock_works_and_comes_back_to_the_ticket(client, signed_in)
     assert response.headers["Location"].endswith(f"/admin/tickets/{inquiry.id}/#facts")
     db.session.refresh(user)
     assert user.locked_until is None or user.locked_until <= utcnow()
+
+
+def test_a_double_click_on_resend_sends_once(client, signed_in) -> None:
+    inquiry, _user, _failed, bounced = _setting(client)
+    agent = signed_in(Role.AGENT)
+    token = csrf_token(agent.get(f"/admin/tickets/{inquiry.id}/").text)
+    url = f"/admin/tickets/{inquiry.id}/mails/{bounced.id}/resend"
+    agent.post(url, data={"csrf_token": token})
+    second = agent.post(url, data={"csrf_token": token}, follow_redirects=True)
+    assert "少し前に再送しました" in second.text
+    copies = db.session.scalars(sa.select(OutboundEmail).where(OutboundEmail.id > bounced.id))
+    assert len(copies.all()) == 1
+
+
+def test_a_search_term_that_lower_cases_longer_is_no_error(client, signed_in) -> None:
+    seed_tree()
+    make_inquiry(client)
+    page = signed_in(Role.VIEWER).get("/admin/tickets/", query_string={"search": "İİ"})
+    assert page.status_code == 200

@@ -52,7 +52,9 @@ def contains(
 
 def gram_table(metadata: sa.MetaData, name: str, owner: str, key: str) -> sa.Table:
     """The gram table `name` of the rows of table `owner`, keyed by `key` (their id). Grams compare
-    byte by byte on PostgreSQL (collation "C"), so a one-character term is a range of the index."""
+    byte by byte on PostgreSQL (collation "C"), so a one-character term is a range of the key. The
+    index on `key` alone lets a deleted row's grams go with it (the cascade, and the foreign key's
+    check, would otherwise read the whole table for each row)."""
     return sa.Table(
         name,
         metadata,
@@ -61,7 +63,9 @@ def gram_table(metadata: sa.MetaData, name: str, owner: str, key: str) -> sa.Tab
             sa.String(2).with_variant(sa.String(2, collation="C"), "postgresql"),
             primary_key=True,
         ),
-        sa.Column(key, sa.ForeignKey(f"{owner}.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            key, sa.ForeignKey(f"{owner}.id", ondelete="CASCADE"), primary_key=True, index=True
+        ),
     )
 
 

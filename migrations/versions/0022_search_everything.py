@@ -50,6 +50,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("gram", "inquiry_id", name=op.f("pk_inquiry_grams")),
     )
+    # A deleted ticket's grams are found by it (the cascade would read the whole table otherwise).
+    op.create_index(op.f("ix_inquiry_grams_inquiry_id"), "inquiry_grams", ["inquiry_id"])
     if postgresql:
         op.execute(
             "UPDATE inquiries i SET messages_text = m.text FROM (SELECT inquiry_id, "

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from backoffice.db import enum_column, utcnow
 from backoffice.extensions import db
@@ -320,11 +320,40 @@ class InquiryEvent(db.Model):
         return self.kind in (EventKind.REQUESTER_MESSAGE, EventKind.CORRECTED)
 
 
+# A message's body joins its ticket's messages_text in the same flush. When the flush changes the
+# ticket anyway (a reply, an answer), in that same UPDATE: every new row version of a ticket writes
+# all the trigrams of its searchable text into ix_inquiries_search, so a second UPDATE would double
+# that. Otherwise (a note) by a Core UPDATE after the message's insert, which leaves the ticket's
+# version alone: a note never makes an operator's open page outdated.
+_JOINED = "kip_searchable_joined"
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _messages_into_changed_tickets(session: Session, flush_context: Any, instances: Any) -> None:
+    added: dict[Inquiry, str] = {}
+    for event in session.new:
+        if not (isinstance(event, InquiryEvent) and event.kind in MESSAGE_KINDS and event.body):
+            continue
+        ticket = event.inquiry
+        changed = ticket is not None and session.is_modified(ticket, include_collections=False)
+        if ticket is None or not (ticket in session.new or changed):
+            continue
+        added[ticket] = added.get(ticket, "") + "\n" + event.body
+        sa.inspect(event).info[_JOINED] = True
+    for ticket, text in added.items():
+        if ticket in session.new:
+            ticket.messages_text = (ticket.messages_text or "") + text
+        else:
+            ticket.messages_text = Inquiry.messages_text + text
+
+
 @sa.event.listens_for(InquiryEvent, "after_insert")
 def _message_searchable(mapper: Any, connection: sa.Connection, target: InquiryEvent) -> None:
-    """A message's body joins its ticket's messages_text in the same flush (Core: the ticket's
-    version is not this write's business)."""
-    if target.kind in MESSAGE_KINDS and target.body:
+    if (
+        target.kind in MESSAGE_KINDS
+        and target.body
+        and not sa.inspect(target).info.pop(_JOINED, False)
+    ):
         tickets = Inquiry.__table__
         connection.execute(
             sa.update(tickets)

@@ -12,7 +12,7 @@ from backoffice import create_app
 from backoffice.accounts.models import OrganizationKind
 from backoffice.admin.inquiry_list import InquiryView
 from backoffice.db import utcnow
-from backoffice.inquiries import counts, triage
+from backoffice.inquiries import counts, replies, triage
 from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatusCount
 from backoffice.inquiries.search import rebuild_grams, search_clause
 from backoffice.inquiries.vocabulary import InquiryStatus
@@ -171,7 +171,15 @@ def test_search_finds_words_of_the_body_the_thread_and_part_of_a_number(db, peop
     yamada.body = "ワンタイムパスワードが届きません。"
     db.session.commit()
     operator = OperatorActor.of(make_operator(Role.AGENT))
+    version = oyamada.version
     triage.add_note(oyamada.id, "迷惑メールフォルダを確認済み", operator)
+    db.session.refresh(oyamada)
+    assert oyamada.version == version  # a note makes nobody's open page outdated
+    # A reply's text is written in the same UPDATE as the reply's change of the ticket.
+    replies.reply(
+        yamada.id, "受信設定をご確認ください。", operator, expected_version=yamada.version
+    )
+    assert _found(db, "受信設定を") == {"山田 太郎"}
     assert _found(db, "ワンタイム") == {"山田 太郎"}  # the inquiry's body (as changed)
     assert _found(db, "迷惑メール") == {"小山田 花子"}  # a message of its thread
     compact = oyamada.reference_number.replace("-", "")

@@ -7,6 +7,7 @@ from backoffice.audit import models as audit_models
 from backoffice.eclaims import models as eclaims_models
 from backoffice.inbound import models as inbound_models
 from backoffice.inquiries import models as inquiries_models
+from backoffice.inquiries import search_index as inquiries_search_index
 from backoffice.mail import models as mail_models
 from backoffice.notices import models as notices_models
 from backoffice.operators import models as operators_models
@@ -22,6 +23,7 @@ __all__ = [
     "eclaims_models",
     "inbound_models",
     "inquiries_models",
+    "inquiries_search_index",
     "mail_models",
     "notices_models",
     "operators_models",

@@ -29,7 +29,7 @@ from backoffice.inquiries import counts
 from backoffice.inquiries.categories import seed_categories
 from backoffice.inquiries.models import InquiryCategory
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
-from backoffice.inquiries.search import rebuild_grams
+from backoffice.inquiries.search_index import rebuild_grams
 from backoffice.inquiries.vocabulary import CategoryKind
 from backoffice.operators.models import Operator, Role
 from backoffice.passwords import hash_password

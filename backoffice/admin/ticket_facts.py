@@ -11,7 +11,6 @@ from backoffice.extensions import db
 from backoffice.inquiries import facts
 from backoffice.inquiries.models import Inquiry
 from backoffice.mail import outbox
-from backoffice.mail.models import OutboundEmail
 from backoffice.normalize import nfkc
 
 
@@ -47,7 +46,7 @@ class TicketFactsMixin:
         inquiry = db.session.get(Inquiry, inquiry_id) or abort(404)
         typed, _error = _lookup_key(request.form.get("lookup", ""))
         shown = {f.email.id for f in facts.of_ticket(inquiry, extra_key=typed).mails}
-        if email_id not in shown or db.session.get(OutboundEmail, email_id) is None:
+        if email_id not in shown:
             abort(404)
         try:
             outbox.resend(email_id, self.actor().audit())  # type: ignore[attr-defined]

@@ -5,13 +5,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.db import enum_column, utcnow
 from backoffice.extensions import db
 from backoffice.inquiries.vocabulary import (
     DONE_ORDER,
-    MESSAGE_KINDS,
     OPEN_ORDER,
     OPEN_SQL,
     UNFINISHED_SQL,
@@ -22,7 +21,6 @@ from backoffice.inquiries.vocabulary import (
     Intake,
     Priority,
 )
-from backoffice.search import gram_table, keep_grams
 
 if TYPE_CHECKING:
     from backoffice.operators.models import Operator
@@ -159,7 +157,7 @@ class Inquiry(db.Model):
     status: Mapped[InquiryStatus] = mapped_column(
         enum_column(InquiryStatus, "inquiry_status"), default=InquiryStatus.NEW
     )
-    # The names of the gram table (GRAM_FIELDS): a change must know the old value (active_history).
+    # The names of the gram table (search_index.GRAM_FIELDS): a change must know the old value.
     requester_name: Mapped[str] = mapped_column(sa.String(100), active_history=True)
     requester_kana: Mapped[str] = mapped_column(sa.String(100), active_history=True)
     organization_name: Mapped[str | None] = mapped_column(sa.String(200), active_history=True)
@@ -171,7 +169,7 @@ class Inquiry(db.Model):
     )
     body: Mapped[str] = mapped_column(sa.Text, default="")
     # The bodies of the ticket's messages, appended as they are written, for the search box only
-    # (one indexed expression per ticket: backoffice.inquiries.search).
+    # (one indexed expression per ticket; kept by backoffice.inquiries.search_index).
     messages_text: Mapped[str] = mapped_column(
         sa.Text, default="", server_default="", deferred=True
     )
@@ -220,31 +218,6 @@ class Inquiry(db.Model):
         while ticket.merged_into is not None:
             ticket = ticket.merged_into
         return ticket
-
-
-# The names a one- or two-character search term is looked up in (backoffice.search).
-GRAM_FIELDS = ("requester_name", "requester_kana", "organization_name")
-inquiry_grams = gram_table(db.metadata, "inquiry_grams", "inquiries", "inquiry_id")
-
-
-@sa.event.listens_for(Inquiry, "after_insert")
-def _grams_of_new_ticket(mapper: Any, connection: sa.Connection, target: Inquiry) -> None:
-    keep_grams(connection, inquiry_grams, target.id, (getattr(target, f) for f in GRAM_FIELDS))
-
-
-@sa.event.listens_for(Inquiry, "after_update")
-def _grams_of_changed_ticket(mapper: Any, connection: sa.Connection, target: Inquiry) -> None:
-    state = sa.inspect(target)
-    changes = [state.attrs[f].history for f in GRAM_FIELDS]
-    if any(h.has_changes() for h in changes):
-        was = [h.deleted[0] if h.deleted else (h.unchanged or [None])[0] for h in changes]
-        keep_grams(
-            connection,
-            inquiry_grams,
-            target.id,
-            (getattr(target, f) for f in GRAM_FIELDS),
-            was=was,
-        )
 
 
 # The statuses as literals, in the partial indexes' order: a partial index serves a query only when
@@ -318,48 +291,6 @@ class InquiryEvent(db.Model):
     @property
     def by_requester(self) -> bool:
         return self.kind in (EventKind.REQUESTER_MESSAGE, EventKind.CORRECTED)
-
-
-# A message's body joins its ticket's messages_text in the same flush. When the flush changes the
-# ticket anyway (a reply, an answer), in that same UPDATE: every new row version of a ticket writes
-# all the trigrams of its searchable text into ix_inquiries_search, so a second UPDATE would double
-# that. Otherwise (a note) by a Core UPDATE after the message's insert, which leaves the ticket's
-# version alone: a note never makes an operator's open page outdated.
-_JOINED = "kip_searchable_joined"
-
-
-@sa.event.listens_for(Session, "before_flush")
-def _messages_into_changed_tickets(session: Session, flush_context: Any, instances: Any) -> None:
-    added: dict[Inquiry, str] = {}
-    for event in session.new:
-        if not (isinstance(event, InquiryEvent) and event.kind in MESSAGE_KINDS and event.body):
-            continue
-        ticket = event.inquiry
-        changed = ticket is not None and session.is_modified(ticket, include_collections=False)
-        if ticket is None or not (ticket in session.new or changed):
-            continue
-        added[ticket] = added.get(ticket, "") + "\n" + event.body
-        sa.inspect(event).info[_JOINED] = True
-    for ticket, text in added.items():
-        if ticket in session.new:
-            ticket.messages_text = (ticket.messages_text or "") + text
-        else:
-            ticket.messages_text = Inquiry.messages_text + text
-
-
-@sa.event.listens_for(InquiryEvent, "after_insert")
-def _message_searchable(mapper: Any, connection: sa.Connection, target: InquiryEvent) -> None:
-    if (
-        target.kind in MESSAGE_KINDS
-        and target.body
-        and not sa.inspect(target).info.pop(_JOINED, False)
-    ):
-        tickets = Inquiry.__table__
-        connection.execute(
-            sa.update(tickets)
-            .where(tickets.c.id == target.inquiry_id)
-            .values(messages_text=tickets.c.messages_text + ("\n" + target.body))
-        )
 
 
 class InquiryStatusCount(db.Model):

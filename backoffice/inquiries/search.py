@@ -14,10 +14,11 @@ import re
 
 import sqlalchemy as sa
 
-from backoffice.inquiries.models import GRAM_FIELDS, AccountRequestDetails, Inquiry, inquiry_grams
+from backoffice.inquiries.models import AccountRequestDetails, Inquiry
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
+from backoffice.inquiries.search_index import inquiry_grams
 from backoffice.normalize import WHOLE_EMAIL_RE, nfkc, normalize_email
-from backoffice.search import TRIGRAM, contains, has_gram, keep_grams, spaced
+from backoffice.search import TRIGRAM, contains, has_gram, spaced
 
 _REFERENCE = re.compile(f"[{REFERENCE_ALPHABET}]{{8}}")
 # Part of a 受付番号 typed with its hyphen (「8J-AN」): looked for without it.
@@ -61,27 +62,3 @@ def search_clause(text: str) -> sa.ColumnElement[bool] | None:
     if len(term.lower()) < TRIGRAM:  # as the grams count it (「İ」 lower-cases to two)
         return has_gram(inquiry_grams, Inquiry.id, term)
     return contains(searchable_text(), term)
-
-
-def rebuild_grams(connection: sa.Connection) -> None:
-    """Write the gram table afresh from every ticket (after a bulk load or a migration): in one
-    statement on PostgreSQL, row by row elsewhere."""
-    connection.execute(sa.delete(inquiry_grams))
-    if connection.dialect.name == "postgresql":
-        # The statement form of backoffice.search.grams (NFKC, lower case, pairs, a word's last
-        # character with a space).
-        connection.execute(
-            sa.text(
-                "INSERT INTO inquiry_grams (gram, inquiry_id) "
-                "SELECT DISTINCT substr(w, n, 1) || CASE WHEN n < length(w) "
-                "THEN substr(w, n + 1, 1) ELSE ' ' END, i.id "
-                "FROM inquiries i, LATERAL regexp_split_to_table(lower(normalize("
-                "i.requester_name || ' ' || i.requester_kana || ' ' || "
-                "coalesce(i.organization_name, ''), NFKC)), '\\s+') AS w, "
-                "LATERAL generate_series(1, length(w)) AS n WHERE w <> '' ORDER BY 1, 2"
-            )
-        )
-        return
-    fields = [Inquiry.__table__.c[name] for name in GRAM_FIELDS]
-    for row in connection.execute(sa.select(Inquiry.__table__.c.id, *fields)):
-        keep_grams(connection, inquiry_grams, row[0], row[1:])

@@ -14,7 +14,8 @@ from backoffice.admin.inquiry_list import InquiryView
 from backoffice.db import utcnow
 from backoffice.inquiries import counts, replies, triage
 from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryStatusCount
-from backoffice.inquiries.search import rebuild_grams, search_clause
+from backoffice.inquiries.search import search_clause
+from backoffice.inquiries.search_index import rebuild_grams
 from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor

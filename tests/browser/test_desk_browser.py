@@ -90,7 +90,8 @@ def test_search_open_reply_and_next_by_keyboard(page, live_app, axe_source) -> N
     page.keyboard.press("p")
     expect(page).to_have_title(f"受付番号 {first} | 運営管理画面")
 
-    # ? opens the list of keys.
+    # ? opens the list of keys (once the page's keys.js has run: `p` just loaded the page).
+    page.wait_for_load_state("load")
     page.locator("h1").click()
     page.keyboard.press("?")
     expect(page.locator("#keyboard-help")).to_have_attribute("open", "")

@@ -13,6 +13,14 @@ from tests.builders.browser import check_phone_page
 from tests.builders.inquiries import general_input, send
 
 
+def _press_key(page, key: str) -> None:
+    """Press a shortcut once the page's deferred keys.js has run (a key pressed
+    while a page is still loading reaches no handler)."""
+    page.wait_for_load_state("load")
+    page.locator("h1").click()
+    page.keyboard.press(key)
+
+
 def _two_tickets(live_app) -> None:
     client = live_app.test_client()
     for i, body in enumerate(("ログインできません。", "パスワードが分かりません。")):
@@ -83,17 +91,13 @@ def test_search_open_reply_and_next_by_keyboard(page, live_app, axe_source) -> N
     expect(page.locator("body")).to_contain_text("回答を送信しました")
 
     # n opens the next ticket of the list shown before.
-    page.locator("h1").click()
-    page.keyboard.press("n")
+    _press_key(page, "n")
     expect(page).to_have_title(f"受付番号 {second} | 運営管理画面")
-    page.locator("h1").click()
-    page.keyboard.press("p")
+    _press_key(page, "p")
     expect(page).to_have_title(f"受付番号 {first} | 運営管理画面")
 
-    # ? opens the list of keys (once the page's keys.js has run: `p` just loaded the page).
-    page.wait_for_load_state("load")
-    page.locator("h1").click()
-    page.keyboard.press("?")
+    # ? opens the list of keys.
+    _press_key(page, "?")
     expect(page.locator("#keyboard-help")).to_have_attribute("open", "")
     expect(page.locator("#keyboard-help summary")).to_be_focused()
     check(page, axe_source, "keyboard help")
@@ -181,11 +185,9 @@ def test_n_and_p_go_on_across_the_pages_of_the_list(page, live_app) -> None:
     last_of_first_page = rows.nth(19).inner_text()
     rows.nth(19).click()
     expect(page.locator("[data-ticket-place]")).to_contain_text("20件目（20件中）")
-    page.locator("h1").click()
-    page.keyboard.press("n")  # on to the list's second page, at its first ticket
+    _press_key(page, "n")  # on to the list's second page, at its first ticket
     expect(page.locator("[data-ticket-place]")).to_contain_text("1件目（1件中）")
-    page.locator("h1").click()
-    page.keyboard.press("p")  # back to the first page, at its last ticket
+    _press_key(page, "p")  # back to the first page, at its last ticket
     expect(page).to_have_title(f"受付番号 {last_of_first_page} | 運営管理画面")
 
 

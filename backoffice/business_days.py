@@ -1,13 +1,16 @@
-"""Business days of the help desk: no weekends, no Japanese public holidays, no 年末年始 (12/29–1/3)."""
+"""Business days of the help desk: no weekends, no Japanese public holidays, no 年末年始 (12/29–1/3);
+and business time, the minutes within 受付時間 on those days (what the service targets count)."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 import jpholiday
 from flask import current_app
 
-from backoffice.display import to_jst
+from backoffice.display import JST, to_jst
 
 
+@lru_cache(maxsize=16384)
 def is_business_day(day: date) -> bool:
     if day.weekday() >= 5 or jpholiday.is_holiday(day):
         return False
@@ -61,3 +64,73 @@ def within_hours(now: datetime) -> bool:
         time.fromisoformat(config["HELPDESK_OPENS"]),
         time.fromisoformat(config["HELPDESK_CLOSES"]),
     )
+
+
+# Business time: minutes within 受付時間 (opens–closes, Japan time) on business days. The service
+# targets (backoffice.inquiries.targets) count in it and show it as business days of
+# `day_minutes(hours)` minutes each.
+
+
+def desk_hours() -> tuple[time, time]:
+    config = current_app.config
+    return time.fromisoformat(config["HELPDESK_OPENS"]), time.fromisoformat(
+        config["HELPDESK_CLOSES"]
+    )
+
+
+def day_minutes(hours: tuple[time, time]) -> int:
+    opens, closes = hours
+    return (closes.hour * 60 + closes.minute) - (opens.hour * 60 + opens.minute)
+
+
+def as_days(minutes: int, length: int) -> str:
+    """Business minutes as business days with one decimal, rounded half up (「1.3」)."""
+    tenths = (minutes * 20 + length) // (2 * length)
+    return f"{tenths // 10}.{tenths % 10}"
+
+
+def _minute_of_day(moment: datetime, hours: tuple[time, time]) -> int:
+    """Minutes since opening on the moment's own Japan day, clamped to 0..day_minutes."""
+    local = to_jst(moment)
+    opens = hours[0].hour * 60 + hours[0].minute
+    now = local.hour * 60 + local.minute + local.second / 60
+    return int(min(max(now - opens, 0), day_minutes(hours)))
+
+
+def business_minutes(start: datetime, end: datetime, hours: tuple[time, time]) -> int:
+    """Whole business minutes from `start` to `end` (0 when end <= start)."""
+    if end <= start:
+        return 0
+    first, last = to_jst(start).date(), to_jst(end).date()
+    if first == last:
+        if not is_business_day(first):
+            return 0
+        return _minute_of_day(end, hours) - _minute_of_day(start, hours)
+    total = day_minutes(hours) - _minute_of_day(start, hours) if is_business_day(first) else 0
+    total += _minute_of_day(end, hours) if is_business_day(last) else 0
+    full = business_days_between(first, last) - (1 if is_business_day(last) else 0)
+    return total + full * day_minutes(hours)
+
+
+def add_business_minutes(start: datetime, minutes: int, hours: tuple[time, time]) -> datetime:
+    """The moment (aware UTC) that is `minutes` business minutes after `start`; a target of a whole
+    business day from 10:00 ends at 10:00 of the next business day. A start outside 受付時間 counts
+    from the next opening."""
+    length = day_minutes(hours)
+    day = to_jst(start).date()
+    offset = _minute_of_day(start, hours) if is_business_day(day) else 0
+    if offset >= length or not is_business_day(day):
+        day, offset = _next_business_day(day), 0
+    remaining = offset + minutes
+    while remaining > length:
+        remaining -= length
+        day = _next_business_day(day)
+    opening = datetime.combine(day, hours[0], tzinfo=JST)
+    return (opening + timedelta(minutes=remaining)).astimezone(UTC)
+
+
+def _next_business_day(day: date) -> date:
+    day += timedelta(days=1)
+    while not is_business_day(day):
+        day += timedelta(days=1)
+    return day

@@ -17,6 +17,8 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -24,13 +26,14 @@ import sqlalchemy as sa
 from flask import Flask
 
 from backoffice.accounts.models import TermsVersion
+from backoffice.business_days import add_business_minutes, business_minutes, day_minutes, desk_hours
 from backoffice.extensions import db
-from backoffice.inquiries import counts
+from backoffice.inquiries import counts, targets
 from backoffice.inquiries.categories import seed_categories
 from backoffice.inquiries.models import InquiryCategory
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.inquiries.search_index import rebuild_grams
-from backoffice.inquiries.vocabulary import CategoryKind
+from backoffice.inquiries.vocabulary import CategoryKind, InquiryStatus
 from backoffice.operators.models import Operator, Role
 from backoffice.passwords import hash_password
 
@@ -268,6 +271,10 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         general = [c.id for c in minors if c.kind is not CategoryKind.ACCOUNT_REQUEST]
         operator_ids = [o.id for o in operators]
         terms_id = terms.id
+        hours = desk_hours()
+        target_days = {
+            c.id: (c.first_response_business_days, c.target_business_days) for c in minors
+        }
         url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         portal_hash = hash_password(PORTAL_PASSWORD)
 
@@ -283,7 +290,9 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         rebuild = _drop_secondary(conn, tables)
         log(f"dropped {len(rebuild)} secondary indexes and constraints")
         rng = random.Random(2026)
-        inquiries_gen = _Inquiries(rng, tickets, request_category, general, operator_ids)
+        inquiries_gen = _Inquiries(
+            rng, tickets, request_category, general, operator_ids, hours, target_days
+        )
         _copy(conn, "inquiries", inquiries_gen.COLUMNS, inquiries_gen.rows(), log)
         _copy(conn, "inquiry_events", _Inquiries.EVENT_COLUMNS, iter(inquiries_gen.events), log)
         _copy(
@@ -397,6 +406,47 @@ def inquiry_email(i: int) -> str:
     return f"staff{i}@office{i % 9973}.example.jp"
 
 
+_TARGET_COLUMNS = (
+    "first_response_due_at",
+    "resolution_due_at",
+    "first_response_minutes",
+    "resolution_minutes",
+    "waited_minutes",
+    "target_missed",
+    "next_target_at",
+)
+
+
+def _targets(
+    hours: tuple[dt_time, dt_time],
+    status: str,
+    target_days: tuple[int, int],
+    created: datetime,
+    first_response: datetime | None,
+    resolved: datetime | None,
+) -> tuple[Any, ...]:
+    """The service-target columns, as backoffice.inquiries.targets keeps them (no waits recorded)."""
+    length = day_minutes(hours)
+    at = {
+        n: v and v.replace(tzinfo=UTC)
+        for n, v in (("c", created), ("f", first_response), ("r", resolved))
+    }
+    ticket = SimpleNamespace(
+        first_response_at=at["f"],
+        resolved_at=at["r"],
+        first_response_due_at=add_business_minutes(at["c"], target_days[0] * length, hours),
+        resolution_due_at=add_business_minutes(at["c"], target_days[1] * length, hours),
+        first_response_minutes=at["f"] and business_minutes(at["c"], at["f"], hours),
+        resolution_minutes=at["r"] and business_minutes(at["c"], at["r"], hours),
+        waited_minutes=0,
+    )
+    targets.settle(ticket, InquiryStatus(status))
+    return tuple(
+        value.replace(tzinfo=None) if isinstance(value, datetime) else value
+        for value in (getattr(ticket, name) for name in _TARGET_COLUMNS)
+    )
+
+
 class _Inquiries:
     COLUMNS = (
         "id",
@@ -422,6 +472,7 @@ class _Inquiries:
         "requester_replied_at",
         "waiting_since",
         "version",
+        *_TARGET_COLUMNS,
     )
     EVENT_COLUMNS = ("inquiry_id", "kind", "actor", "old_value", "new_value", "body", "created_at")
     REQUEST_COLUMNS = (
@@ -442,8 +493,11 @@ class _Inquiries:
         request_category: int,
         general: list[int],
         operator_ids: list[int],
+        hours: tuple[dt_time, dt_time],
+        target_days: dict[int, tuple[int, int]],
     ) -> None:
         self.rng, self.count = rng, count
+        self.hours, self.target_days = hours, target_days
         self.request_category, self.general, self.operator_ids = (
             request_category,
             general,
@@ -518,6 +572,14 @@ class _Inquiries:
                 replied,
                 waiting,
                 1,
+                *_targets(
+                    self.hours,
+                    status,
+                    self.target_days[category],
+                    created,
+                    first_response,
+                    resolved,
+                ),
             )
             self._history(i, status, created, first_response, resolved)
             if is_request:

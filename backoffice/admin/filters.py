@@ -7,10 +7,11 @@ import sqlalchemy as sa
 from flask import has_request_context
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 
+from backoffice.db import utcnow
 from backoffice.display import JST
 from backoffice.extensions import db
-from backoffice.inquiries import queues
-from backoffice.inquiries.models import Inquiry, InquiryCategory, is_open
+from backoffice.inquiries import queues, targets
+from backoffice.inquiries.models import MISSED_SQL, Inquiry, InquiryCategory, is_open
 from backoffice.inquiries.triage import overdue_clause
 from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Operator
@@ -194,6 +195,36 @@ class AccountRequestFilter(_FlagFilter):
     clause = staticmethod(queues.account_request_clause)
 
 
+class TargetMissedFilter(_Filter):
+    """「目標超過」 (backoffice.inquiries.targets): either kind, or one of them."""
+
+    key = "target"
+    _CLAUSES = {
+        "1": targets.missed_clause,
+        "running": targets.running_late_clause,
+        "missed": lambda now: sa.text(MISSED_SQL),
+    }
+
+    def __init__(self) -> None:
+        super().__init__(
+            Inquiry.next_target_at,
+            "目標超過",
+            [
+                ("1", "目標を超過したもの（すべて）"),
+                ("running", "対応中で目標の時刻を過ぎたもの"),
+                ("missed", "目標を過ぎて回答・解決したもの"),
+            ],
+        )
+
+    def clean(self, value: str) -> str:
+        if value not in self._CLAUSES:
+            raise ValueError(value)
+        return value
+
+    def apply(self, query: Any, value: str, alias: Any = None) -> Any:
+        return query.filter(self._CLAUSES[value](utcnow()))
+
+
 def _jst_day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=JST)
 
@@ -234,4 +265,5 @@ def inquiry_filters() -> list[_Filter]:
         UnfinishedFilter("未完了", "未完了のみ"),
         DueSoonFilter("期限が近い", f"{queues.DUE_SOON_BUSINESS_DAYS}営業日以内のみ"),
         AccountRequestFilter("ID発行申請", "未完了のID発行申請のみ"),
+        TargetMissedFilter(),
     ]

@@ -11,9 +11,10 @@ from backoffice.attachments import web
 from backoffice.attachments.checks import FileRefused
 from backoffice.attachments.web import takes_files
 from backoffice.audit.operations import record
+from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.inbound import filing
-from backoffice.inquiries import corrections, links, replies, triage
+from backoffice.inquiries import corrections, links, replies, targets, triage
 from backoffice.inquiries.models import Inquiry
 from backoffice.inquiries.vocabulary import EventKind
 from forms.errors import populate_errors
@@ -80,6 +81,7 @@ class InquiryPageMixin:
             ticket_form=triage_form,
             canned=triage.canned_replies(),
             overdue=triage.is_overdue(inquiry),
+            targets=targets.states(inquiry, inquiry.category, utcnow()),
             follow_ups=triage.follow_ups(inquiry),
             last_reply_id=max(
                 (e.id for e in inquiry.events if e.kind is EventKind.PUBLIC_REPLY), default=0

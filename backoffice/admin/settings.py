@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from wtforms.validators import ValidationError
+from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from backoffice.accounts import operator_actions
 from backoffice.accounts.models import TermsVersion
@@ -107,26 +107,51 @@ class OperatorView(SecuredModelView):
         return self.render("admin/operators/invite.html", form=form), status
 
 
+_TARGET_DAYS = [
+    InputRequired(message="＊営業日の数を入力してください。"),
+    NumberRange(1, 60, message="＊1から60までの営業日の数を入力してください。"),
+]
+
+
 class CategoryView(SecuredModelView):
     """お問い合わせ区分: the 大/中カテゴリー tree. Categories are closed (有効 off), never deleted."""
 
     roles = MANAGE
-    column_list = ["parent", "name", "position", "is_active", "kind", "target_business_days"]
+    column_list = [
+        "parent",
+        "name",
+        "position",
+        "is_active",
+        "kind",
+        "first_response_business_days",
+        "target_business_days",
+    ]
     column_labels = {
         "parent": "大カテゴリー",
         "name": "名称",
         "position": "表示順",
         "is_active": "有効",
         "kind": "種類",
-        "target_business_days": "回答目標（営業日）",
+        "first_response_business_days": "初回回答の目標（営業日）",
+        "target_business_days": "解決の目標（営業日・期限）",
     }
     column_formatters = {
         "parent": lambda v, c, m, n: m.parent.name if m.parent else "（大カテゴリー）",
         "kind": lambda v, c, m, n: "ID発行申請" if m.is_account_request else "一般",
     }
     column_default_sort = [("parent_id", False), ("position", False)]
-    form_columns = ["parent", "name", "position", "is_active", "kind", "target_business_days"]
+    form_columns = [
+        "parent",
+        "name",
+        "position",
+        "is_active",
+        "kind",
+        "first_response_business_days",
+        "target_business_days",
+    ]
     form_args = {
+        "first_response_business_days": {"validators": _TARGET_DAYS},
+        "target_business_days": {"validators": _TARGET_DAYS},
         "parent": {
             "label": "大カテゴリー（空欄なら大カテゴリー）",
             "query_factory": lambda: db.session.scalars(

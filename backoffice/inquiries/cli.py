@@ -1,6 +1,7 @@
 """`flask tickets sweep`: reminders and closing of silent tickets (backoffice.inquiries.sweep), and
 operators' alerts that waited for 受付時間 (backoffice.alerts);
-`flask tickets reseal`: status-page tokens after a SECRET_KEY rotation."""
+`flask tickets reseal`: status-page tokens after a SECRET_KEY rotation;
+`flask tickets measure`: service targets of tickets from before targets existed."""
 
 import time
 
@@ -10,6 +11,7 @@ from flask.cli import AppGroup
 from backoffice.alerts.operations import send_due
 from backoffice.inquiries.links import reseal_tokens
 from backoffice.inquiries.sweep import sweep
+from backoffice.inquiries.target_history import measure_history
 
 tickets_cli = AppGroup("tickets", help="Work on tickets in the background.")
 
@@ -45,3 +47,11 @@ def reseal_command() -> None:
     """Seal every status-page token under the current SECRET_KEY, after a rotation that put the old
     key in SECRET_KEY_FALLBACKS (docs/security.md). Idempotent."""
     click.echo(f"status tokens resealed: {reseal_tokens()}")
+
+
+@tickets_cli.command("measure")
+def measure_command() -> None:
+    """Fill the service targets of tickets that arrived before migration 0024, from their history
+    (arrival, first response, resolution and waits for the requester). Idempotent; safe while the
+    app runs."""
+    click.echo(f"tickets measured: {measure_history()}")

@@ -24,7 +24,7 @@ from backoffice.db import utcnow
 from backoffice.display import to_jst
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
-from backoffice.inquiries import links, notifications
+from backoffice.inquiries import links, notifications, targets
 from backoffice.inquiries.actors import REQUESTER
 from backoffice.inquiries.models import AccountRequestDetails, Inquiry, InquiryEvent
 from backoffice.inquiries.operations import new_reference_number
@@ -249,6 +249,7 @@ def _follow_up(
             else None
         ),
     )
+    targets.start(new, category, utcnow())
     links.new_token(new)
     new.events.append(
         InquiryEvent(kind=EventKind.CREATED, actor=REQUESTER.label, new_value=S.NEW.value)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from backoffice.alerts import operations as alerts
 from backoffice.audit.operations import record
 from backoffice.extensions import db
-from backoffice.inquiries import links, notifications, triage
+from backoffice.inquiries import links, notifications, targets, triage
 from backoffice.inquiries.models import AccountRequestDetails, Inquiry, InquiryCategory
 from backoffice.inquiries.operations import (
     AccountRequestInput,
@@ -78,6 +78,7 @@ def change_category(
         )
         inquiry.account_request = None
     inquiry.category = category
+    targets.retarget(inquiry, category)
     triage.add_event(
         inquiry,
         actor,

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy.orm import Query
 
 from backoffice.audit.operations import record
+from backoffice.business_days import as_days, day_minutes, desk_hours
 from backoffice.display import format_datetime
 from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry
@@ -30,6 +31,11 @@ HEADER = [
     "検証番号",
     "医療機関名",
     "お問い合わせ内容",
+    # Added after the others, so that sheets reading the columns by position keep working.
+    "初回回答日時",
+    "初回回答（営業日）",
+    "解決日時",
+    "解決（営業日）",
 ]
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -40,7 +46,11 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def _row(inquiry: Inquiry) -> list[str]:
+def _days(minutes: int | None, length: int) -> str:
+    return "" if minutes is None else as_days(minutes, length)
+
+
+def _row(inquiry: Inquiry, length: int) -> list[str]:
     details = inquiry.account_request
     category = inquiry.category
     return [
@@ -63,6 +73,10 @@ def _row(inquiry: Inquiry) -> list[str]:
             ("" if details.medical_code_check_ok else "要確認") if details else "",
             details.institution_name if details else "",
             inquiry.body,
+            format_datetime(inquiry.first_response_at),
+            _days(inquiry.first_response_minutes, length),
+            format_datetime(inquiry.resolved_at),
+            _days(inquiry.resolution_minutes, length),
         )
     ]
 
@@ -76,10 +90,11 @@ def stream_csv(query: Query, batch: int = 1000) -> Iterator[bytes]:
     writer.writerow(HEADER)
     yield "\ufeff".encode() + _drain(buffer)
     session = query.session
+    length = day_minutes(desk_hours())
     # As a 2.0-style statement: the legacy Query uniquifies rows, which rules out yield_per.
     rows = session.scalars(query.statement.execution_options(yield_per=batch))
     for count, inquiry in enumerate(rows, start=1):
-        writer.writerow(_row(inquiry))
+        writer.writerow(_row(inquiry, length))
         if count % batch == 0:
             yield _drain(buffer)
     yield _drain(buffer)

@@ -9,7 +9,7 @@ from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.inbound.models import InboundEmail
-from backoffice.inquiries import triage
+from backoffice.inquiries import targets, triage
 from backoffice.inquiries.links import normalize_reference_number
 from backoffice.inquiries.models import Inquiry, InquiryEvent
 from backoffice.inquiries.vocabulary import FINISHED, EventKind, InquiryStatus
@@ -117,8 +117,10 @@ def merge(
             old_value=merged.status.value,
             new_value=InquiryStatus.CLOSED.value,
         )
+        old_status, now = merged.status, utcnow()
         merged.status = InquiryStatus.CLOSED
-        merged.resolved_at = merged.resolved_at or utcnow()
+        merged.resolved_at = merged.resolved_at or now
+        targets.status_moved(merged, old_status, InquiryStatus.CLOSED, now)
         merged.waiting_since = None
         merged.requester_replied_at = None
     record(

@@ -22,6 +22,10 @@ from backoffice.inquiries.vocabulary import (
     Priority,
 )
 
+# A target was missed, as the partial index and the 「目標超過」 filter both write it (SQLite uses a
+# partial index only for a query that repeats its condition).
+MISSED_SQL = "target_missed = true"
+
 if TYPE_CHECKING:
     from backoffice.operators.models import Operator
 
@@ -44,7 +48,9 @@ class InquiryCategory(db.Model):
     kind: Mapped[CategoryKind] = mapped_column(
         enum_column(CategoryKind, "category_kind"), default=CategoryKind.GENERAL
     )
-    # Business days (weekends, public holidays and 12/29–1/3 excluded) to answer a new ticket.
+    # The service targets (backoffice.inquiries.targets), in business days of 受付時間 (weekends,
+    # public holidays and 12/29–1/3 excluded): the first answer, and resolution (also the due date).
+    first_response_business_days: Mapped[int] = mapped_column(default=1, server_default="1")
     target_business_days: Mapped[int] = mapped_column(default=5, server_default="5")
     # A ticket waiting for the requester is reminded, then closed, after this many business days.
     reminder_business_days: Mapped[int] = mapped_column(default=3, server_default="3")
@@ -133,6 +139,20 @@ class Inquiry(db.Model):
             postgresql_where=sa.text("waiting_since IS NOT NULL"),
             sqlite_where=sa.text("waiting_since IS NOT NULL"),
         ),
+        # 「目標超過」: tickets past a running target now, and those that missed one.
+        sa.Index(
+            "ix_inquiries_next_target_at",
+            "next_target_at",
+            postgresql_where=sa.text("next_target_at IS NOT NULL"),
+            sqlite_where=sa.text("next_target_at IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_inquiries_target_missed_created_at_id",
+            "created_at",
+            "id",
+            postgresql_where=sa.text(MISSED_SQL),
+            sqlite_where=sa.text(MISSED_SQL),
+        ),
         sa.Index(
             "ix_inquiries_unanswered_created_at",
             "created_at",
@@ -183,6 +203,16 @@ class Inquiry(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # The service targets (backoffice.inquiries.targets): when each is due (moved on by the time
+    # spent 依頼者の回答待ち), the business minutes each took, the minutes waited so far, whether a
+    # target was missed, and the running target's due moment (None while waiting and once done).
+    first_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    first_response_minutes: Mapped[int | None]
+    resolution_minutes: Mapped[int | None]
+    waited_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    target_missed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    next_target_at: Mapped[datetime | None]
     # The requester wrote since the last operator reply (「依頼者から返信あり」); cleared by a reply.
     requester_replied_at: Mapped[datetime | None]
     # Since when the ticket is 依頼者の回答待ち or 解決済 (the sweep's clock), and its reminder.

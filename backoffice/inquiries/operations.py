@@ -24,7 +24,7 @@ from backoffice.business_days import due_date
 from backoffice.db import utcnow
 from backoffice.display import to_jst
 from backoffice.extensions import db
-from backoffice.inquiries import links, notifications
+from backoffice.inquiries import links, notifications, targets
 from backoffice.inquiries.actors import REQUESTER, Actor
 from backoffice.inquiries.models import (
     AccountRequestDetails,
@@ -290,6 +290,7 @@ def build_inquiry(
             else None
         ),
     )
+    targets.start(inquiry, category, utcnow())
     inquiry.events.append(
         InquiryEvent(
             kind=EventKind.CREATED,

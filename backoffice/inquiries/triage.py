@@ -25,7 +25,7 @@ from backoffice.db import utcnow
 from backoffice.display import to_jst
 from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
-from backoffice.inquiries import notifications
+from backoffice.inquiries import notifications, targets
 from backoffice.inquiries.actors import Actor
 from backoffice.inquiries.models import CannedReply, Inquiry, InquiryEvent, is_open
 from backoffice.inquiries.vocabulary import (
@@ -141,8 +141,7 @@ def add_public_reply(
     `files`: stored attachments, shown on the status page and carried by the mail."""
     event = add_event(inquiry, actor, EventKind.PUBLIC_REPLY, body=text)
     rows = attachments.attach(files or [], actor, inquiry=inquiry, event=event)
-    if inquiry.first_response_at is None:
-        inquiry.first_response_at = utcnow()
+    targets.responded(inquiry, utcnow())
     inquiry.requester_replied_at = None
     notifications.queue_reply(inquiry, text, asks=asks, files=rows)
 
@@ -187,6 +186,7 @@ def move_status(inquiry: Inquiry, new: InquiryStatus, actor: Actor) -> None:
 
 
 def _run_clocks(inquiry: Inquiry, old: InquiryStatus, new: InquiryStatus, now: datetime) -> None:
+    targets.status_moved(inquiry, old, new, now)
     if old is S.WAITING and inquiry.waiting_since is not None and inquiry.due_on is not None:
         waited = business_days_between(to_jst(inquiry.waiting_since).date(), to_jst(now).date())
         inquiry.due_on = add_business_days(inquiry.due_on, waited)

@@ -70,24 +70,27 @@ def test_admin_edits_the_category_tree(signed_in, db) -> None:
     url = f"/admin/categories/edit/?id={category.id}"
     page = admin.get(url)
     assert page.status_code == 200
-    response = admin.post(
-        url,
-        data={
-            "csrf_token": csrf_token(page.text),
-            "parent": str(category.parent_id),
-            "name": "費用・補助金について",
-            "position": "5",
-            "kind": "general",
-            "target_business_days": "2",
-        },
-    )
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "parent": str(category.parent_id),
+        "name": "費用・補助金について",
+        "position": "5",
+        "kind": "general",
+        "first_response_business_days": "0",
+        "target_business_days": "2",
+    }
+    refused = admin.post(url, data=data)
+    assert "＊1から60までの営業日の数を入力してください。" in refused.text
+    assert 'value="費用・補助金について"' in refused.text
+    response = admin.post(url, data=data | {"first_response_business_days": "2"})
     assert response.status_code == 302
     db.session.refresh(category)
-    assert (category.name, category.is_active, category.target_business_days) == (
-        "費用・補助金について",
-        False,
-        2,
-    )
+    assert (
+        category.name,
+        category.is_active,
+        category.first_response_business_days,
+        category.target_business_days,
+    ) == ("費用・補助金について", False, 2, 2)
     assert "費用・補助金について" not in admin.get("/inquiry").text  # closed: no longer offered
 
 

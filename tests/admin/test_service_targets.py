@@ -1,0 +1,169 @@
+"""Service targets with a frozen clock, on both databases: due moments from arrival in business time,
+the time waited for the requester not counted, the ticket page, 「目標超過」 and the CSV."""
+
+import csv
+import io
+from datetime import datetime
+
+import sqlalchemy as sa
+import time_machine
+
+from backoffice.display import JST
+from backoffice.inquiries import replies, triage
+from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries.target_history import measure_history
+from backoffice.inquiries.vocabulary import InquiryStatus
+from backoffice.operators.models import Role
+from backoffice.operators.operations import OperatorActor
+from tests.builders.inquiries import account_request_input, make_inquiry, seed_tree, send
+from tests.builders.operators import make_operator
+from tests.conversation.helpers import link_in, mails_to, requester_message
+
+S = InquiryStatus
+
+
+def jst(*args: int) -> datetime:
+    return datetime(*args, tzinfo=JST)
+
+
+def _agent() -> OperatorActor:
+    return OperatorActor.of(make_operator(Role.AGENT, email="agent@ops.example.jp"))
+
+
+def _reply(inquiry: Inquiry, actor: OperatorActor, status: InquiryStatus) -> None:
+    replies.reply(
+        inquiry.id, "ご案内します。", actor, expected_version=inquiry.version, next_status=status
+    )
+
+
+def test_targets_count_business_time_and_stop_while_waiting(client, db) -> None:
+    with time_machine.travel(jst(2026, 11, 20, 16), tick=False):  # Friday 16:00
+        seed_tree()
+        actor = _agent()
+        inquiry = make_inquiry(client)
+    # 1 business day to answer, 5 to resolve; Monday 23rd is 勤労感謝の日.
+    assert inquiry.first_response_due_at == jst(2026, 11, 24, 16)
+    assert inquiry.resolution_due_at == jst(2026, 11, 30, 16)
+    assert inquiry.next_target_at == inquiry.first_response_due_at
+
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False):  # Tuesday 10:00: asks back
+        _reply(inquiry, actor, S.WAITING)
+    assert inquiry.first_response_minutes == 120  # Friday 16–17, Tuesday 9–10
+    assert inquiry.next_target_at is None  # the clock stops while waiting
+    assert not inquiry.target_missed
+
+    with time_machine.travel(jst(2026, 11, 26, 14), tick=False):  # Thursday 14:00: the answer
+        response = requester_message(
+            client, link_in(mails_to(inquiry.email)[-1]), "手順を試しました。"
+        )
+        assert response.status_code == 302
+    db.session.refresh(inquiry)
+    assert inquiry.status is S.IN_PROGRESS
+    assert inquiry.waited_minutes == 420 + 480 + 300  # Tuesday 10–17, Wednesday, Thursday 9–14
+    # The resolution target moves on by those 1,200 business minutes: Thursday 12/3 12:00.
+    assert inquiry.resolution_due_at == jst(2026, 12, 3, 12)
+    assert inquiry.next_target_at == inquiry.resolution_due_at
+
+    with time_machine.travel(jst(2026, 11, 30, 11), tick=False):  # Monday 11:00: resolved
+        triage.move_status(inquiry, S.RESOLVED, actor)
+        db.session.commit()
+    # 2,100 business minutes since arrival, less 1,200 waited: 900 (1.9 business days).
+    assert inquiry.resolution_minutes == 900
+    assert inquiry.next_target_at is None
+    assert not inquiry.target_missed
+
+
+def test_over_target_across_the_year_end_on_the_page_the_filter_and_the_csv(
+    client, signed_in, db
+) -> None:
+    with time_machine.travel(jst(2026, 12, 28, 15), tick=False):  # Monday, before 年末年始
+        seed_tree()
+        actor = _agent()
+        assert send(client, account_request_input()).status_code == 302
+        late = db.session.scalars(sa.select(Inquiry)).one()
+        on_time = make_inquiry(client, email="b@x.example.jp", email_confirm="b@x.example.jp")
+    # ID requests: 3 business days to resolve; 12/29–1/3 is closed.
+    assert late.first_response_due_at == jst(2027, 1, 4, 15)
+    assert late.resolution_due_at == jst(2027, 1, 6, 15)
+
+    with time_machine.travel(jst(2027, 1, 4, 10), tick=False):
+        _reply(on_time, actor, S.RESOLVED)
+
+    with time_machine.travel(jst(2027, 1, 5, 10), tick=False):  # the request is still unanswered
+        agent = signed_in(Role.AGENT)
+        page = agent.get(f"/admin/tickets/{late.id}/").text
+        assert "初回回答：目標 1営業日以内、経過 1.4営業日" in page
+        assert "（超過）" in page
+        assert "解決：目標 3営業日以内、経過 1.4営業日" in page
+        done = agent.get(f"/admin/tickets/{on_time.id}/").text
+        assert "初回回答：目標 1営業日以内、0.4営業日で回答（達成）" in done
+        assert "解決：目標 5営業日以内、0.4営業日で解決（達成）" in done
+
+        listed = agent.get("/admin/tickets/?flt0_12=1").text
+        assert late.reference_number in listed
+        assert on_time.reference_number not in listed
+
+        # Answered late, it stays 目標超過 once the running target is gone.
+        _reply(late, actor, S.ANSWERED)
+        db.session.refresh(late)
+        assert late.target_missed
+        assert late.first_response_minutes == 120 + 480 + 60
+        missed = agent.get("/admin/tickets/?flt0_12=missed").text
+        assert late.reference_number in missed
+        running = agent.get("/admin/tickets/?flt0_12=running").text
+        assert late.reference_number not in running
+
+        export = agent.get("/admin/tickets/export.csv")
+        rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    by_number = {r["受付番号"]: r for r in rows}
+    assert by_number[on_time.reference_number]["初回回答日時"] == "2027年1月4日（月）10時00分"
+    assert by_number[on_time.reference_number]["初回回答（営業日）"] == "0.4"
+    assert by_number[on_time.reference_number]["解決（営業日）"] == "0.4"
+    assert by_number[late.reference_number]["初回回答（営業日）"] == "1.4"
+    assert by_number[late.reference_number]["解決日時"] == ""
+    assert by_number[late.reference_number]["解決（営業日）"] == ""
+
+
+def test_tickets_from_before_targets_are_measured_from_their_history(client, db) -> None:
+    with time_machine.travel(jst(2026, 11, 20, 16), tick=False):
+        seed_tree()
+        actor = _agent()
+        inquiry = make_inquiry(client)
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False):
+        _reply(inquiry, actor, S.WAITING)
+    with time_machine.travel(jst(2026, 11, 26, 14), tick=False):
+        requester_message(client, link_in(mails_to(inquiry.email)[-1]), "試しました。")
+    with time_machine.travel(jst(2026, 11, 30, 11), tick=False):
+        db.session.refresh(inquiry)
+        triage.move_status(inquiry, S.RESOLVED, actor)
+        db.session.commit()
+    kept = {
+        c: getattr(inquiry, c)
+        for c in (
+            "first_response_due_at",
+            "resolution_due_at",
+            "first_response_minutes",
+            "resolution_minutes",
+            "waited_minutes",
+            "target_missed",
+            "next_target_at",
+        )
+    }
+    version = inquiry.version
+    # As a ticket from before migration 0024 would be: no targets at all.
+    db.session.execute(
+        sa.update(Inquiry).values(
+            first_response_due_at=None,
+            resolution_due_at=None,
+            first_response_minutes=None,
+            resolution_minutes=None,
+            waited_minutes=0,
+        )
+    )
+    db.session.commit()
+    assert measure_history() == 1
+    db.session.expire_all()
+    again = db.session.get(Inquiry, inquiry.id)
+    assert {c: getattr(again, c) for c in kept} == kept
+    assert again.version == version  # no operator's open page goes stale
+    assert measure_history() == 0

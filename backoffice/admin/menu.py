@@ -1,4 +1,4 @@
-"""The back office's screens in menu order (お問い合わせ, 未振り分けメール, アカウント, 設定)."""
+"""The back office's screens in menu order (お問い合わせ, 未振り分けメール, レポート, アカウント, 設定)."""
 
 from flask_admin import BaseView
 
@@ -7,6 +7,7 @@ from backoffice.admin.accounts import OrganizationView, PortalUserView
 from backoffice.admin.inbound import InboundMailView
 from backoffice.admin.inquiry_list import InquiryView
 from backoffice.admin.notices import NoticeView
+from backoffice.admin.reports import ReportView
 from backoffice.admin.settings import (
     AuditView,
     CannedReplyView,
@@ -25,6 +26,7 @@ def views() -> list[BaseView]:
     return [
         InquiryView(Inquiry, db, name="お問い合わせ", endpoint="tickets", url="tickets"),
         InboundMailView(name="未振り分けメール", endpoint="inbound_mail", url="inbound-mail"),
+        ReportView(name="レポート", endpoint="reports", url="reports"),
         OrganizationView(
             Organization,
             db,

@@ -10,7 +10,7 @@ from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Role
 from tests.builders.web import csrf_token
 
-READ_PAGES = ["/admin/", "/admin/tickets/", "/admin/tickets/{id}/"]
+READ_PAGES = ["/admin/", "/admin/tickets/", "/admin/tickets/{id}/", "/admin/reports/"]
 MANAGE_PAGES = [
     "/admin/categories/",
     "/admin/canned/",
@@ -20,7 +20,11 @@ MANAGE_PAGES = [
     "/admin/canned/new/",
 ]
 # 閲覧者 read on screen only: the CSV carries every requester's personal data away.
-WORK_PAGES = ["/admin/tickets/bulk/?kind=assign&ids={id}", "/admin/tickets/export.csv"]
+WORK_PAGES = [
+    "/admin/tickets/bulk/?kind=assign&ids={id}",
+    "/admin/tickets/export.csv",
+    "/admin/reports/?download=volume",
+]
 
 
 def admin_get_urls(app, ticket_id: int) -> list[str]:

@@ -1,0 +1,377 @@
+"""The supervisor's figures for a period and a 大/中カテゴリー, each an aggregate computed in SQL
+(per Japan day, per category, per rounded duration) and folded here: never a ticket loaded.
+
+Spam and tickets merged into another are left out of every figure: they are not work. Durations are
+business minutes within 受付時間 (backoffice.inquiries.targets), shown as business days with one
+decimal; medians and 90th percentiles are nearest-rank (an actual value of the set), from counts of
+the rounded values, so both databases give the same figure.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from backoffice.business_days import day_minutes, desk_hours
+from backoffice.display import JST
+from backoffice.extensions import db
+from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryEvent, is_unfinished
+from backoffice.inquiries.vocabulary import EventKind, InquiryStatus, Intake
+from backoffice.operators.models import Operator
+
+GRAINS = {"day": "日", "week": "週", "month": "月"}
+# The backlog's age, in calendar days since arrival: (label, at least this many days).
+AGES = (
+    ("1日未満", 0),
+    ("1〜3日", 1),
+    ("4〜7日", 4),
+    ("8〜14日", 8),
+    ("15〜30日", 15),
+    ("31日以上", 31),
+)
+
+
+class jst_day(FunctionElement):
+    """The Japan date of a UTC timestamp column (Japan has no summer time: +9 hours)."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(jst_day, "postgresql")
+def _jst_day_pg(element: jst_day, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)} + INTERVAL '9 hours') AS DATE)"
+
+
+@compiles(jst_day, "sqlite")
+def _jst_day_sqlite(element: jst_day, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+9 hours')"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers: Japan dates (both included), a grain, and optionally a category."""
+
+    start: date
+    end: date
+    grain: str = "day"
+    major_id: int | None = None
+    minor_id: int | None = None
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=JST).astimezone(UTC)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=JST).astimezone(UTC)
+
+
+def _real() -> sa.ColumnElement[bool]:
+    return sa.and_(Inquiry.status != InquiryStatus.SPAM, Inquiry.merged_into_id.is_(None))
+
+
+def _in_scope(statement: sa.Select, scope: Scope) -> sa.Select:
+    if scope.minor_id is not None:
+        return statement.where(Inquiry.category_id == scope.minor_id)
+    if scope.major_id is not None:
+        minors = sa.select(InquiryCategory.id).where(InquiryCategory.parent_id == scope.major_id)
+        return statement.where(Inquiry.category_id.in_(minors.scalar_subquery()))
+    return statement
+
+
+def bucket(day: date, grain: str) -> date:
+    """The first day of the day's week (Monday) or month."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def bucket_label(start: date, grain: str) -> str:
+    if grain == "month":
+        return f"{start.year}年{start.month}月"
+    if grain == "week":
+        return f"{start.month}月{start.day}日の週"
+    return f"{start.month}月{start.day}日"
+
+
+def buckets(scope: Scope) -> list[date]:
+    seen: list[date] = []
+    day = scope.start
+    while day <= scope.end:
+        b = bucket(day, scope.grain)
+        if not seen or seen[-1] != b:
+            seen.append(b)
+        day += timedelta(days=1)
+    return seen
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _per_day(
+    column: sa.ColumnElement, scope: Scope, since: datetime, until: datetime
+) -> Counter[date]:
+    statement = _in_scope(
+        sa.select(jst_day(column), sa.func.count())
+        .where(column >= since, column < until, _real())
+        .group_by(jst_day(column)),
+        scope,
+    )
+    return Counter({_as_date(day): n for day, n in db.session.execute(statement)})
+
+
+@dataclass(frozen=True)
+class Volume:
+    """Tickets received and resolved per bucket, and the backlog at the end of each bucket."""
+
+    rows: list[tuple[str, int, int, int]]  # label, received, resolved, unfinished at its end
+    received: int
+    resolved: int
+    unfinished_now: int
+
+
+def volume(scope: Scope, now: datetime) -> Volume:
+    until = max(scope.until, now)
+    received = _per_day(Inquiry.created_at, scope, scope.since, until)
+    resolved = _per_day(Inquiry.resolved_at, scope, scope.since, until)
+    unfinished_now = db.session.scalar(
+        _in_scope(sa.select(sa.func.count()).select_from(Inquiry).where(is_unfinished()), scope)
+    )
+    # The backlog at the end of a day: today's, less what arrived since, plus what was resolved since.
+    later_in = sum(received.values())
+    later_out = sum(resolved.values())
+    rows: list[tuple[str, int, int, int]] = []
+    by_bucket: dict[date, list[int]] = {b: [0, 0, 0] for b in buckets(scope)}
+    day = scope.start
+    while day <= scope.end:
+        later_in -= received[day]
+        later_out -= resolved[day]
+        entry = by_bucket[bucket(day, scope.grain)]
+        entry[0] += received[day]
+        entry[1] += resolved[day]
+        entry[2] = unfinished_now - later_in + later_out
+        day += timedelta(days=1)
+    for start, (came, went, left) in by_bucket.items():
+        rows.append((bucket_label(start, scope.grain), came, went, left))
+    return Volume(
+        rows=rows,
+        received=sum(r[1] for r in rows),
+        resolved=sum(r[2] for r in rows),
+        unfinished_now=unfinished_now,
+    )
+
+
+def backlog_age(scope: Scope, now: datetime) -> list[tuple[str, int]]:
+    """Unfinished tickets now, by calendar days since arrival."""
+    cases = [
+        (Inquiry.created_at <= now - timedelta(days=days), index)
+        for index, (_label, days) in reversed(list(enumerate(AGES)))
+        if days
+    ]
+    age = sa.case(*cases, else_=0)
+    statement = _in_scope(
+        sa.select(age, sa.func.count()).where(is_unfinished()).group_by(age), scope
+    )
+    counts = dict(db.session.execute(statement).all())
+    return [(label, counts.get(index, 0)) for index, (label, _days) in enumerate(AGES)]
+
+
+@dataclass
+class Durations:
+    """One measure (first response or resolution) over a set of tickets."""
+
+    label: str
+    count: int = 0
+    met: int = 0
+    tenths: Counter[int] = field(default_factory=Counter)
+
+    def add(self, tenth: int, count: int, met: int) -> None:
+        self.count += count
+        self.met += met
+        self.tenths[tenth] += count
+
+    def quantile(self, q: float) -> str:
+        """Nearest rank: the smallest value with at least q of the set at or below it."""
+        if not self.count:
+            return "—"
+        rank = max(1, -(-int(q * 1000) * self.count // 1000))
+        seen = 0
+        for tenth in sorted(self.tenths):
+            seen += self.tenths[tenth]
+            if seen >= rank:
+                return f"{tenth // 10}.{tenth % 10}"
+        raise AssertionError("unreachable")
+
+    @property
+    def median(self) -> str:
+        return self.quantile(0.5)
+
+    @property
+    def p90(self) -> str:
+        return self.quantile(0.9)
+
+    @property
+    def share_met(self) -> str:
+        return f"{self.met * 100 / self.count:.1f}%" if self.count else "—"
+
+
+def _tenths(minutes: sa.ColumnElement, length: int) -> sa.ColumnElement:
+    """Business minutes as tenths of a business day, rounded half up (as business_days.as_days).
+    The numbers are written into the SQL: integer division on both databases (a bound parameter
+    may be numeric on PostgreSQL, and the cast would then round instead)."""
+    half, whole = sa.literal_column(str(int(length))), sa.literal_column(str(2 * int(length)))
+    return (minutes * sa.literal_column("20") + half) / whole
+
+
+def _durations(scope: Scope, key: sa.ColumnElement, measure: str) -> dict[object, Durations]:
+    """Per `key` (a category, an operator): the first responses made, or the tickets resolved, in
+    the period."""
+    length = day_minutes(desk_hours())
+    if measure == "first_response":
+        at, minutes, due, label = (
+            Inquiry.first_response_at,
+            Inquiry.first_response_minutes,
+            Inquiry.first_response_due_at,
+            "初回回答",
+        )
+    else:
+        at, minutes, due, label = (
+            Inquiry.resolved_at,
+            Inquiry.resolution_minutes,
+            Inquiry.resolution_due_at,
+            "解決",
+        )
+    tenths = _tenths(minutes, length)
+    met = sa.func.sum(sa.case((at <= due, 1), else_=0))
+    statement = _in_scope(
+        sa.select(key, tenths, sa.func.count(), met)
+        .where(at >= scope.since, at < scope.until, minutes.is_not(None), _real())
+        .group_by(key, tenths),
+        scope,
+    )
+    found: dict[object, Durations] = {}
+    for group, tenth, count, hits in db.session.execute(statement):
+        found.setdefault(group, Durations(label)).add(int(tenth), count, int(hits or 0))
+    return found
+
+
+@dataclass(frozen=True)
+class TimesRow:
+    name: str
+    first_response: Durations
+    resolution: Durations
+
+
+def times(scope: Scope) -> list[TimesRow]:
+    """Median and 90th percentile of first response and resolution, and the share within target,
+    per 中カテゴリー in scope, then all of them."""
+    replies = _durations(scope, Inquiry.category_id, "first_response")
+    resolutions = _durations(scope, Inquiry.category_id, "resolution")
+    names = _category_names()
+    rows = []
+    total = TimesRow("合計", Durations("初回回答"), Durations("解決"))
+    for category_id in sorted(set(replies) | set(resolutions), key=lambda c: names[c][0]):
+        row = TimesRow(
+            names[category_id][1],
+            replies.get(category_id, Durations("初回回答")),
+            resolutions.get(category_id, Durations("解決")),
+        )
+        rows.append(row)
+        _merge(total.first_response, row.first_response)
+        _merge(total.resolution, row.resolution)
+    return [*rows, total]
+
+
+def _merge(into: Durations, other: Durations) -> None:
+    into.count += other.count
+    into.met += other.met
+    into.tenths.update(other.tenths)
+
+
+def _category_names() -> dict[int, tuple[tuple[int, int, int, int], str]]:
+    parent = sa.orm.aliased(InquiryCategory)
+    rows = db.session.execute(
+        sa.select(
+            InquiryCategory.id,
+            parent.position,
+            parent.id,
+            InquiryCategory.position,
+            parent.name,
+            InquiryCategory.name,
+        ).join(parent, InquiryCategory.parent)
+    )
+    return {
+        cid: ((pp, pid, cp, cid), f"{major} ＞ {minor}") for cid, pp, pid, cp, major, minor in rows
+    }
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    name: str
+    resolved: int
+    replies: int
+    first_response: Durations
+    resolution: Durations
+
+
+def per_operator(scope: Scope) -> list[OperatorRow]:
+    """Per operator: tickets they resolved (as 担当者) and replies they sent in the period, and the
+    median times of their tickets."""
+    replies_sent = dict(
+        db.session.execute(
+            _in_scope(
+                sa.select(InquiryEvent.operator_id, sa.func.count())
+                .join(Inquiry, InquiryEvent.inquiry_id == Inquiry.id)
+                .where(
+                    InquiryEvent.kind == EventKind.PUBLIC_REPLY,
+                    InquiryEvent.created_at >= scope.since,
+                    InquiryEvent.created_at < scope.until,
+                    InquiryEvent.operator_id.is_not(None),
+                    _real(),
+                )
+                .group_by(InquiryEvent.operator_id),
+                scope,
+            )
+        ).all()
+    )
+    replies = _durations(scope, Inquiry.assignee_id, "first_response")
+    resolutions = _durations(scope, Inquiry.assignee_id, "resolution")
+    ids = {i for i in (*replies_sent, *replies, *resolutions) if i is not None}
+    names = dict(
+        db.session.execute(sa.select(Operator.id, Operator.name).where(Operator.id.in_(ids))).all()
+    )
+    rows = [
+        OperatorRow(
+            names.get(i, "（削除された担当者）"),
+            resolutions.get(i, Durations("解決")).count,
+            replies_sent.get(i, 0),
+            replies.get(i, Durations("初回回答")),
+            resolutions.get(i, Durations("解決")),
+        )
+        for i in ids
+    ]
+    return sorted(rows, key=lambda r: (-r.resolved, -r.replies, r.name))
+
+
+def channels(scope: Scope) -> list[tuple[str, int]]:
+    """Tickets received in the period by how they came in."""
+    statement = _in_scope(
+        sa.select(Inquiry.intake, sa.func.count())
+        .where(Inquiry.created_at >= scope.since, Inquiry.created_at < scope.until, _real())
+        .group_by(Inquiry.intake),
+        scope,
+    )
+    found = dict(db.session.execute(statement).all())
+    return [(intake.label, found.get(intake, 0)) for intake in Intake]
+
+
+def total(rows: Iterable[tuple[str, int]]) -> int:
+    return sum(n for _label, n in rows)

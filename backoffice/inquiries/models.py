@@ -139,6 +139,19 @@ class Inquiry(db.Model):
             postgresql_where=sa.text("waiting_since IS NOT NULL"),
             sqlite_where=sa.text("waiting_since IS NOT NULL"),
         ),
+        # レポート (backoffice.reports.figures): what was answered and resolved in a period.
+        sa.Index(
+            "ix_inquiries_first_response_at",
+            "first_response_at",
+            postgresql_where=sa.text("first_response_at IS NOT NULL"),
+            sqlite_where=sa.text("first_response_at IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_inquiries_resolved_at",
+            "resolved_at",
+            postgresql_where=sa.text("resolved_at IS NOT NULL"),
+            sqlite_where=sa.text("resolved_at IS NOT NULL"),
+        ),
         # 「目標超過」: tickets past a running target now, and those that missed one.
         sa.Index(
             "ix_inquiries_next_target_at",
@@ -300,6 +313,14 @@ class InquiryEvent(db.Model):
             "new_value",
             postgresql_where=sa.text("kind = 'account_issued'"),
             sqlite_where=sa.text("kind = 'account_issued'"),
+        ),
+        # レポート: the replies sent in a period, per operator.
+        sa.Index(
+            "ix_inquiry_events_public_reply_created_at",
+            "created_at",
+            "operator_id",
+            postgresql_where=sa.text("kind = 'public_reply'"),
+            sqlite_where=sa.text("kind = 'public_reply'"),
         ),
     )
 

@@ -129,6 +129,34 @@ def add_business_minutes(start: datetime, minutes: int, hours: tuple[time, time]
     return (opening + timedelta(minutes=remaining)).astimezone(UTC)
 
 
+def late_from(start: datetime, minutes: int, hours: tuple[time, time]) -> datetime:
+    """The moment a target of `minutes` business minutes from `start` is missed: the first moment
+    with more than that many business minutes behind it. Landing on closing time, that is the next
+    opening (an answer at 17:30 took no more business time than one at 17:00)."""
+    due = add_business_minutes(start, minutes, hours)
+    if to_jst(due).time() == hours[1]:
+        day = _next_business_day(to_jst(due).date())
+        return datetime.combine(day, hours[0], tzinfo=JST).astimezone(UTC)
+    return due
+
+
+def on_time(moment: datetime, due: datetime) -> bool:
+    """`moment` is within a due moment from late_from (compared by the minute, as business minutes
+    are counted)."""
+    return moment.replace(second=0, microsecond=0) <= due
+
+
+def shown_due(due: datetime, hours: tuple[time, time]) -> datetime:
+    """A due moment as people read it: an opening is the previous business day's closing."""
+    local = to_jst(due)
+    if local.time() != hours[0]:
+        return due
+    day = local.date() - timedelta(days=1)
+    while not is_business_day(day):
+        day -= timedelta(days=1)
+    return datetime.combine(day, hours[1], tzinfo=JST).astimezone(UTC)
+
+
 def _next_business_day(day: date) -> date:
     day += timedelta(days=1)
     while not is_business_day(day):

@@ -6,6 +6,7 @@ Any key below can be set as `FLASK_<KEY>` (values are parsed as JSON where they 
 
 import os
 import secrets
+from datetime import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -191,6 +192,7 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     if development and not app.config["PUBLIC_URL"]:
         app.config["PUBLIC_URL"] = DEVELOPMENT_URL
     public_host = _public_host(app.config["PUBLIC_URL"])
+    _check_desk_hours(app.config["HELPDESK_OPENS"], app.config["HELPDESK_CLOSES"])
     if app.config["TRUSTED_HOSTS"] is None and not development:
         app.config["TRUSTED_HOSTS"] = [public_host]
 
@@ -205,6 +207,22 @@ def _public_host(url: str) -> str:
             f"FLASK_PUBLIC_URL must be an http(s) address such as https://portal.example.jp, not {url!r}."
         )
     return parts.hostname
+
+
+def _check_desk_hours(opens: str, closes: str) -> None:
+    """受付時間 is what the service targets count in: it must be a span within one day."""
+    try:
+        span = (time.fromisoformat(opens), time.fromisoformat(closes))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"FLASK_HELPDESK_OPENS and FLASK_HELPDESK_CLOSES must be times such as 09:00, "
+            f"not {opens!r} and {closes!r}."
+        ) from error
+    if span[0] >= span[1] or span[0].second or span[1].second:
+        raise ConfigError(
+            f"FLASK_HELPDESK_OPENS ({opens}) must be before FLASK_HELPDESK_CLOSES ({closes}), "
+            "in whole minutes."
+        )
 
 
 def check_rate_limit_storage(workers: int) -> None:

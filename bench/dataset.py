@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from backoffice.accounts.models import TermsVersion
-from backoffice.business_days import add_business_minutes, business_minutes, day_minutes, desk_hours
+from backoffice.business_days import business_minutes, day_minutes, desk_hours, late_from, on_time
 from backoffice.extensions import db
 from backoffice.inquiries import counts, targets
 from backoffice.inquiries.categories import seed_categories
@@ -411,6 +411,8 @@ _TARGET_COLUMNS = (
     "resolution_due_at",
     "first_response_minutes",
     "resolution_minutes",
+    "first_response_met",
+    "resolution_met",
     "waited_minutes",
     "target_missed",
     "next_target_at",
@@ -431,16 +433,21 @@ def _targets(
         n: v and v.replace(tzinfo=UTC)
         for n, v in (("c", created), ("f", first_response), ("r", resolved))
     }
+    first_due = late_from(at["c"], target_days[0] * length, hours)
+    resolution_due = late_from(at["c"], target_days[1] * length, hours)
     ticket = SimpleNamespace(
+        status=InquiryStatus(status),
         first_response_at=at["f"],
         resolved_at=at["r"],
-        first_response_due_at=add_business_minutes(at["c"], target_days[0] * length, hours),
-        resolution_due_at=add_business_minutes(at["c"], target_days[1] * length, hours),
+        first_response_due_at=first_due,
+        resolution_due_at=resolution_due,
         first_response_minutes=at["f"] and business_minutes(at["c"], at["f"], hours),
         resolution_minutes=at["r"] and business_minutes(at["c"], at["r"], hours),
+        first_response_met=at["f"] and on_time(at["f"], first_due),
+        resolution_met=at["r"] and on_time(at["r"], resolution_due),
         waited_minutes=0,
     )
-    targets.settle(ticket, InquiryStatus(status))
+    targets.settle(ticket)
     return tuple(
         value.replace(tzinfo=None) if isinstance(value, datetime) else value
         for value in (getattr(ticket, name) for name in _TARGET_COLUMNS)

@@ -15,16 +15,20 @@ LONGEST_DAILY_DAYS = 92
 
 
 def _day(text: str | None) -> date | None:
+    """A day of the years the desk can have worked (what else would only overflow the arithmetic)."""
     try:
-        return date.fromisoformat((text or "").strip())
+        day = date.fromisoformat((text or "").strip())
     except ValueError:
         return None
+    return day if 2000 <= day.year <= 2100 else None
 
 
 class ReportForm(Form):
     start = StringField("期間（開始日）")
     end = StringField("期間（終了日）")
-    grain = SelectField("集計の単位", choices=[(k, f"{v}ごと") for k, v in GRAINS.items()])
+    grain = SelectField(
+        "集計の単位", choices=[SelectChoice(k, f"{v}ごと") for k, v in GRAINS.items()]
+    )
     major = SelectField("大カテゴリー")
     minor = SelectField("中カテゴリー")
 
@@ -48,9 +52,13 @@ class ReportForm(Form):
         """The scope chosen, or None with the errors set beside their fields."""
         start, end = _day(self.start.data), _day(self.end.data)
         if start is None:
-            self.start.errors = ["＊開始日を 2026-04-01 の形で入力してください。"]
+            self.start.errors = [
+                "＊開始日を 2026-04-01 の形で、2000年から2100年までの日で入力してください。"
+            ]
         if end is None:
-            self.end.errors = ["＊終了日を 2026-04-30 の形で入力してください。"]
+            self.end.errors = [
+                "＊終了日を 2026-04-30 の形で、2000年から2100年までの日で入力してください。"
+            ]
         if self.grain.data not in GRAINS:
             self.grain.errors = ["＊集計の単位を選んでください。"]
         major = self.major.data or ""

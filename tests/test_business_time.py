@@ -5,7 +5,14 @@ from datetime import datetime, time
 
 import pytest
 
-from backoffice.business_days import add_business_minutes, as_days, business_minutes
+from backoffice.business_days import (
+    add_business_minutes,
+    as_days,
+    business_minutes,
+    late_from,
+    on_time,
+    shown_due,
+)
 from backoffice.display import JST
 
 HOURS = (time(9), time(17))
@@ -59,3 +66,29 @@ def test_add_business_minutes(start: datetime, minutes: int, end: datetime) -> N
 )
 def test_business_days_are_shown_with_one_decimal_rounded_half_up(minutes: int, shown: str) -> None:
     assert as_days(minutes, 480) == shown
+
+
+def test_a_target_ending_at_closing_is_missed_only_after_the_next_opening() -> None:
+    # Tuesday 9:00 plus a whole business day ends at 17:00; an answer at 17:30 took no more business
+    # time, so the target is missed from Wednesday 9:00 (a minute counted as business time).
+    due = late_from(jst(2026, 11, 24, 9), 480, HOURS)
+    assert due == jst(2026, 11, 25, 9)
+    assert on_time(jst(2026, 11, 24, 17, 30), due)
+    assert on_time(jst(2026, 11, 25, 9, 0, 59), due)
+    assert not on_time(jst(2026, 11, 25, 9, 1), due)
+    assert shown_due(due, HOURS) == jst(2026, 11, 24, 17)
+    # Across a weekend and a holiday: Friday's closing is shown, Tuesday's opening is the moment.
+    friday = late_from(jst(2026, 11, 20, 9), 480, HOURS)
+    assert friday == jst(2026, 11, 24, 9)
+    assert shown_due(friday, HOURS) == jst(2026, 11, 20, 17)
+
+
+def test_seconds_of_an_arrival_count_from_its_minute() -> None:
+    # 10:00:45 counts as 10:00, as the minutes of business time are counted: a reply at 10:00:30 the
+    # next day took 480 minutes and is in time.
+    due = late_from(jst(2026, 11, 24, 10, 0, 45), 480, HOURS)
+    assert due == jst(2026, 11, 25, 10)
+    assert (
+        business_minutes(jst(2026, 11, 24, 10, 0, 45), jst(2026, 11, 25, 10, 0, 30), HOURS) == 480
+    )
+    assert on_time(jst(2026, 11, 25, 10, 0, 30), due)

@@ -15,6 +15,7 @@ from backoffice.display import to_jst
 from backoffice.extensions import db
 from backoffice.inquiries.models import InquiryCategory
 from backoffice.reports import charts, tables
+from backoffice.reports.figures import Figures
 from forms.reports import ReportForm
 
 
@@ -41,10 +42,11 @@ class ReportView(SecuredMixin, BaseView):
                 abort(403)
             if scope is None or download not in tables.TABLES:
                 abort(400)
-            return self._csv(tables.TABLES[download](scope, now), scope)
+            return self._csv(tables.TABLES[download](Figures(scope, now)), scope)
         if scope is None:
             return self.render("admin/reports/index.html", form=form, scope=None), 422
-        shown = {key: build(scope, now) for key, build in tables.TABLES.items()}
+        source = Figures(scope, now)
+        shown = {key: build(source) for key, build in tables.TABLES.items()}
         volume = shown["volume"]
         labels = [str(row[0]) for row in volume.rows]
         return self.render(
@@ -53,9 +55,11 @@ class ReportView(SecuredMixin, BaseView):
             scope=scope,
             tables=shown,
             can_download=self.can_write(),
-            query=request.args.to_dict(),
+            # Only the form's own fields go into the download links (never url_for's keywords).
+            query={f.name: f.data for f in form if f.data},
             charts={
                 "volume": charts.bars(
+                    "volume",
                     "受付件数と解決件数のグラフ（数値は下の表）",
                     labels,
                     [
@@ -64,16 +68,19 @@ class ReportView(SecuredMixin, BaseView):
                     ],
                 ),
                 "backlog": charts.line(
+                    "backlog",
                     "未完了件数の推移のグラフ（数値は下の表）",
                     labels,
                     [int(r[3]) for r in volume.rows],
                 ),
                 "age": charts.bars(
+                    "age",
                     "未完了のお問い合わせの受付からの日数のグラフ（数値は右の表）",
                     [str(r[0]) for r in shown["age"].rows],
                     [("件数", [int(r[1]) for r in shown["age"].rows])],
                 ),
                 "channels": charts.bars(
+                    "channels",
                     "受付経路のグラフ（数値は右の表）",
                     [str(r[0]) for r in shown["channels"].rows],
                     [("件数", [int(r[1]) for r in shown["channels"].rows])],

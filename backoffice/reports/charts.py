@@ -9,13 +9,20 @@ from markupsafe import Markup, escape
 WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 16, 56
 # Series: a solid dark blue, then hatched dark orange (both ≥ 3:1 against white, WCAG 1.4.11).
-FILLS = ("#1d4f91", "url(#hatch)")
 STROKES = ("#1d4f91", "#a63c00")
-_DEFS = (
-    '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse"'
-    ' patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
-    '<rect width="3" height="6" fill="#a63c00"/></pattern></defs>'
-)
+
+
+def _fills(key: str) -> tuple[str, str]:
+    return ("#1d4f91", f"url(#hatch-{key})")
+
+
+def _defs(key: str) -> str:
+    # One pattern per chart: ids are unique in the page.
+    return (
+        f'<defs><pattern id="hatch-{key}" width="6" height="6" patternUnits="userSpaceOnUse"'
+        ' patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
+        '<rect width="3" height="6" fill="#a63c00"/></pattern></defs>'
+    )
 
 
 def _scale_top(largest: int) -> tuple[int, int]:
@@ -63,14 +70,14 @@ def _labels(labels: Sequence[str], slot: float) -> list[str]:
     return parts
 
 
-def _legend(names: Sequence[str]) -> str:
+def _legend(names: Sequence[str], key: str) -> str:
     if len(names) < 2:
         return ""
     items = []
     x = LEFT
     for i, name in enumerate(names):
         items.append(
-            f'<rect x="{x}" y="{HEIGHT - 14}" width="12" height="12" fill="{FILLS[i]}"'
+            f'<rect x="{x}" y="{HEIGHT - 14}" width="12" height="12" fill="{_fills(key)[i]}"'
             f' stroke="{STROKES[i]}"/><text x="{x + 16}" y="{HEIGHT - 3}" font-size="12"'
             f' fill="#333333">{escape(name)}</text>'
         )
@@ -78,17 +85,20 @@ def _legend(names: Sequence[str]) -> str:
     return "".join(items)
 
 
-def _svg(label: str, body: list[str]) -> Markup:
+def _svg(label: str, body: list[str], key: str) -> Markup:
     # Every text in `body` went through escape(); the rest is numbers and fixed markup.
     return Markup(  # noqa: S704
         f'<svg class="report-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
         f' aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
-        f"{_DEFS}{''.join(body)}</svg>"
+        f"{_defs(key)}{''.join(body)}</svg>"
     )
 
 
-def bars(label: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> Markup:
-    """Grouped bars: one group per label, one bar per series (at most two)."""
+def bars(
+    key: str, label: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]
+) -> Markup:
+    """Grouped bars: one group per label, one bar per series (at most two); `key` names the chart
+    in the page."""
     largest = max((v for _name, values in series for v in values), default=0)
     top, step = _scale_top(largest)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -101,14 +111,14 @@ def bars(label: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence
             x = LEFT + slot * i + slot * 0.1 + bar * s
             body.append(
                 f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}"'
-                f' fill="{FILLS[s]}" stroke="{STROKES[s]}" stroke-width="0.5"/>'
+                f' fill="{_fills(key)[s]}" stroke="{STROKES[s]}" stroke-width="0.5"/>'
             )
     body += _labels(labels, slot)
-    body.append(_legend([name for name, _values in series]))
-    return _svg(label, body)
+    body.append(_legend([name for name, _values in series], key))
+    return _svg(label, body, key)
 
 
-def line(label: str, labels: Sequence[str], values: Sequence[int]) -> Markup:
+def line(key: str, label: str, labels: Sequence[str], values: Sequence[int]) -> Markup:
     """One series as a line with a dot per value."""
     top, step = _scale_top(max(values, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -127,4 +137,4 @@ def line(label: str, labels: Sequence[str], values: Sequence[int]) -> Markup:
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{STROKES[0]}"/>' for x, y in points
         ]
     body += _labels(labels, slot)
-    return _svg(label, body)
+    return _svg(label, body, key)

@@ -1,5 +1,7 @@
 """The supervisor's figures for a period and a 大/中カテゴリー, each an aggregate computed in SQL
-(per Japan day, per category, per rounded duration) and folded here: never a ticket loaded.
+(per Japan day, per category, per rounded duration) and folded here: never a ticket loaded. One
+`Figures` reads each aggregate once per page (five scans, each of an index that carries what it
+reads: migration 0025), and every table is folded from them.
 
 Spam and tickets merged into another are left out of every figure: they are not work. Durations are
 business minutes within 受付時間 (backoffice.inquiries.targets), shown as business days with one
@@ -8,9 +10,9 @@ the rounded values, so both databases give the same figure.
 """
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -116,18 +118,6 @@ def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _per_day(
-    column: sa.ColumnElement, scope: Scope, since: datetime, until: datetime
-) -> Counter[date]:
-    statement = _in_scope(
-        sa.select(jst_day(column), sa.func.count())
-        .where(column >= since, column < until, _real())
-        .group_by(jst_day(column)),
-        scope,
-    )
-    return Counter({_as_date(day): n for day, n in db.session.execute(statement)})
-
-
 @dataclass(frozen=True)
 class Volume:
     """Tickets received and resolved per bucket, and the backlog at the end of each bucket."""
@@ -136,52 +126,6 @@ class Volume:
     received: int
     resolved: int
     unfinished_now: int
-
-
-def volume(scope: Scope, now: datetime) -> Volume:
-    until = max(scope.until, now)
-    received = _per_day(Inquiry.created_at, scope, scope.since, until)
-    resolved = _per_day(Inquiry.resolved_at, scope, scope.since, until)
-    unfinished_now = db.session.scalar(
-        _in_scope(sa.select(sa.func.count()).select_from(Inquiry).where(is_unfinished()), scope)
-    )
-    # The backlog at the end of a day: today's, less what arrived since, plus what was resolved since.
-    later_in = sum(received.values())
-    later_out = sum(resolved.values())
-    rows: list[tuple[str, int, int, int]] = []
-    by_bucket: dict[date, list[int]] = {b: [0, 0, 0] for b in buckets(scope)}
-    day = scope.start
-    while day <= scope.end:
-        later_in -= received[day]
-        later_out -= resolved[day]
-        entry = by_bucket[bucket(day, scope.grain)]
-        entry[0] += received[day]
-        entry[1] += resolved[day]
-        entry[2] = unfinished_now - later_in + later_out
-        day += timedelta(days=1)
-    for start, (came, went, left) in by_bucket.items():
-        rows.append((bucket_label(start, scope.grain), came, went, left))
-    return Volume(
-        rows=rows,
-        received=sum(r[1] for r in rows),
-        resolved=sum(r[2] for r in rows),
-        unfinished_now=unfinished_now,
-    )
-
-
-def backlog_age(scope: Scope, now: datetime) -> list[tuple[str, int]]:
-    """Unfinished tickets now, by calendar days since arrival."""
-    cases = [
-        (Inquiry.created_at <= now - timedelta(days=days), index)
-        for index, (_label, days) in reversed(list(enumerate(AGES)))
-        if days
-    ]
-    age = sa.case(*cases, else_=0)
-    statement = _in_scope(
-        sa.select(age, sa.func.count()).where(is_unfinished()).group_by(age), scope
-    )
-    counts = dict(db.session.execute(statement).all())
-    return [(label, counts.get(index, 0)) for index, (label, _days) in enumerate(AGES)]
 
 
 @dataclass
@@ -231,36 +175,164 @@ def _tenths(minutes: sa.ColumnElement, length: int) -> sa.ColumnElement:
     return (minutes * sa.literal_column("20") + half) / whole
 
 
-def _durations(scope: Scope, key: sa.ColumnElement, measure: str) -> dict[object, Durations]:
-    """Per `key` (a category, an operator): the first responses made, or the tickets resolved, in
-    the period."""
-    length = day_minutes(desk_hours())
-    if measure == "first_response":
-        at, minutes, due, label = (
-            Inquiry.first_response_at,
-            Inquiry.first_response_minutes,
-            Inquiry.first_response_due_at,
-            "初回回答",
+class Figures:
+    """The aggregates of one scope, each read at most once."""
+
+    def __init__(self, scope: Scope, now: datetime) -> None:
+        self.scope, self.now = scope, now
+        # The backlog line counts back from now, so arrivals and resolutions run up to now.
+        self.through = max(scope.until, now)
+        self._durations: dict[str, dict[tuple[int, int | None], Durations]] = {}
+
+    @cached_property
+    def received(self) -> Counter[tuple[date, Intake]]:
+        """Tickets received per Japan day and intake, from the period's start to now."""
+        day = jst_day(Inquiry.created_at)
+        statement = _in_scope(
+            sa.select(day, Inquiry.intake, sa.func.count())
+            .where(
+                Inquiry.created_at >= self.scope.since,
+                Inquiry.created_at < self.through,
+                _real(),
+            )
+            .group_by(day, Inquiry.intake),
+            self.scope,
         )
-    else:
-        at, minutes, due, label = (
-            Inquiry.resolved_at,
-            Inquiry.resolution_minutes,
-            Inquiry.resolution_due_at,
-            "解決",
+        return Counter({(_as_date(d), intake): n for d, intake, n in db.session.execute(statement)})
+
+    @cached_property
+    def resolved(self) -> Counter[date]:
+        day = jst_day(Inquiry.resolved_at)
+        statement = _in_scope(
+            sa.select(day, sa.func.count())
+            .where(
+                Inquiry.resolved_at >= self.scope.since,
+                Inquiry.resolved_at < self.through,
+                _real(),
+            )
+            .group_by(day),
+            self.scope,
         )
-    tenths = _tenths(minutes, length)
-    met = sa.func.sum(sa.case((at <= due, 1), else_=0))
-    statement = _in_scope(
-        sa.select(key, tenths, sa.func.count(), met)
-        .where(at >= scope.since, at < scope.until, minutes.is_not(None), _real())
-        .group_by(key, tenths),
-        scope,
+        return Counter({_as_date(d): n for d, n in db.session.execute(statement)})
+
+    @cached_property
+    def unfinished_now(self) -> int:
+        statement = sa.select(sa.func.count()).select_from(Inquiry).where(is_unfinished())
+        return db.session.scalar(_in_scope(statement, self.scope)) or 0
+
+    def durations(self, measure: str) -> dict[tuple[int, int | None], Durations]:
+        """Per (category, assignee): the first responses made, or the tickets resolved, in the
+        period, counted by duration in tenths of a business day."""
+        if measure not in self._durations:
+            self._durations[measure] = self._read_durations(measure)
+        return self._durations[measure]
+
+    def _read_durations(self, measure: str) -> dict[tuple[int, int | None], Durations]:
+        length = day_minutes(desk_hours())
+        if measure == "first_response":
+            at, minutes, in_time, label = (
+                Inquiry.first_response_at,
+                Inquiry.first_response_minutes,
+                Inquiry.first_response_met,
+                "初回回答",
+            )
+        else:
+            at, minutes, in_time, label = (
+                Inquiry.resolved_at,
+                Inquiry.resolution_minutes,
+                Inquiry.resolution_met,
+                "解決",
+            )
+        tenths = _tenths(minutes, length)
+        met = sa.func.sum(sa.case((in_time.is_(True), 1), else_=0))
+        statement = _in_scope(
+            sa.select(Inquiry.category_id, Inquiry.assignee_id, tenths, sa.func.count(), met)
+            .where(at >= self.scope.since, at < self.scope.until, minutes.is_not(None), _real())
+            .group_by(Inquiry.category_id, Inquiry.assignee_id, tenths),
+            self.scope,
+        )
+        found: dict[tuple[int, int | None], Durations] = {}
+        for category_id, assignee_id, tenth, count, hits in db.session.execute(statement):
+            found.setdefault((category_id, assignee_id), Durations(label)).add(
+                int(tenth), count, int(hits or 0)
+            )
+        return found
+
+    @cached_property
+    def replies(self) -> dict[int, int]:
+        """Public replies sent in the period, per operator (in scope: on its tickets)."""
+        statement = (
+            sa.select(InquiryEvent.operator_id, sa.func.count())
+            .where(
+                InquiryEvent.kind == EventKind.PUBLIC_REPLY,
+                InquiryEvent.created_at >= self.scope.since,
+                InquiryEvent.created_at < self.scope.until,
+                InquiryEvent.operator_id.is_not(None),
+            )
+            .group_by(InquiryEvent.operator_id)
+        )
+        if self.scope.major_id is not None or self.scope.minor_id is not None:
+            statement = _in_scope(
+                statement.join(Inquiry, InquiryEvent.inquiry_id == Inquiry.id), self.scope
+            )
+        return dict(db.session.execute(statement).all())
+
+
+def _by(
+    found: dict[tuple[int, int | None], Durations], part: int, label: str
+) -> dict[object, Durations]:
+    folded: dict[object, Durations] = {}
+    for key, durations in found.items():
+        _merge(folded.setdefault(key[part], Durations(label)), durations)
+    return folded
+
+
+def volume(figures: Figures) -> Volume:
+    scope = figures.scope
+    received: Counter[date] = Counter()
+    for (day, _intake), n in figures.received.items():
+        received[day] += n
+    resolved = figures.resolved
+    unfinished_now = figures.unfinished_now
+    # The backlog at the end of a day: today's, less what arrived since, plus what was resolved since.
+    later_in = sum(received.values())
+    later_out = sum(resolved.values())
+    by_bucket: dict[date, list[int]] = {b: [0, 0, 0] for b in buckets(scope)}
+    day = scope.start
+    while day <= scope.end:
+        later_in -= received[day]
+        later_out -= resolved[day]
+        entry = by_bucket[bucket(day, scope.grain)]
+        entry[0] += received[day]
+        entry[1] += resolved[day]
+        entry[2] = unfinished_now - later_in + later_out
+        day += timedelta(days=1)
+    rows = [
+        (bucket_label(start, scope.grain), came, went, left)
+        for start, (came, went, left) in by_bucket.items()
+    ]
+    return Volume(
+        rows=rows,
+        received=sum(r[1] for r in rows),
+        resolved=sum(r[2] for r in rows),
+        unfinished_now=unfinished_now,
     )
-    found: dict[object, Durations] = {}
-    for group, tenth, count, hits in db.session.execute(statement):
-        found.setdefault(group, Durations(label)).add(int(tenth), count, int(hits or 0))
-    return found
+
+
+def backlog_age(figures: Figures) -> list[tuple[str, int]]:
+    """Unfinished tickets now, by days since arrival (whole periods of 24 hours)."""
+    now = figures.now
+    cases = [
+        (Inquiry.created_at <= now - timedelta(days=days), index)
+        for index, (_label, days) in reversed(list(enumerate(AGES)))
+        if days
+    ]
+    age = sa.case(*cases, else_=0)
+    statement = _in_scope(
+        sa.select(age, sa.func.count()).where(is_unfinished()).group_by(age), figures.scope
+    )
+    counts = dict(db.session.execute(statement).all())
+    return [(label, counts.get(index, 0)) for index, (label, _days) in enumerate(AGES)]
 
 
 @dataclass(frozen=True)
@@ -270,11 +342,11 @@ class TimesRow:
     resolution: Durations
 
 
-def times(scope: Scope) -> list[TimesRow]:
+def times(figures: Figures) -> list[TimesRow]:
     """Median and 90th percentile of first response and resolution, and the share within target,
     per 中カテゴリー in scope, then all of them."""
-    replies = _durations(scope, Inquiry.category_id, "first_response")
-    resolutions = _durations(scope, Inquiry.category_id, "resolution")
+    replies = _by(figures.durations("first_response"), 0, "初回回答")
+    resolutions = _by(figures.durations("resolution"), 0, "解決")
     names = _category_names()
     rows = []
     total = TimesRow("合計", Durations("初回回答"), Durations("解決"))
@@ -297,6 +369,8 @@ def _merge(into: Durations, other: Durations) -> None:
 
 
 def _category_names() -> dict[int, tuple[tuple[int, int, int, int], str]]:
+    """Every category's place in the tree and its path (a ticket's category may have lost its
+    parent since: then it sorts first, under its own name)."""
     parent = sa.orm.aliased(InquiryCategory)
     rows = db.session.execute(
         sa.select(
@@ -306,10 +380,11 @@ def _category_names() -> dict[int, tuple[tuple[int, int, int, int], str]]:
             InquiryCategory.position,
             parent.name,
             InquiryCategory.name,
-        ).join(parent, InquiryCategory.parent)
+        ).outerjoin(parent, InquiryCategory.parent)
     )
     return {
-        cid: ((pp, pid, cp, cid), f"{major} ＞ {minor}") for cid, pp, pid, cp, major, minor in rows
+        cid: ((pp or 0, pid or 0, cp, cid), f"{major} ＞ {minor}" if major else minor)
+        for cid, pp, pid, cp, major, minor in rows
     }
 
 
@@ -322,28 +397,12 @@ class OperatorRow:
     resolution: Durations
 
 
-def per_operator(scope: Scope) -> list[OperatorRow]:
-    """Per operator: tickets they resolved (as 担当者) and replies they sent in the period, and the
-    median times of their tickets."""
-    replies_sent = dict(
-        db.session.execute(
-            _in_scope(
-                sa.select(InquiryEvent.operator_id, sa.func.count())
-                .join(Inquiry, InquiryEvent.inquiry_id == Inquiry.id)
-                .where(
-                    InquiryEvent.kind == EventKind.PUBLIC_REPLY,
-                    InquiryEvent.created_at >= scope.since,
-                    InquiryEvent.created_at < scope.until,
-                    InquiryEvent.operator_id.is_not(None),
-                    _real(),
-                )
-                .group_by(InquiryEvent.operator_id),
-                scope,
-            )
-        ).all()
-    )
-    replies = _durations(scope, Inquiry.assignee_id, "first_response")
-    resolutions = _durations(scope, Inquiry.assignee_id, "resolution")
+def per_operator(figures: Figures) -> list[OperatorRow]:
+    """Per operator: tickets resolved in the period that they are 担当者 of, replies they sent, and
+    the median times of their tickets."""
+    replies_sent = figures.replies
+    replies = _by(figures.durations("first_response"), 1, "初回回答")
+    resolutions = _by(figures.durations("resolution"), 1, "解決")
     ids = {i for i in (*replies_sent, *replies, *resolutions) if i is not None}
     names = dict(
         db.session.execute(sa.select(Operator.id, Operator.name).where(Operator.id.in_(ids))).all()
@@ -361,17 +420,11 @@ def per_operator(scope: Scope) -> list[OperatorRow]:
     return sorted(rows, key=lambda r: (-r.resolved, -r.replies, r.name))
 
 
-def channels(scope: Scope) -> list[tuple[str, int]]:
+def channels(figures: Figures) -> list[tuple[str, int]]:
     """Tickets received in the period by how they came in."""
-    statement = _in_scope(
-        sa.select(Inquiry.intake, sa.func.count())
-        .where(Inquiry.created_at >= scope.since, Inquiry.created_at < scope.until, _real())
-        .group_by(Inquiry.intake),
-        scope,
-    )
-    found = dict(db.session.execute(statement).all())
-    return [(intake.label, found.get(intake, 0)) for intake in Intake]
-
-
-def total(rows: Iterable[tuple[str, int]]) -> int:
-    return sum(n for _label, n in rows)
+    scope = figures.scope
+    found: Counter[Intake] = Counter()
+    for (day, intake), n in figures.received.items():
+        if scope.start <= day <= scope.end:
+            found[intake] += n
+    return [(intake.label, found[intake]) for intake in Intake]

@@ -5,11 +5,10 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from backoffice.inquiries.export import safe_cell
 from backoffice.reports import figures
-from backoffice.reports.figures import Scope
+from backoffice.reports.figures import Figures
 
 
 @dataclass(frozen=True)
@@ -20,9 +19,9 @@ class Table:
     rows: list[list[object]]
 
 
-def volume(scope: Scope, now: datetime) -> Table:
-    found = figures.volume(scope, now)
-    unit = figures.GRAINS[scope.grain]
+def volume(source: Figures) -> Table:
+    found = figures.volume(source)
+    unit = figures.GRAINS[source.scope.grain]
     return Table(
         "volume",
         f"{unit}ごとの受付件数・解決件数・未完了件数",
@@ -31,12 +30,12 @@ def volume(scope: Scope, now: datetime) -> Table:
     )
 
 
-def backlog_age(scope: Scope, now: datetime) -> Table:
+def backlog_age(source: Figures) -> Table:
     return Table(
         "age",
         "現在の未完了のお問い合わせ（受付からの日数）",
         ["受付からの日数", "件数"],
-        [list(row) for row in figures.backlog_age(scope, now)],
+        [list(row) for row in figures.backlog_age(source)],
     )
 
 
@@ -44,7 +43,7 @@ def _times_cells(d: figures.Durations) -> list[object]:
     return [d.count, d.median, d.p90, d.share_met]
 
 
-def times(scope: Scope, now: datetime) -> Table:
+def times(source: Figures) -> Table:
     return Table(
         "times",
         "初回回答・解決にかかった営業日（期間中に回答・解決したもの）",
@@ -52,48 +51,48 @@ def times(scope: Scope, now: datetime) -> Table:
             "中カテゴリー",
             "初回回答 件数",
             "初回回答 中央値（営業日）",
-            "初回回答 90%（営業日）",
+            "初回回答 90パーセンタイル（営業日）",
             "初回回答 目標達成率",
             "解決 件数",
             "解決 中央値（営業日）",
-            "解決 90%（営業日）",
+            "解決 90パーセンタイル（営業日）",
             "解決 目標達成率",
         ],
         [
             [row.name, *_times_cells(row.first_response), *_times_cells(row.resolution)]
-            for row in figures.times(scope)
+            for row in figures.times(source)
         ],
     )
 
 
-def operators(scope: Scope, now: datetime) -> Table:
+def operators(source: Figures) -> Table:
     return Table(
         "operators",
         "担当者別（期間中）",
         [
             "担当者",
-            "解決したお問い合わせ",
+            "担当して解決したお問い合わせ",
             "送った回答",
             "初回回答 中央値（営業日）",
             "解決 中央値（営業日）",
         ],
         [
             [r.name, r.resolved, r.replies, r.first_response.median, r.resolution.median]
-            for r in figures.per_operator(scope)
+            for r in figures.per_operator(source)
         ],
     )
 
 
-def channels(scope: Scope, now: datetime) -> Table:
+def channels(source: Figures) -> Table:
     return Table(
         "channels",
         "受付経路（期間中に受け付けたもの）",
         ["受付経路", "件数"],
-        [list(row) for row in figures.channels(scope)],
+        [list(row) for row in figures.channels(source)],
     )
 
 
-TABLES: dict[str, Callable[[Scope, datetime], Table]] = {
+TABLES: dict[str, Callable[[Figures], Table]] = {
     "volume": volume,
     "age": backlog_age,
     "times": times,

@@ -1,5 +1,5 @@
 """Service targets: a first-response target per 中カテゴリー beside the resolution one, and on each
-ticket its targets' due moments, the business minutes taken, the minutes waited for the requester,
+ticket its targets' due moments, the business minutes taken and whether in time, the minutes paused,
 whether a target was missed and when the running one falls due (backoffice.inquiries.targets).
 
 Tickets from before this revision have no targets until `flask tickets measure` fills them from
@@ -34,6 +34,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("resolution_due_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("first_response_minutes", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("resolution_minutes", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("first_response_met", sa.Boolean(), nullable=True))
+        batch.add_column(sa.Column("resolution_met", sa.Boolean(), nullable=True))
         batch.add_column(
             sa.Column("waited_minutes", sa.Integer(), server_default="0", nullable=False)
         )
@@ -66,6 +68,8 @@ def downgrade() -> None:
             "next_target_at",
             "target_missed",
             "waited_minutes",
+            "resolution_met",
+            "first_response_met",
             "resolution_minutes",
             "first_response_minutes",
             "resolution_due_at",

@@ -11,7 +11,7 @@ import time_machine
 
 from backoffice.display import JST
 from backoffice.extensions import db
-from backoffice.inquiries import replies, triage
+from backoffice.inquiries import merging, replies, triage
 from backoffice.inquiries.models import Inquiry
 from backoffice.inquiries.vocabulary import InquiryStatus, Intake
 from backoffice.operators.models import Role
@@ -175,7 +175,7 @@ def test_a_bad_period_is_explained_next_to_its_field_and_kept(signed_in, db) -> 
         "/admin/reports/", query_string={"start": "2026-13-01", "end": "2026-01-01", "grain": "day"}
     )
     assert page.status_code == 422
-    assert "＊開始日を 2026-04-01 の形で入力してください。" in page.text
+    assert "＊開始日を 2026-04-01 の形で、2000年から2100年までの日で入力してください。" in page.text
     assert 'value="2026-13-01"' in page.text
     long = agent.get(
         "/admin/reports/", query_string={"start": "2026-01-01", "end": "2026-06-30", "grain": "day"}
@@ -185,6 +185,18 @@ def test_a_bad_period_is_explained_next_to_its_field_and_kept(signed_in, db) -> 
         "/admin/reports/", query_string={"start": "2026-06-01", "end": "2026-05-01"}
     )
     assert "＊終了日は開始日と同じか、それより後の日にしてください。" in backwards.text
+    far = agent.get("/admin/reports/", query_string={"start": "2026-01-01", "end": "9999-12-31"})
+    assert far.status_code == 422
+    assert "＊終了日を 2026-04-30 の形で、2000年から2100年までの日で入力してください。" in far.text
+    for odd in ({"grain": "hour"}, {"major": "abc"}, {"minor": "1e3"}):
+        assert agent.get("/admin/reports/", query_string=odd).status_code == 422, odd
+    # Keys of its own that url_for would take are never copied into the page's links.
+    for odd in ({"_method": "POST"}, {"_external": "1"}, {"_anchor": "x"}):
+        page = agent.get("/admin/reports/", query_string=odd)
+        assert page.status_code == 200, odd
+        assert "download=volume" in page.text
+        assert "http://localhost/admin/reports" not in page.text
+        assert "#x" not in page.text
     wrong = agent.get("/admin/reports/", query_string={"minor": "999999"})
     assert "＊中カテゴリーを選び直してください。" in wrong.text
     assert agent.get("/admin/reports/", query_string={"download": "nothing"}).status_code == 400
@@ -206,3 +218,22 @@ def test_viewers_read_without_csv_and_outsiders_get_nothing(signed_in, client, a
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/admin/login")
         assert "受付" not in response.get_data(as_text=True)
+
+
+def test_merged_tickets_are_left_out_and_names_cannot_be_formulas(client, signed_in, db) -> None:
+    with at(2027, 1, 4, 10):
+        seed_tree()
+        odd = OperatorActor.of(make_operator(Role.AGENT, email="o@ops.example.jp", name="=1+1"))
+        kept = _new(client, 1)
+        twin = _new(client, 1)
+        _mine(kept, odd)
+    with at(2027, 1, 4, 11):
+        merging.merge(twin.id, kept.reference_number, odd, expected_version=twin.version)
+        _reply(kept, odd, S.RESOLVED)
+    with at(2027, 1, 5, 9):
+        agent = signed_in(Role.AGENT)
+        query = {"start": "2027-01-04", "end": "2027-01-04"}
+        volume = _csv_of(agent, query | {"download": "volume"})
+        assert volume[1] == ["1月4日", "1", "1", "0"]  # the merged twin is not counted
+        operators = _csv_of(agent, query | {"download": "operators"})
+        assert operators[1][0] == "'=1+1"

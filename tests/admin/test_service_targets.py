@@ -9,13 +9,19 @@ import sqlalchemy as sa
 import time_machine
 
 from backoffice.display import JST
-from backoffice.inquiries import replies, triage
+from backoffice.inquiries import desk, merging, replies, triage
 from backoffice.inquiries.models import Inquiry
 from backoffice.inquiries.target_history import measure_history
 from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
-from tests.builders.inquiries import account_request_input, make_inquiry, seed_tree, send
+from tests.builders.inquiries import (
+    account_request_input,
+    category,
+    make_inquiry,
+    seed_tree,
+    send,
+)
 from tests.builders.operators import make_operator
 from tests.conversation.helpers import link_in, mails_to, requester_message
 
@@ -124,46 +130,150 @@ def test_over_target_across_the_year_end_on_the_page_the_filter_and_the_csv(
     assert by_number[late.reference_number]["解決（営業日）"] == ""
 
 
+MEASURES = (
+    "first_response_due_at",
+    "resolution_due_at",
+    "first_response_minutes",
+    "resolution_minutes",
+    "first_response_met",
+    "resolution_met",
+    "waited_minutes",
+    "target_missed",
+    "next_target_at",
+)
+
+
 def test_tickets_from_before_targets_are_measured_from_their_history(client, db) -> None:
+    """As the app measured them: one that waited, was reopened and resolved; one answered late and
+    still open; one waiting now after its resolution target passed."""
     with time_machine.travel(jst(2026, 11, 20, 16), tick=False):
+        seed_tree()
+        actor = _agent()
+        waited = make_inquiry(client)
+        late = make_inquiry(client, email="l@x.example.jp", email_confirm="l@x.example.jp")
+        paused = make_inquiry(client, email="p@x.example.jp", email_confirm="p@x.example.jp")
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False):
+        _reply(waited, actor, S.WAITING)
+    with time_machine.travel(jst(2026, 11, 26, 14), tick=False):
+        requester_message(client, link_in(mails_to(waited.email)[-1]), "試しました。")
+    with time_machine.travel(jst(2026, 11, 27, 11), tick=False):
+        db.session.refresh(waited)
+        triage.move_status(waited, S.RESOLVED, actor)
+        db.session.commit()
+    with time_machine.travel(jst(2026, 12, 1, 11), tick=False):
+        triage.move_status(waited, S.IN_PROGRESS, actor)  # reopened
+        db.session.commit()
+        _reply(late, actor, S.ANSWERED)  # a week after its 1-day target
+    with time_machine.travel(jst(2026, 12, 2, 11), tick=False):
+        triage.move_status(waited, S.RESOLVED, actor)
+        db.session.commit()
+    with time_machine.travel(jst(2026, 12, 4, 11), tick=False):
+        db.session.refresh(paused)
+        _reply(paused, actor, S.WAITING)  # asked back after both targets passed
+    tickets = (waited, late, paused)
+    kept = {t.id: {c: getattr(t, c) for c in MEASURES} for t in tickets}
+    assert kept[late.id]["target_missed"]
+    assert kept[late.id]["next_target_at"] is not None
+    assert kept[paused.id]["resolution_met"] is False
+    assert kept[waited.id]["resolution_met"] is True
+    versions = {t.id: t.version for t in tickets}
+    # As tickets from before migration 0024 would be: no targets at all.
+    db.session.execute(
+        sa.update(Inquiry).values(dict.fromkeys(MEASURES[:6]) | {"waited_minutes": 0})
+    )
+    db.session.commit()
+    assert measure_history() == 3
+    db.session.expire_all()
+    for ticket_id, values in kept.items():
+        again = db.session.get(Inquiry, ticket_id)
+        assert {c: getattr(again, c) for c in MEASURES} == values
+        assert again.version == versions[ticket_id]  # no operator's open page goes stale
+    assert measure_history() == 0
+
+
+def test_closing_a_ticket_without_an_answer_stops_its_clock(client, signed_in, db) -> None:
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False):
+        seed_tree()
+        actor = _agent()
+        inquiry = make_inquiry(client)
+    with time_machine.travel(jst(2026, 11, 24, 11), tick=False):
+        triage.move_status(inquiry, S.REJECTED, actor)
+        db.session.commit()
+    assert inquiry.first_response_minutes is None
+    assert inquiry.next_target_at is None
+    with time_machine.travel(jst(2026, 12, 10, 11), tick=False):
+        page = signed_in(Role.AGENT).get(f"/admin/tickets/{inquiry.id}/").text
+    assert "初回回答：目標 1営業日以内、回答せずに完了" in page
+    assert "解決：目標 5営業日以内、0.1営業日で解決（達成）" in page
+    assert "（超過）" not in page
+
+
+def test_time_in_resolved_before_a_reopening_is_not_counted(client, db) -> None:
+    with time_machine.travel(jst(2026, 11, 24, 9), tick=False):
         seed_tree()
         actor = _agent()
         inquiry = make_inquiry(client)
     with time_machine.travel(jst(2026, 11, 24, 10), tick=False):
-        _reply(inquiry, actor, S.WAITING)
-    with time_machine.travel(jst(2026, 11, 26, 14), tick=False):
-        requester_message(client, link_in(mails_to(inquiry.email)[-1]), "試しました。")
-    with time_machine.travel(jst(2026, 11, 30, 11), tick=False):
-        db.session.refresh(inquiry)
+        _reply(inquiry, actor, S.RESOLVED)
+    assert inquiry.resolution_minutes == 60
+    with time_machine.travel(jst(2026, 12, 8, 10), tick=False):  # two weeks later: reopened
+        triage.move_status(inquiry, S.IN_PROGRESS, actor)
+        db.session.commit()
+    # The ten business days in 解決済 moved the target on; it is not late at once.
+    assert inquiry.waited_minutes == 10 * 480
+    assert inquiry.resolution_met is None
+    assert not inquiry.target_missed
+    # 5 business days less the hour it took, from the reopening: 12/14 17:00, missed from 12/15 9:00.
+    assert inquiry.next_target_at == jst(2026, 12, 15, 9)
+    with time_machine.travel(jst(2026, 12, 8, 12), tick=False):
         triage.move_status(inquiry, S.RESOLVED, actor)
         db.session.commit()
-    kept = {
-        c: getattr(inquiry, c)
-        for c in (
-            "first_response_due_at",
-            "resolution_due_at",
-            "first_response_minutes",
-            "resolution_minutes",
-            "waited_minutes",
-            "target_missed",
-            "next_target_at",
+    assert inquiry.resolution_minutes == 180
+    assert inquiry.resolution_met is True
+
+
+def test_refiling_keeps_an_answer_that_was_in_time(client, db) -> None:
+    with time_machine.travel(jst(2026, 11, 24, 9), tick=False):
+        seed_tree()
+        actor = _agent()
+        inquiry = make_inquiry(client)
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False):
+        triage.move_status(inquiry, S.WAITING, actor)  # asked by phone, no reply yet
+        db.session.commit()
+    with time_machine.travel(jst(2026, 11, 26, 10), tick=False):
+        triage.move_status(inquiry, S.IN_PROGRESS, actor)
+        db.session.commit()
+    with time_machine.travel(jst(2026, 11, 26, 15), tick=False):  # 60 + 300 minutes of work
+        _reply(inquiry, actor, S.ANSWERED)
+    assert inquiry.first_response_minutes == 360
+    assert inquiry.first_response_met is True
+    with time_machine.travel(jst(2026, 11, 26, 16), tick=False):
+        desk.change_category(
+            inquiry.id,
+            category("その他", "上記以外のお問い合わせ").id,
+            None,
+            actor,
+            expected_version=inquiry.version,
         )
-    }
-    version = inquiry.version
-    # As a ticket from before migration 0024 would be: no targets at all.
-    db.session.execute(
-        sa.update(Inquiry).values(
-            first_response_due_at=None,
-            resolution_due_at=None,
-            first_response_minutes=None,
-            resolution_minutes=None,
-            waited_minutes=0,
-        )
-    )
-    db.session.commit()
-    assert measure_history() == 1
-    db.session.expire_all()
-    again = db.session.get(Inquiry, inquiry.id)
-    assert {c: getattr(again, c) for c in kept} == kept
-    assert again.version == version  # no operator's open page goes stale
-    assert measure_history() == 0
+    assert inquiry.first_response_met is True
+    assert not inquiry.target_missed
+
+
+def test_spam_and_merged_tickets_are_never_over_target(client, db) -> None:
+    with time_machine.travel(jst(2026, 11, 24, 9), tick=False):
+        seed_tree()
+        actor = _agent()
+        spam = make_inquiry(client)
+        kept = make_inquiry(client, email="k@x.example.jp", email_confirm="k@x.example.jp")
+        twin = make_inquiry(client, email="k@x.example.jp", email_confirm="k@x.example.jp")
+    with time_machine.travel(jst(2026, 12, 10, 9), tick=False):  # long past every target
+        triage.move_status(spam, S.SPAM, actor)
+        db.session.commit()
+        merging.merge(twin.id, kept.reference_number, actor, expected_version=twin.version)
+    db.session.refresh(twin)
+    assert not spam.target_missed
+    assert spam.next_target_at is None
+    assert twin.merged_into_id == kept.id
+    assert not twin.target_missed
+    assert twin.next_target_at is None
+    assert db.session.get(Inquiry, kept.id).next_target_at is not None

@@ -28,7 +28,7 @@ def test_outside_development_a_missing_secret_key_or_mail_server_stops_start_up(
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "k"})
 
 
-def app_configuration_order_defaults_env_then_overrides(monkeypatch) -> None:
+def test_app_configuration_order_defaults_env_then_overrides(monkeypatch) -> None:
     monkeypatch.setenv("FLASK_DEVELOPMENT", "true")
     monkeypatch.setenv("FLASK_MAIL_PORT", "2525")
     monkeypatch.setenv("FLASK_INQUIRY_SEND_LIMIT", "1 per day")
@@ -217,3 +217,21 @@ def test_top_page_links_the_registration_flows_page(client) -> None:
     assert "介護事業所・みなし介護事業所の方" in page
     assert "医療機関の方" in page
     assert "最大で4名" in page
+
+
+@pytest.mark.parametrize(
+    ("opens", "closes"),
+    [("17:00", "09:00"), ("09:00", "09:00"), ("9時", "17:00"), ("09:00:30", "17:00")],
+)
+def test_desk_hours_must_be_a_span_within_a_day(monkeypatch, opens: str, closes: str) -> None:
+    """The service targets count in 受付時間: a span that is empty or backwards is refused at start
+    (it would make every target endless)."""
+    monkeypatch.setenv("FLASK_DEVELOPMENT", "true")
+    with pytest.raises(ConfigError, match="HELPDESK"):
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "HELPDESK_OPENS": opens,
+                "HELPDESK_CLOSES": closes,
+            }
+        )

@@ -481,7 +481,16 @@ class _Inquiries:
         "version",
         *_TARGET_COLUMNS,
     )
-    EVENT_COLUMNS = ("inquiry_id", "kind", "actor", "old_value", "new_value", "body", "created_at")
+    EVENT_COLUMNS = (
+        "inquiry_id",
+        "kind",
+        "actor",
+        "operator_id",
+        "old_value",
+        "new_value",
+        "body",
+        "created_at",
+    )
     REQUEST_COLUMNS = (
         "inquiry_id",
         "medical_code",
@@ -588,7 +597,7 @@ class _Inquiries:
                     resolved,
                 ),
             )
-            self._history(i, status, created, first_response, resolved)
+            self._history(i, status, created, first_response, resolved, assignee)
             if is_request:
                 self.requests.append(
                     (
@@ -610,27 +619,25 @@ class _Inquiries:
         created: datetime,
         first_response: datetime | None,
         resolved: datetime | None,
+        assignee: int | None,
     ) -> None:
+        """Its history; what the ticket's 担当者 did is theirs (the reports count replies per operator)."""
         events = self.events
-        events.append((i, "created", "依頼者", None, "new", None, created))
+        events.append((i, "created", "依頼者", None, None, "new", None, created))
         if first_response is None:
             if status == "spam":
-                events.append((i, "status_changed", "担当者", "new", "spam", None, created))
+                events.append(
+                    (i, "status_changed", "担当者", assignee, "new", "spam", None, created)
+                )
             return
-        events.append((i, "status_changed", "担当者", "new", "in_progress", None, first_response))
         events.append(
-            (
-                i,
-                "public_reply",
-                "担当者",
-                None,
-                None,
-                REPLY,
-                first_response,
-            )
+            (i, "status_changed", "担当者", assignee, "new", "in_progress", None, first_response)
         )
+        events.append((i, "public_reply", "担当者", assignee, None, None, REPLY, first_response))
         if resolved is not None:
-            events.append((i, "status_changed", "担当者", "in_progress", status, None, resolved))
+            events.append(
+                (i, "status_changed", "担当者", assignee, "in_progress", status, None, resolved)
+            )
 
 
 ORG_COLUMNS = (

@@ -168,11 +168,11 @@ class Durations:
 
 
 def _tenths(minutes: sa.ColumnElement, length: int) -> sa.ColumnElement:
-    """Business minutes as tenths of a business day, rounded half up (as business_days.as_days).
-    The numbers are written into the SQL: integer division on both databases (a bound parameter
-    may be numeric on PostgreSQL, and the cast would then round instead)."""
-    half, whole = sa.literal_column(str(int(length))), sa.literal_column(str(2 * int(length)))
-    return (minutes * sa.literal_column("20") + half) / whole
+    """Business minutes as tenths of a business day, rounded half up (as business_days.as_days),
+    in integer division on both databases (`/` would be true division, NUMERIC on PostgreSQL)."""
+    half = sa.literal_column(str(int(length)), sa.Integer)
+    whole = sa.literal_column(str(2 * int(length)), sa.Integer)
+    return (minutes * sa.literal_column("20", sa.Integer) + half) // whole
 
 
 class Figures:
@@ -260,7 +260,8 @@ class Figures:
 
     @cached_property
     def replies(self) -> dict[int, int]:
-        """Public replies sent in the period, per operator (in scope: on its tickets)."""
+        """Public replies sent in the period, per operator, whatever the scope's category (finding
+        each reply's ticket would read every ticket of the period: see docs/reports.md)."""
         statement = (
             sa.select(InquiryEvent.operator_id, sa.func.count())
             .where(
@@ -271,10 +272,6 @@ class Figures:
             )
             .group_by(InquiryEvent.operator_id)
         )
-        if self.scope.major_id is not None or self.scope.minor_id is not None:
-            statement = _in_scope(
-                statement.join(Inquiry, InquiryEvent.inquiry_id == Inquiry.id), self.scope
-            )
         return dict(db.session.execute(statement).all())
 
 

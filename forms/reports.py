@@ -7,7 +7,7 @@ from wtforms import Form, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from backoffice.inquiries.models import InquiryCategory
-from backoffice.reports.figures import GRAINS, Scope
+from backoffice.reports.scope import GRAINS, Scope
 
 # Longer periods are the work of the CSV, and a bar per day stops being readable past a quarter.
 LONGEST_DAYS = 731

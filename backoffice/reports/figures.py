@@ -11,21 +11,18 @@ the rounded values, so both databases give the same figure.
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from backoffice.business_days import day_minutes, desk_hours
-from backoffice.display import JST
 from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryEvent, is_unfinished
 from backoffice.inquiries.vocabulary import EventKind, InquiryStatus, Intake
 from backoffice.operators.models import Operator
+from backoffice.reports.scope import Scope, bucket, bucket_label, buckets, jst_day
 
-GRAINS = {"day": "日", "week": "週", "month": "月"}
 # The backlog's age, in calendar days since arrival: (label, at least this many days).
 AGES = (
     ("1日未満", 0),
@@ -35,42 +32,6 @@ AGES = (
     ("15〜30日", 15),
     ("31日以上", 31),
 )
-
-
-class jst_day(FunctionElement):
-    """The Japan date of a UTC timestamp column (Japan has no summer time: +9 hours)."""
-
-    type = sa.Date()
-    inherit_cache = True
-
-
-@compiles(jst_day, "postgresql")
-def _jst_day_pg(element: jst_day, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
-    return f"CAST(({compiler.process(element.clauses, **kw)} + INTERVAL '9 hours') AS DATE)"
-
-
-@compiles(jst_day, "sqlite")
-def _jst_day_sqlite(element: jst_day, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '+9 hours')"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a report covers: Japan dates (both included), a grain, and optionally a category."""
-
-    start: date
-    end: date
-    grain: str = "day"
-    major_id: int | None = None
-    minor_id: int | None = None
-
-    @property
-    def since(self) -> datetime:
-        return datetime.combine(self.start, time.min, tzinfo=JST).astimezone(UTC)
-
-    @property
-    def until(self) -> datetime:
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=JST).astimezone(UTC)
 
 
 def _real() -> sa.ColumnElement[bool]:
@@ -84,34 +45,6 @@ def _in_scope(statement: sa.Select, scope: Scope) -> sa.Select:
         minors = sa.select(InquiryCategory.id).where(InquiryCategory.parent_id == scope.major_id)
         return statement.where(Inquiry.category_id.in_(minors.scalar_subquery()))
     return statement
-
-
-def bucket(day: date, grain: str) -> date:
-    """The first day of the day's week (Monday) or month."""
-    if grain == "week":
-        return day - timedelta(days=day.weekday())
-    if grain == "month":
-        return day.replace(day=1)
-    return day
-
-
-def bucket_label(start: date, grain: str) -> str:
-    if grain == "month":
-        return f"{start.year}年{start.month}月"
-    if grain == "week":
-        return f"{start.month}月{start.day}日の週"
-    return f"{start.month}月{start.day}日"
-
-
-def buckets(scope: Scope) -> list[date]:
-    seen: list[date] = []
-    day = scope.start
-    while day <= scope.end:
-        b = bucket(day, scope.grain)
-        if not seen or seen[-1] != b:
-            seen.append(b)
-        day += timedelta(days=1)
-    return seen
 
 
 def _as_date(value: object) -> date:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from backoffice.inquiries.export import safe_cell
 from backoffice.reports import figures
 from backoffice.reports.figures import Figures
+from backoffice.reports.scope import GRAINS
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Table:
 
 def volume(source: Figures) -> Table:
     found = figures.volume(source)
-    unit = figures.GRAINS[source.scope.grain]
+    unit = GRAINS[source.scope.grain]
     return Table(
         "volume",
         f"{unit}ごとの受付件数・解決件数・未完了件数",

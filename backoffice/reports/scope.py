@@ -1,0 +1,77 @@
+"""What a report covers — a period of Japan dates, a grain and a category — and the Japan day of
+a timestamp in SQL, the same on SQLite and PostgreSQL."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from backoffice.display import JST
+
+GRAINS = {"day": "日", "week": "週", "month": "月"}
+
+
+class jst_day(FunctionElement):
+    """The Japan date of a UTC timestamp column (Japan has no summer time: +9 hours)."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(jst_day, "postgresql")
+def _jst_day_pg(element: jst_day, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)} + INTERVAL '9 hours') AS DATE)"
+
+
+@compiles(jst_day, "sqlite")
+def _jst_day_sqlite(element: jst_day, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+9 hours')"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers: Japan dates (both included), a grain, and optionally a category."""
+
+    start: date
+    end: date
+    grain: str = "day"
+    major_id: int | None = None
+    minor_id: int | None = None
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=JST).astimezone(UTC)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=JST).astimezone(UTC)
+
+
+def bucket(day: date, grain: str) -> date:
+    """The first day of the day's week (Monday) or month."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def bucket_label(start: date, grain: str) -> str:
+    if grain == "month":
+        return f"{start.year}年{start.month}月"
+    if grain == "week":
+        return f"{start.month}月{start.day}日の週"
+    return f"{start.month}月{start.day}日"
+
+
+def buckets(scope: Scope) -> list[date]:
+    seen: list[date] = []
+    day = scope.start
+    while day <= scope.end:
+        b = bucket(day, scope.grain)
+        if not seen or seen[-1] != b:
+            seen.append(b)
+        day += timedelta(days=1)
+    return seen

@@ -93,8 +93,8 @@ def _minute_of_day(moment: datetime, hours: tuple[time, time]) -> int:
     """Minutes since opening on the moment's own Japan day, clamped to 0..day_minutes."""
     local = to_jst(moment)
     opens = hours[0].hour * 60 + hours[0].minute
-    now = local.hour * 60 + local.minute + local.second / 60
-    return int(min(max(now - opens, 0), day_minutes(hours)))
+    now = local.hour * 60 + local.minute  # whole minutes: 10:00:45 is 10:00
+    return min(max(now - opens, 0), day_minutes(hours))
 
 
 def business_minutes(start: datetime, end: datetime, hours: tuple[time, time]) -> int:
@@ -130,9 +130,9 @@ def add_business_minutes(start: datetime, minutes: int, hours: tuple[time, time]
 
 
 def late_from(start: datetime, minutes: int, hours: tuple[time, time]) -> datetime:
-    """The moment a target of `minutes` business minutes from `start` is missed: the first moment
-    with more than that many business minutes behind it. Landing on closing time, that is the next
-    opening (an answer at 17:30 took no more business time than one at 17:00)."""
+    """The last on-time minute of a target of `minutes` business minutes from `start` (the target
+    is missed from the minute after it, on_time). Landing on closing time, that is the next opening:
+    an answer at 17:30 or at 9:00 took no more business time than one at 17:00."""
     due = add_business_minutes(start, minutes, hours)
     if to_jst(due).time() == hours[1]:
         day = _next_business_day(to_jst(due).date())

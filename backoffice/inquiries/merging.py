@@ -101,6 +101,7 @@ def merge(
         if survivor.status is InquiryStatus.WAITING:
             triage.move_status(survivor, InquiryStatus.IN_PROGRESS, actor)
     merged.merged_into = survivor
+    targets.settle(merged)  # never measured again, whatever its status
     triage.add_event(
         merged,
         actor,

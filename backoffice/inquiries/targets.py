@@ -2,7 +2,7 @@
 中カテゴリー, counted in business time (minutes within 受付時間 on business days, see
 backoffice.business_days); the time spent 依頼者の回答待ち, and 解決済 before a reopening, is not counted.
 
-Each ticket keeps its targets' due moments (the first moment each is missed: set on arrival, moved on
+Each ticket keeps its targets' due moments (the last on-time minute of each: set on arrival, moved on
 by every pause), the business minutes each took, whether each was met, and two columns the list
 filters on: `target_missed` and `next_target_at` (when the running target falls due; None while
 paused and once done). Every change goes through the functions here, in the caller's transaction
@@ -29,6 +29,8 @@ from backoffice.inquiries.vocabulary import DONE_STATUSES, InquiryStatus
 S = InquiryStatus
 # The clock stops in these: waiting for the requester, and resolved (counted if it is reopened).
 PAUSED = frozenset({S.WAITING, S.RESOLVED})
+# Done statuses whose time is a pause when the ticket is reopened.
+RESUMABLE = frozenset({S.RESOLVED, S.CLOSED, S.REJECTED})
 
 
 def start(inquiry: Inquiry, category: InquiryCategory, now: datetime) -> None:
@@ -40,8 +42,9 @@ def start(inquiry: Inquiry, category: InquiryCategory, now: datetime) -> None:
 
 
 def retarget(inquiry: Inquiry, category: InquiryCategory) -> None:
-    """Re-filed under another 中カテゴリー: its targets from arrival, as if it had come in there."""
-    if inquiry.created_at is None:
+    """Re-filed under another 中カテゴリー: its targets from arrival, as if it had come in there (a
+    ticket from before the targets stays for `flask tickets measure`)."""
+    if inquiry.created_at is None or inquiry.first_response_due_at is None:
         return
     hours = desk_hours()
     answered_wait = None
@@ -58,6 +61,13 @@ def retarget(inquiry: Inquiry, category: InquiryCategory) -> None:
         )
     if inquiry.resolved_at is not None and inquiry.resolution_due_at is not None:
         inquiry.resolution_met = on_time(inquiry.resolved_at, inquiry.resolution_due_at)
+    if inquiry.status in PAUSED and inquiry.waiting_since is not None:
+        # Judged again against the new targets, as when the clock stopped.
+        if inquiry.first_response_at is None:
+            inquiry.first_response_met = None
+        if inquiry.resolved_at is None:
+            inquiry.resolution_met = None
+        _late_when_paused(inquiry, inquiry.waiting_since)
     settle(inquiry)
 
 
@@ -85,19 +95,29 @@ def responded(inquiry: Inquiry, now: datetime) -> None:
     settle(inquiry)
 
 
+def status_moving(inquiry: Inquiry, old: InquiryStatus, new: InquiryStatus, now: datetime) -> None:
+    """Before a status change touches resolved_at: a reopened ticket's time since its resolution is
+    a pause (its due moments move on by it), as is a wait's (in status_moved)."""
+    if old in RESUMABLE and new not in DONE_STATUSES and inquiry.resolved_at is not None:
+        _resume(inquiry, business_minutes(inquiry.resolved_at, now, desk_hours()))
+
+
+def _resume(inquiry: Inquiry, waited: int) -> None:
+    hours = desk_hours()
+    inquiry.waited_minutes = (inquiry.waited_minutes or 0) + waited
+    if inquiry.first_response_at is None and inquiry.first_response_due_at is not None:
+        inquiry.first_response_due_at = late_from(inquiry.first_response_due_at, waited, hours)
+    if inquiry.resolution_due_at is not None:
+        inquiry.resolution_due_at = late_from(inquiry.resolution_due_at, waited, hours)
+
+
 def status_moved(inquiry: Inquiry, old: InquiryStatus, new: InquiryStatus, now: datetime) -> None:
     """After a status change (resolved_at already set or cleared), before waiting_since is reset: a
     pause that ends moves the due moments on by its business time; a ticket done is measured; a
     running target already past due when the clock stops is missed for good."""
     hours = desk_hours()
-    resumed = old is S.WAITING or (old is S.RESOLVED and new not in DONE_STATUSES)
-    if resumed and inquiry.waiting_since is not None:
-        waited = business_minutes(inquiry.waiting_since, now, hours)
-        inquiry.waited_minutes = (inquiry.waited_minutes or 0) + waited
-        if inquiry.first_response_at is None and inquiry.first_response_due_at is not None:
-            inquiry.first_response_due_at = late_from(inquiry.first_response_due_at, waited, hours)
-        if inquiry.resolution_due_at is not None:
-            inquiry.resolution_due_at = late_from(inquiry.resolution_due_at, waited, hours)
+    if old is S.WAITING and inquiry.waiting_since is not None:
+        _resume(inquiry, business_minutes(inquiry.waiting_since, now, hours))
     if new in PAUSED and old not in PAUSED:
         _late_when_paused(inquiry, now)
     if new in DONE_STATUSES and old not in DONE_STATUSES and inquiry.resolved_at is not None:
@@ -107,6 +127,8 @@ def status_moved(inquiry: Inquiry, old: InquiryStatus, new: InquiryStatus, now: 
     elif new not in DONE_STATUSES and old in DONE_STATUSES:
         inquiry.resolution_minutes = None
         inquiry.resolution_met = None  # measured again when it is resolved again
+    if new in DONE_STATUSES and inquiry.first_response_at is None:
+        inquiry.first_response_met = None  # finished without an answer: nothing to measure
     settle(inquiry, status=new)
 
 
@@ -149,7 +171,9 @@ def settle(inquiry: object, status: InquiryStatus | None = None) -> None:
     if status in DONE_STATUSES or status in PAUSED:
         inquiry.next_target_at = None
     elif inquiry.first_response_at is None:
-        inquiry.next_target_at = inquiry.first_response_due_at
+        # The sooner of the two (a category may give the first answer the longer target).
+        dues = [d for d in (inquiry.first_response_due_at, inquiry.resolution_due_at) if d]
+        inquiry.next_target_at = min(dues) if dues else None
     else:
         inquiry.next_target_at = inquiry.resolution_due_at
 

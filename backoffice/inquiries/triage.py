@@ -176,6 +176,7 @@ def move_status(inquiry: Inquiry, new: InquiryStatus, actor: Actor) -> None:
         )
     inquiry.status = new
     now = utcnow()
+    targets.status_moving(inquiry, old, new, now)
     if new in DONE_STATUSES and inquiry.resolved_at is None:
         inquiry.resolved_at = now
     elif new not in DONE_STATUSES:

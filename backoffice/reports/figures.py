@@ -1,7 +1,7 @@
 """The supervisor's figures for a period and a 大/中カテゴリー, each an aggregate computed in SQL
 (per Japan day, per category, per rounded duration) and folded here: never a ticket loaded. One
-`Figures` reads each aggregate once per page (five scans, each of an index that carries what it
-reads: migration 0025), and every table is folded from them.
+`Figures` reads each aggregate once per page (the four over a period from an index that carries
+what it reads: migration 0025), and every table is folded from them.
 
 Spam and tickets merged into another are left out of every figure: they are not work. Durations are
 business minutes within 受付時間 (backoffice.inquiries.targets), shown as business days with one

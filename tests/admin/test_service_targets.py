@@ -170,7 +170,38 @@ def test_tickets_from_before_targets_are_measured_from_their_history(client, db)
     with time_machine.travel(jst(2026, 12, 4, 11), tick=False):
         db.session.refresh(paused)
         _reply(paused, actor, S.WAITING)  # asked back after both targets passed
-    tickets = (waited, late, paused)
+    # Asked by phone, then asked again by the first reply, then answered; and a ticket resolved,
+    # completed, reopened and resolved again. The clock ticks: each history entry is written a
+    # moment after the change it records.
+    with time_machine.travel(jst(2026, 12, 7, 9), tick=False):
+        again = make_inquiry(client, email="a@x.example.jp", email_confirm="a@x.example.jp")
+        reopened = make_inquiry(client, email="r@x.example.jp", email_confirm="r@x.example.jp")
+    with time_machine.travel(jst(2026, 12, 7, 10), tick=True):
+        triage.move_status(again, S.WAITING, actor)
+        db.session.commit()
+        _reply(reopened, actor, S.RESOLVED)
+    with time_machine.travel(jst(2026, 12, 8, 10), tick=True):
+        db.session.refresh(reopened)
+        triage.move_status(reopened, S.CLOSED, actor)
+        db.session.commit()
+    with time_machine.travel(jst(2026, 12, 9, 10), tick=True):
+        db.session.refresh(again)
+        _reply(again, actor, S.WAITING)
+    with time_machine.travel(jst(2026, 12, 10, 10), tick=True):
+        requester_message(client, link_in(mails_to(again.email)[-1]), "回答です。")
+        db.session.refresh(reopened)
+        triage.move_status(reopened, S.IN_PROGRESS, actor)
+        db.session.commit()
+    with time_machine.travel(jst(2026, 12, 10, 12), tick=True):
+        db.session.refresh(reopened)
+        triage.move_status(reopened, S.RESOLVED, actor)
+        db.session.commit()
+    db.session.refresh(again)
+    assert again.first_response_minutes == 60  # the day waited before the first reply not counted
+    assert again.first_response_met is True
+    assert reopened.waited_minutes == 3 * 480  # 解決済 and 完了 until the reopening
+    assert reopened.resolution_minutes == 60 + 120
+    tickets = (waited, late, paused, again, reopened)
     kept = {t.id: {c: getattr(t, c) for c in MEASURES} for t in tickets}
     assert kept[late.id]["target_missed"]
     assert kept[late.id]["next_target_at"] is not None
@@ -182,12 +213,12 @@ def test_tickets_from_before_targets_are_measured_from_their_history(client, db)
         sa.update(Inquiry).values(dict.fromkeys(MEASURES[:6]) | {"waited_minutes": 0})
     )
     db.session.commit()
-    assert measure_history() == 3
+    assert measure_history() == 5
     db.session.expire_all()
     for ticket_id, values in kept.items():
-        again = db.session.get(Inquiry, ticket_id)
-        assert {c: getattr(again, c) for c in MEASURES} == values
-        assert again.version == versions[ticket_id]  # no operator's open page goes stale
+        measured = db.session.get(Inquiry, ticket_id)
+        assert {c: getattr(measured, c) for c in MEASURES} == values, ticket_id
+        assert measured.version == versions[ticket_id]  # no operator's open page goes stale
     assert measure_history() == 0
 
 
@@ -266,11 +297,17 @@ def test_spam_and_merged_tickets_are_never_over_target(client, db) -> None:
         spam = make_inquiry(client)
         kept = make_inquiry(client, email="k@x.example.jp", email_confirm="k@x.example.jp")
         twin = make_inquiry(client, email="k@x.example.jp", email_confirm="k@x.example.jp")
+        rejected = make_inquiry(client, email="k@x.example.jp", email_confirm="k@x.example.jp")
     with time_machine.travel(jst(2026, 12, 10, 9), tick=False):  # long past every target
         triage.move_status(spam, S.SPAM, actor)
+        triage.move_status(rejected, S.REJECTED, actor)
         db.session.commit()
+        assert rejected.target_missed  # resolved late
         merging.merge(twin.id, kept.reference_number, actor, expected_version=twin.version)
+        merging.merge(rejected.id, kept.reference_number, actor, expected_version=rejected.version)
     db.session.refresh(twin)
+    db.session.refresh(rejected)
+    assert not rejected.target_missed  # a duplicate, whatever it was
     assert not spam.target_missed
     assert spam.next_target_at is None
     assert twin.merged_into_id == kept.id

@@ -406,17 +406,7 @@ def inquiry_email(i: int) -> str:
     return f"staff{i}@office{i % 9973}.example.jp"
 
 
-_TARGET_COLUMNS = (
-    "first_response_due_at",
-    "resolution_due_at",
-    "first_response_minutes",
-    "resolution_minutes",
-    "first_response_met",
-    "resolution_met",
-    "waited_minutes",
-    "target_missed",
-    "next_target_at",
-)
+_TARGET_COLUMNS = targets.MEASURES
 
 
 def _targets(

@@ -113,19 +113,22 @@ _TARGET_DAYS = [
 ]
 
 
+_CATEGORY_FIELDS = [
+    "parent",
+    "name",
+    "position",
+    "is_active",
+    "kind",
+    "first_response_business_days",
+    "target_business_days",
+]
+
+
 class CategoryView(SecuredModelView):
     """お問い合わせ区分: the 大/中カテゴリー tree. Categories are closed (有効 off), never deleted."""
 
     roles = MANAGE
-    column_list = [
-        "parent",
-        "name",
-        "position",
-        "is_active",
-        "kind",
-        "first_response_business_days",
-        "target_business_days",
-    ]
+    column_list = _CATEGORY_FIELDS
     column_labels = {
         "parent": "大カテゴリー",
         "name": "名称",
@@ -140,15 +143,7 @@ class CategoryView(SecuredModelView):
         "kind": lambda v, c, m, n: "ID発行申請" if m.is_account_request else "一般",
     }
     column_default_sort = [("parent_id", False), ("position", False)]
-    form_columns = [
-        "parent",
-        "name",
-        "position",
-        "is_active",
-        "kind",
-        "first_response_business_days",
-        "target_business_days",
-    ]
+    form_columns = _CATEGORY_FIELDS
     form_args = {
         "first_response_business_days": {"validators": _TARGET_DAYS},
         "target_business_days": {"validators": _TARGET_DAYS},

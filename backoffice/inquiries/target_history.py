@@ -16,17 +16,7 @@ from backoffice.inquiries.vocabulary import DONE_STATUSES, EventKind, InquirySta
 _WAITING = InquiryStatus.WAITING.value
 _DONE = {status.value for status in DONE_STATUSES}
 _RESUMABLE = {status.value for status in targets.RESUMABLE}
-_WRITTEN = (
-    "first_response_due_at",
-    "resolution_due_at",
-    "first_response_minutes",
-    "resolution_minutes",
-    "first_response_met",
-    "resolution_met",
-    "waited_minutes",
-    "target_missed",
-    "next_target_at",
-)
+_WRITTEN = targets.MEASURES
 # The events that end one wait and start the next while the ticket stays 依頼者の回答待ち (asked again).
 _ASKED_AGAIN = (EventKind.PUBLIC_REPLY, EventKind.CORRECTION_REQUESTED)
 _SAME_CHANGE = timedelta(seconds=2)

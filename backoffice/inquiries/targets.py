@@ -27,6 +27,18 @@ from backoffice.inquiries.models import MISSED_SQL, Inquiry, InquiryCategory
 from backoffice.inquiries.vocabulary import DONE_STATUSES, InquiryStatus
 
 S = InquiryStatus
+# The columns this module keeps on each ticket (what a backfill or a bulk load must write).
+MEASURES = (
+    "first_response_due_at",
+    "resolution_due_at",
+    "first_response_minutes",
+    "resolution_minutes",
+    "first_response_met",
+    "resolution_met",
+    "waited_minutes",
+    "target_missed",
+    "next_target_at",
+)
 # The clock stops in these: waiting for the requester, and resolved (counted if it is reopened).
 PAUSED = frozenset({S.WAITING, S.RESOLVED})
 # Done statuses whose time is a pause when the ticket is reopened.

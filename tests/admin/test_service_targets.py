@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import time_machine
 
 from backoffice.display import JST
-from backoffice.inquiries import desk, merging, replies, triage
+from backoffice.inquiries import desk, merging, replies, targets, triage
 from backoffice.inquiries.models import Inquiry
 from backoffice.inquiries.target_history import measure_history
 from backoffice.inquiries.vocabulary import InquiryStatus
@@ -130,17 +130,7 @@ def test_over_target_across_the_year_end_on_the_page_the_filter_and_the_csv(
     assert by_number[late.reference_number]["解決（営業日）"] == ""
 
 
-MEASURES = (
-    "first_response_due_at",
-    "resolution_due_at",
-    "first_response_minutes",
-    "resolution_minutes",
-    "first_response_met",
-    "resolution_met",
-    "waited_minutes",
-    "target_missed",
-    "next_target_at",
-)
+MEASURES = targets.MEASURES
 
 
 def test_tickets_from_before_targets_are_measured_from_their_history(client, db) -> None:

@@ -157,7 +157,9 @@ def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> N
     assert "ダッシュボード" in page.title()
     shot(page, "06-admin-dashboard")
     assert axe_violations(page, axe_source) == []
-    page.get_by_role("link", name=number).first.click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=number).first.click()
+    page.wait_for_load_state("load")  # axe reads colours: the stylesheets must have applied
     assert number in page.locator("h1").inner_text()
     assert axe_violations(page, axe_source) == []
     page.locator("#reply-body").fill("アカウントの発行手続きを進めています。")
@@ -165,7 +167,9 @@ def test_operator_signs_in_and_answers_a_ticket(page, live_app, axe_source) -> N
     expect(page.locator("body")).to_contain_text("回答を送信しました")
     shot(page, "07-admin-ticket")
     expect(page.locator("body")).to_contain_text("回答（依頼者に送信）")
-    page.get_by_role("link", name="お問い合わせ一覧に戻る").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="お問い合わせ一覧に戻る").click()
+    page.wait_for_load_state("load")
     assert axe_violations(page, axe_source) == []
     page.get_by_role("button", name="ログアウト").click()
     expect(page).to_have_url(re.compile(re.escape("/admin/login") + "$"))
@@ -185,7 +189,9 @@ def test_issued_account_reaches_mypage_and_adds_a_user(page, live_app, axe_sourc
     page.goto(base + "/admin/login")
     operator_sign_in(page, secret)
     page.get_by_role("link", name=number).first.click()
-    page.get_by_role("link", name="アカウント発行").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="アカウント発行").click()
+    page.wait_for_load_state("load")
     assert axe_violations(page, axe_source) == []
     page.get_by_role("button", name="発行する").click()
     expect(page.locator("body")).to_contain_text("アカウントを発行しました")
@@ -209,7 +215,9 @@ def test_issued_account_reaches_mypage_and_adds_a_user(page, live_app, axe_sourc
     page.get_by_label("利用規約に同意する").check()
     page.get_by_role("button", name="同意して進む").click()
     expect(page.locator("body")).to_contain_text("ユーザはあと4名追加できます")
-    page.get_by_role("link", name="ユーザ新規登録").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="ユーザ新規登録").click()
+    page.wait_for_load_state("load")
     assert axe_violations(page, axe_source) == []
     page.get_by_role("button", name="登録する").click()  # empty: the errors first
     expect(page).to_have_title(re.compile("^エラー："))

@@ -21,8 +21,9 @@ from backoffice.inbound import addresses
 from backoffice.inbound.models import InboundSource
 from backoffice.inbound.receive import receive
 from backoffice.inquiries import operations
+from backoffice.inquiries.canned import CannedReply
 from backoffice.inquiries.categories import ACCOUNT_REQUEST, seed_categories
-from backoffice.inquiries.models import CannedReply, Inquiry, InquiryCategory
+from backoffice.inquiries.models import Inquiry, InquiryCategory
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Operator, Role
 from backoffice.urls import external_url

@@ -6,6 +6,8 @@ from backoffice.attachments import models as attachments_models
 from backoffice.audit import models as audit_models
 from backoffice.eclaims import models as eclaims_models
 from backoffice.inbound import models as inbound_models
+from backoffice.inquiries import canned as inquiries_canned
+from backoffice.inquiries import drafts as inquiries_drafts
 from backoffice.inquiries import models as inquiries_models
 from backoffice.inquiries import search_index as inquiries_search_index
 from backoffice.mail import models as mail_models
@@ -22,6 +24,8 @@ __all__ = [
     "audit_models",
     "eclaims_models",
     "inbound_models",
+    "inquiries_canned",
+    "inquiries_drafts",
     "inquiries_models",
     "inquiries_search_index",
     "mail_models",

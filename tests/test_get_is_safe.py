@@ -32,7 +32,8 @@ from backoffice.inbound.models import InboundSource, InboundState
 from backoffice.inbound.receive import receive
 from backoffice.inquiries import replies, triage
 from backoffice.inquiries.actors import REQUESTER
-from backoffice.inquiries.models import CannedReply, Inquiry, InquiryCategory
+from backoffice.inquiries.canned import CannedReply
+from backoffice.inquiries.models import Inquiry, InquiryCategory
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
 from backoffice.notices import operations as notices

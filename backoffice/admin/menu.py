@@ -17,7 +17,8 @@ from backoffice.admin.settings import (
 )
 from backoffice.audit.models import AuditEvent
 from backoffice.extensions import db
-from backoffice.inquiries.models import CannedReply, Inquiry, InquiryCategory
+from backoffice.inquiries.canned import CannedReply
+from backoffice.inquiries.models import Inquiry, InquiryCategory
 from backoffice.operators.models import Operator
 
 

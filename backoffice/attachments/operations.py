@@ -24,7 +24,8 @@ from backoffice.attachments.storage import Storage, storage
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.inquiries.actors import REQUESTER, Actor
-from backoffice.inquiries.models import Inquiry, InquiryDraft, InquiryEvent
+from backoffice.inquiries.drafts import InquiryDraft
+from backoffice.inquiries.models import Inquiry, InquiryEvent
 from backoffice.inquiries.vocabulary import FINISHED, PUBLIC_KINDS
 
 

@@ -1,5 +1,5 @@
-"""Inquiry tickets, their category tree, category-specific details, history and form drafts (the
-kinds and statuses they use: backoffice.inquiries.vocabulary)."""
+"""Inquiry tickets, their category tree, category-specific details and history (the kinds and
+statuses they use: backoffice.inquiries.vocabulary; the form's drafts: drafts.py; 定型文: canned.py)."""
 
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -376,31 +376,3 @@ class InquiryStatusCount(db.Model):
 def _one_row_per_status(table: sa.Table, connection: sa.Connection, **kw: Any) -> None:
     """Tables made by `create_all` (tests) start with every counter, as migration 0005 does."""
     connection.execute(table.insert(), [{"status": s, "count": 0} for s in InquiryStatus])
-
-
-class InquiryDraft(db.Model):
-    """What the requester entered, kept on the server between 入力 and 確認 (too large for a cookie).
-
-    The cookie session holds only the draft's random key; the key then becomes the ticket's submission key.
-    """
-
-    __tablename__ = "inquiry_drafts"
-
-    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-class CannedReply(db.Model):
-    """定型文: text an operator can insert into a reply; kept by admins."""
-
-    __tablename__ = "canned_replies"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    body: Mapped[str] = mapped_column(sa.Text)
-    position: Mapped[int] = mapped_column(default=0)
-    is_active: Mapped[bool] = mapped_column(default=True)
-
-    def __str__(self) -> str:
-        return self.title

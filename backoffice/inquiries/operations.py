@@ -26,11 +26,11 @@ from backoffice.display import to_jst
 from backoffice.extensions import db
 from backoffice.inquiries import links, notifications, targets
 from backoffice.inquiries.actors import REQUESTER, Actor
+from backoffice.inquiries.drafts import InquiryDraft
 from backoffice.inquiries.models import (
     AccountRequestDetails,
     Inquiry,
     InquiryCategory,
-    InquiryDraft,
     InquiryEvent,
 )
 from backoffice.inquiries.vocabulary import PUBLIC_KINDS, EventKind, InquiryStatus

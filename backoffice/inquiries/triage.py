@@ -27,7 +27,8 @@ from backoffice.domain_errors import DomainError
 from backoffice.extensions import db
 from backoffice.inquiries import notifications, targets
 from backoffice.inquiries.actors import Actor
-from backoffice.inquiries.models import CannedReply, Inquiry, InquiryEvent, is_open
+from backoffice.inquiries.canned import CannedReply
+from backoffice.inquiries.models import Inquiry, InquiryEvent, is_open
 from backoffice.inquiries.vocabulary import (
     DONE_STATUSES,
     OPEN_STATUSES,

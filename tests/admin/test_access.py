@@ -5,7 +5,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from backoffice.inquiries.models import CannedReply
+from backoffice.inquiries.canned import CannedReply
 from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.operators.models import Role
 from tests.builders.web import csrf_token

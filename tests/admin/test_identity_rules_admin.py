@@ -24,7 +24,8 @@ from backoffice.admin.access import SESSION_KEY
 from backoffice.audit.models import AuditEvent, Outcome
 from backoffice.eclaims.importer import import_csv
 from backoffice.extensions import db as _db
-from backoffice.inquiries.models import CannedReply, Inquiry, InquiryCategory
+from backoffice.inquiries.canned import CannedReply
+from backoffice.inquiries.models import Inquiry, InquiryCategory
 from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.mail.outbox import readable
 from backoffice.operators import operations

@@ -231,7 +231,7 @@ def test_reply_shows_on_the_status_page_and_empty_reply_is_refused(
 
 
 def test_canned_replies_are_offered_on_the_ticket_page(signed_in, inquiry, db) -> None:
-    from backoffice.inquiries.models import CannedReply
+    from backoffice.inquiries.canned import CannedReply
 
     db.session.add(CannedReply(title="再設定の案内", body="パスワード再設定の手順です。"))
     db.session.add(CannedReply(title="古い定型文", body="使わない", is_active=False))

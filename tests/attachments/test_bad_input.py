@@ -11,7 +11,7 @@ from backoffice.attachments.checks import check_and_store, display_name
 from backoffice.attachments.models import Attachment
 from backoffice.attachments.storage import storage
 from backoffice.extensions import db
-from backoffice.inquiries.models import InquiryDraft
+from backoffice.inquiries.drafts import InquiryDraft
 from tests.attachments import helpers as files
 from tests.builders.inquiries import general_input, seed_tree
 from tests.builders.web import csrf_token

@@ -15,7 +15,7 @@ from backoffice.attachments.storage import storage
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.inquiries.actors import REQUESTER
-from backoffice.inquiries.models import InquiryDraft
+from backoffice.inquiries.drafts import InquiryDraft
 from backoffice.inquiries.vocabulary import InquiryStatus
 from tests.attachments import helpers as files
 from tests.builders.inquiries import general_input, make_inquiry, seed_tree

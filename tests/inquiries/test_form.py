@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.inquiries.categories import STANDARD_TREE
-from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryDraft
+from backoffice.inquiries.drafts import InquiryDraft
+from backoffice.inquiries.models import Inquiry, InquiryCategory
 from tests.builders.inquiries import (
     account_request_input,
     category,

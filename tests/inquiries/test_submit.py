@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from werkzeug.test import encode_multipart
 
 from backoffice.extensions import db as _db
-from backoffice.inquiries.models import Inquiry, InquiryDraft, InquiryEvent
+from backoffice.inquiries.drafts import InquiryDraft
+from backoffice.inquiries.models import Inquiry, InquiryEvent
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.inquiries.vocabulary import EventKind, InquiryStatus
 from backoffice.mail.models import EmailStatus, OutboundEmail

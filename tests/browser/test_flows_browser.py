@@ -64,7 +64,9 @@ def operator_sign_in(page, secret: str) -> None:
     page.locator("#email").fill("agent@ops.example.jp")
     page.locator("#password").fill("correct horse battery staple")
     page.locator("#code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="ログイン").click()
+    # Wait for the signed-in page: a goto or a title read racing the POST's redirect sees nothing.
+    with page.expect_navigation():
+        page.get_by_role("button", name="ログイン").click()
 
 
 def mail_to(app, address: str, subject: str) -> str:

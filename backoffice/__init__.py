@@ -56,8 +56,10 @@ def _init_extensions(app: Flask) -> None:
         INSTANCE.mkdir(exist_ok=True)
     from backoffice import models  # noqa: F401  (every table on the metadata)
     from backoffice.inquiries import counts
+    from backoffice.reports import summary
 
     counts.install()
+    summary.install()
     html.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)

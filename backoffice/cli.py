@@ -1,5 +1,5 @@
-"""Command-line groups: `flask categories`, `flask eclaims`, `flask operators` (and `demo`, `mail` and
-`tickets`, from their modules)."""
+"""Command-line groups: `flask categories`, `flask eclaims`, `flask operators` (and `demo`, `mail`,
+`onboarding`, `reports` and `tickets`, from their modules)."""
 
 import sys
 
@@ -15,9 +15,11 @@ from backoffice.inquiries.categories import seed_categories
 from backoffice.inquiries.cli import tickets_cli
 from backoffice.mail.cli import mail_cli
 from backoffice.normalize import InvalidInput
+from backoffice.onboarding.cli import onboarding_cli
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Role
 from backoffice.passwords import PasswordRejected
+from backoffice.reports.cli import reports_cli
 
 categories_cli = AppGroup("categories", help="The inquiry category tree.")
 eclaims_cli = AppGroup("eclaims", help="The 電子請求受付システム directory.")
@@ -97,7 +99,9 @@ def init_app(app: Flask) -> None:
         demo_cli,
         eclaims_cli,
         mail_cli,
+        onboarding_cli,
         operators_cli,
+        reports_cli,
         tickets_cli,
     ):
         app.cli.add_command(group)

@@ -12,9 +12,11 @@ from backoffice.inquiries import models as inquiries_models
 from backoffice.inquiries import search_index as inquiries_search_index
 from backoffice.mail import models as mail_models
 from backoffice.notices import models as notices_models
+from backoffice.onboarding import models as onboarding_models
 from backoffice.operators import models as operators_models
 from backoffice.otp import models as otp_models
 from backoffice.registration import models as registration_models
+from backoffice.reports import models as reports_models
 from backoffice.saved_views import models as saved_views_models
 
 __all__ = [
@@ -30,8 +32,10 @@ __all__ = [
     "inquiries_search_index",
     "mail_models",
     "notices_models",
+    "onboarding_models",
     "operators_models",
     "otp_models",
     "registration_models",
+    "reports_models",
     "saved_views_models",
 ]

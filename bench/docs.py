@@ -61,6 +61,11 @@ REPORT_PAGES = {
     "report_quarter_p95_ms": "レポート, 13 weeks by week",
     "report_year_p95_ms": "レポート, a year by month",
     "report_category_p95_ms": "レポート, a year by month, one 大カテゴリー",
+    "report_funnel_default_p95_ms": "オンボーディング, every office",
+    "report_funnel_prefecture_p95_ms": "オンボーディング, 介護事業所・みなし in 東京都",
+    "report_funnel_quarter_p95_ms": "オンボーディング, offices that came in the last 90 days",
+    "report_funnel_entries_p95_ms": "オンボーディング → the directory entries stopped at ※3",
+    "report_funnel_organizations_p95_ms": "オンボーディング → 東京都's organizations at ユーザを追加",
 }
 
 

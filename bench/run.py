@@ -75,6 +75,7 @@ def main() -> None:
             "dashboard": "/admin/",
             **account_urls(url),
             **report_urls(url),
+            **funnel_urls(env),
         }
         with Gunicorn("wsgi:app", env, app_port, workers) as app:
             results.update(measure_app(app, mailbox, seconds, samples, url, pages))
@@ -142,6 +143,11 @@ def prepare(env: dict[str, str], url: str, tickets: int) -> None:
         conn.execute("UPDATE operators SET totp_last_step = 0")
         loaded = conn.execute("SELECT count(*) FROM inquiries").fetchone()[0]
     if loaded == tickets:
+        with psycopg.connect(dsn) as conn:
+            if not conn.execute("SELECT count(*) FROM onboarding_progress").fetchone()[0]:
+                raise SystemExit(
+                    "the database was loaded before the onboarding funnel: set BENCH_RELOAD=1"
+                )
         log(f"using the {tickets:,} tickets already loaded")
         dataset.recount(
             in_process_app(env)
@@ -239,6 +245,30 @@ def report_urls(url: str) -> dict[str, str]:
         ),
         "report_year": scenarios.quoted(base, **year, grain="month"),
         "report_category": scenarios.quoted(base, **year, grain="month", major=str(major)),
+    }
+
+
+def funnel_urls(env: dict[str, str]) -> dict[str, str]:
+    """オンボーディング as a supervisor opens it — everything, one prefecture's care offices, the
+    last quarter — and two of its counts' lists: the directory entries stopped at ※3 and the
+    organizations of 東京都 at the end of their flow (the largest drill-down)."""
+    today = datetime.now(JST).date()
+    app = in_process_app(env)
+    with app.test_request_context():
+        views = {v.endpoint: v for v in app.extensions["admin"][0]._views}
+        entries = views["onboarding"].filter_url(stage="no_security_email")
+        organizations = views["organizations"].filter_url(
+            stage="users_added", funnel_kind="care_all", prefecture="13"
+        )
+    base = "/admin/funnel/"
+    return {
+        "report_funnel_default": base,
+        "report_funnel_prefecture": scenarios.quoted(base, kind="care_all", prefecture="13"),
+        "report_funnel_quarter": scenarios.quoted(
+            base, start=(today - timedelta(days=90)).isoformat(), end=today.isoformat()
+        ),
+        "report_funnel_entries": entries,
+        "report_funnel_organizations": organizations,
     }
 
 

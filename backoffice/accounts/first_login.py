@@ -14,6 +14,7 @@ from backoffice.accounts.users import (
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.extensions import db
+from backoffice.onboarding import progress
 from backoffice.passwords import check_policy, hash_password, verify_password
 
 
@@ -72,7 +73,9 @@ def change_password(
     user.password_changed_at = utcnow()
     new_key = rotate_session(user, keep_session)
     SESSIONS.revoke_all(user, keep=new_key)
-    if not first:
+    if first:
+        progress.password_changed(user)
+    else:
         queue_password_changed(user, reset=False)
     record("portal.password_changed", **portal_actor(user))
     db.session.commit()
@@ -90,5 +93,6 @@ def decline_terms(user: PortalUser, terms: TermsVersion, session_key: str | None
 def accept_terms(user: PortalUser, terms: TermsVersion) -> None:
     user.terms_version = terms
     user.terms_accepted_at = utcnow()
+    progress.consented(user)
     record("portal.terms_accepted", **portal_actor(user), detail={"terms_version": terms.version})
     db.session.commit()

@@ -22,6 +22,7 @@ from backoffice.inquiries import replies, triage
 from backoffice.inquiries.models import AccountRequestDetails, Inquiry
 from backoffice.inquiries.vocabulary import EventKind, InquiryStatus
 from backoffice.normalize import nfkc
+from backoffice.onboarding import progress
 from backoffice.operators.operations import OperatorActor
 
 
@@ -181,6 +182,7 @@ def issue_account(
             inquiry, actor, EventKind.ACCOUNT_ISSUED, new_value=organization.office_number
         )
         replies.reply_in_transaction(inquiry, actor, reply_text, InquiryStatus.RESOLVED)
+        progress.issued(organization)
         record(
             "account.issued",
             **actor.audit(),
@@ -250,5 +252,7 @@ def reject_request(inquiry_id: int, body: str, actor: OperatorActor) -> None:
     except triage.TriageError as error:
         db.session.rollback()
         raise IssuanceError(str(error)) from error
+    if inquiry.account_request is not None:
+        progress.rejected(inquiry.account_request.medical_code)
     record("account.request_rejected", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
     db.session.commit()

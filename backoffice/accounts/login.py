@@ -17,6 +17,7 @@ from backoffice.db import utcnow
 from backoffice.extensions import db
 from backoffice.lockout import count_failure as count_lockout_failure
 from backoffice.normalize import normalize_email
+from backoffice.onboarding import progress
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
 from backoffice.passwords import check_policy, hash_password, verify_password
@@ -109,7 +110,9 @@ def finish_login(binding: str | None, code: str, ip_address: str | None) -> tupl
     user.failed_attempts = 0
     user.locked_until = None
     user.last_login_at = now
-    user.first_login_at = user.first_login_at or now
+    if user.first_login_at is None:
+        user.first_login_at = now
+        progress.logged_in(user)
     record("portal.otp_passed", **portal_actor(user))
     record("portal.login", **portal_actor(user))
     db.session.commit()

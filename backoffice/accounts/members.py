@@ -20,6 +20,7 @@ from backoffice.accounts.users import (
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
 from backoffice.extensions import db
+from backoffice.onboarding import progress
 
 
 def active_added_users(organization: Organization) -> int:
@@ -73,6 +74,7 @@ def add_user(registrant: PortalUser, details: UserDetails) -> PortalUser:
         db.session.rollback()
         raise
     queue_user_added(registrant, user, utcnow())
+    progress.user_added(organization.id)
     record(
         "portal.user_added",
         **portal_actor(registrant),

@@ -14,6 +14,7 @@ from backoffice.accounts.errors import AccountError
 from backoffice.accounts.models import Organization, PortalUser
 from backoffice.admin.access import READ, WORK
 from backoffice.admin.base import SecuredModelView, ids_of
+from backoffice.admin.funnel_filters import ExpiredFilter, RegistrantFilter, progress_filters
 from backoffice.admin.large_list import SearchHookMixin
 from backoffice.db import utcnow
 from backoffice.display import format_datetime
@@ -91,7 +92,12 @@ class OrganizationView(SearchHookMixin, SecuredModelView):
         return "名称・フリガナ・事業所番号・医療機関コード"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.column_filters = [FirstLoginFilter(), "kind", "is_active"]
+        self.column_filters = [
+            FirstLoginFilter(),
+            "kind",
+            "is_active",
+            *progress_filters(Organization.id),
+        ]
         super().__init__(*args, **kwargs)
 
     def get_query(self) -> Any:
@@ -162,7 +168,17 @@ class PortalUserView(SearchHookMixin, SecuredModelView):
         ),
     }
     column_searchable_list = ["name", "email"]
-    column_filters = ["is_registrant", "is_active", "must_change_password"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.column_filters = [
+            "is_registrant",
+            "is_active",
+            "must_change_password",
+            *progress_filters(PortalUser.organization_id),
+            RegistrantFilter(),
+            ExpiredFilter(),
+        ]
+        super().__init__(*args, **kwargs)
 
     def search_clause(self, text: str) -> Any | None:
         return account_search.portal_user_clause(text)

@@ -1,9 +1,11 @@
-"""The back office's screens in menu order (お問い合わせ, 未振り分けメール, レポート, アカウント, 設定)."""
+"""The back office's screens in menu order (お問い合わせ, 未振り分けメール, レポート, オンボーディング,
+アカウント, 設定)."""
 
 from flask_admin import BaseView
 
 from backoffice.accounts.models import Organization, PortalUser, TermsVersion
 from backoffice.admin.accounts import OrganizationView, PortalUserView
+from backoffice.admin.funnel import FunnelView, OnboardingView
 from backoffice.admin.inbound import InboundMailView
 from backoffice.admin.inquiry_list import InquiryView
 from backoffice.admin.notices import NoticeView
@@ -19,6 +21,7 @@ from backoffice.audit.models import AuditEvent
 from backoffice.extensions import db
 from backoffice.inquiries.canned import CannedReply
 from backoffice.inquiries.models import Inquiry, InquiryCategory
+from backoffice.onboarding.models import OnboardingProgress
 from backoffice.operators.models import Operator
 
 
@@ -28,6 +31,7 @@ def views() -> list[BaseView]:
         InquiryView(Inquiry, db, name="お問い合わせ", endpoint="tickets", url="tickets"),
         InboundMailView(name="未振り分けメール", endpoint="inbound_mail", url="inbound-mail"),
         ReportView(name="レポート", endpoint="reports", url="reports"),
+        FunnelView(name="オンボーディング", endpoint="funnel", url="funnel"),
         OrganizationView(
             Organization,
             db,
@@ -37,6 +41,13 @@ def views() -> list[BaseView]:
         ),
         PortalUserView(
             PortalUser, db, name="ポータルユーザ", endpoint="portal_users", category="アカウント"
+        ),
+        OnboardingView(
+            OnboardingProgress,
+            db,
+            name="オンボーディングの対象",
+            endpoint="onboarding",
+            category="アカウント",
         ),
         CategoryView(
             InquiryCategory,

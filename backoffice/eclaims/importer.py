@@ -28,9 +28,11 @@ from backoffice.codes import (
     care_office_number_check_digit_ok,
     medical_code_check_digit_ok,
 )
+from backoffice.db import utcnow
 from backoffice.eclaims.models import EClaimsOffice
 from backoffice.extensions import db
 from backoffice.normalize import InvalidInput, check_email, nfkc, normalize_digits, normalize_email
+from backoffice.onboarding import progress
 from backoffice.passwords import hash_password
 
 HEADER = [
@@ -198,5 +200,6 @@ def _write(batch: list[Row]) -> tuple[int, int]:
         db.session.execute(sa.insert(EClaimsOffice), new)
     if known:
         db.session.execute(sa.update(EClaimsOffice), known)
+    progress.listed([(row.office_number, row.kind, row.office_name) for row in batch], utcnow())
     db.session.commit()
     return len(new), len(known)

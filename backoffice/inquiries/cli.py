@@ -12,6 +12,7 @@ from backoffice.alerts.operations import send_due
 from backoffice.inquiries.links import reseal_tokens
 from backoffice.inquiries.sweep import sweep
 from backoffice.inquiries.target_history import measure_history
+from backoffice.reports.summary import rebuild as rebuild_summary
 
 tickets_cli = AppGroup("tickets", help="Work on tickets in the background.")
 
@@ -55,3 +56,5 @@ def measure_command() -> None:
     (arrival, first response, resolution and waits for the requester). Idempotent; safe while the
     app runs."""
     click.echo(f"tickets measured: {measure_history()}")
+    # The measuring wrote around the ORM, so the reports' summary is read again from the tickets.
+    click.echo(f"report summary rows: {rebuild_summary()}")

@@ -27,6 +27,7 @@ from backoffice.inquiries.vocabulary import (
     Intake,
 )
 from backoffice.mail.models import EmailStatus, OutboundEmail
+from backoffice.onboarding import progress
 from backoffice.operators.operations import OperatorActor
 
 
@@ -65,6 +66,7 @@ def change_category(
                 "＊ID発行申請にするには、医療機関の情報を入力してください。", field="medical_code"
             )
         inquiry.account_request = AccountRequestDetails(**asdict(details))
+        progress.requested(details.medical_code, details.institution_name)
         inquiry.organization_name = inquiry.organization_name or details.institution_name
     elif not category.is_account_request and inquiry.account_request is not None:
         if any(e.kind is EventKind.ACCOUNT_ISSUED for e in inquiry.events):

@@ -34,6 +34,7 @@ from backoffice.inquiries.models import (
     InquiryEvent,
 )
 from backoffice.inquiries.vocabulary import PUBLIC_KINDS, EventKind, InquiryStatus
+from backoffice.onboarding import progress
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +292,8 @@ def build_inquiry(
         ),
     )
     targets.start(inquiry, category, utcnow())
+    if (details := data.account_request) is not None:
+        progress.requested(details.medical_code, details.institution_name)
     inquiry.events.append(
         InquiryEvent(
             kind=EventKind.CREATED,

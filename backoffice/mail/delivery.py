@@ -204,7 +204,7 @@ def _deliver(email_id: int, smtp: SmtpSession) -> bool | None:
     except (smtplib.SMTPException, OSError) as error:
         _record_failure(email_id, token, attempts, error)
         return False
-    _record_success(email_id, token, attempts, email.contains_secret)
+    _record_success(email, token, attempts)
     return True
 
 
@@ -257,6 +257,7 @@ _CLAIMED = [
         "body_html",
         "contains_secret",
         "scrubbed_at",
+        "kind",
         "attempts",
         "created_at",
         "reply_to",
@@ -288,7 +289,7 @@ def _claim(email_id: int) -> tuple[str, sa.Row[Any]] | None:
     return None if email is None else (token, email)
 
 
-def _record_success(email_id: int, token: str, attempts: int, contains_secret: bool) -> None:
+def _record_success(email: sa.Row[Any], token: str, attempts: int) -> None:
     now = utcnow()
     values: dict[str, Any] = {
         "status": EmailStatus.SENT,
@@ -298,10 +299,15 @@ def _record_success(email_id: int, token: str, attempts: int, contains_secret: b
         "claim_token": None,
         "last_error": None,
     }
-    if contains_secret:
+    if email.contains_secret:
         values |= {"body_text": SCRUBBED_NOTICE, "body_html": SCRUBBED_NOTICE, "scrubbed_at": now}
-    _update_claimed(email_id, token, values)
-    log.info("mail %s sent", email_id)
+    if _update_claimed(email.id, token, values, commit=False) and email.kind == "initial_password":
+        # The onboarding funnel's 初期パスワードをメールで送付: recorded with the sending itself.
+        from backoffice.onboarding import progress
+
+        progress.password_mailed(email.to_address, now)
+    db.session.commit()
+    log.info("mail %s sent", email.id)
 
 
 def _record_failure(email_id: int, token: str, attempts: int, error: Exception) -> None:
@@ -325,11 +331,16 @@ def _record_failure(email_id: int, token: str, attempts: int, error: Exception) 
     log.warning("mail %s not sent (attempt %s): %s", email_id, attempts, type(error).__name__)
 
 
-def _update_claimed(email_id: int, token: str, values: dict[str, Any]) -> None:
-    """Write the outcome only while the claim is still ours (a lease that ran out may be re-claimed)."""
-    db.session.execute(
+def _update_claimed(
+    email_id: int, token: str, values: dict[str, Any], *, commit: bool = True
+) -> bool:
+    """Write the outcome only while the claim is still ours (a lease that ran out may be re-claimed);
+    whether it was."""
+    written = db.session.execute(
         sa.update(_OUTBOX)
         .where(_OUTBOX.c.id == email_id, _OUTBOX.c.claim_token == token)
         .values(**values)
-    )
-    db.session.commit()
+    ).rowcount
+    if commit:
+        db.session.commit()
+    return bool(written)

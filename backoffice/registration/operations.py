@@ -26,6 +26,7 @@ from backoffice.domain_errors import DomainError
 from backoffice.eclaims.directory import OfficeIdentity, directory
 from backoffice.eclaims.importer import normalize_eclaims_id
 from backoffice.extensions import db
+from backoffice.onboarding import progress
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
 from backoffice.registration.models import RegistrationFlow, Step
@@ -100,6 +101,15 @@ def _already(organization: Organization) -> AlreadyRegistered:
     return AlreadyRegistered(mask_email(registrant.email) if registrant else None)
 
 
+def _started(office: OfficeIdentity) -> None:
+    progress.started(
+        office.office_number,
+        office.kind,
+        office.office_name,
+        security_email=office.security_email is not None,
+    )
+
+
 def start(eclaims_id: str, password: str, *, current: str | None = None) -> Started:
     """Step 1: the e-claims ID and password (`current`: the browser's open one-time password, kept
     within the cooldown). Commits.
@@ -116,12 +126,14 @@ def start(eclaims_id: str, password: str, *, current: str | None = None) -> Star
         raise CredentialsRejected
     if office.security_email is None:
         _audit("registration.no_security_email", office, Outcome.FAILURE)
+        _started(office)
         db.session.commit()
         raise NoSecurityEmail
     if (organization := _existing(office)) is not None:
         _audit("registration.already_registered", office, Outcome.FAILURE)
         db.session.commit()
         raise _already(organization)
+    _started(office)
     key = secrets.token_urlsafe(32)
     db.session.add(
         RegistrationFlow(key_hash=hash_key(key), eclaims_office_id=office.office_id, step=Step.OTP)
@@ -197,6 +209,7 @@ def verify(key: str | None, binding: str | None, code: str, security_code: str) 
         raise
     row.step = Step.DETAILS
     _audit("registration.otp_passed", office)
+    progress.otp_passed(office.office_number)
     db.session.commit()
 
 
@@ -218,6 +231,7 @@ def register(key: str | None, details: UserDetails) -> Organization:
         row.completed_at = utcnow()
         row.registered_email = user.email
         _audit("registration.completed", office, organization=organization.id)
+        progress.registered(organization)
         db.session.commit()
     except IntegrityError as error:
         # Someone else registered the same office a moment ago: theirs stands.

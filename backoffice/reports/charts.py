@@ -138,3 +138,48 @@ def line(key: str, label: str, labels: Sequence[str], values: Sequence[int]) -> 
         ]
     body += _labels(labels, slot)
     return _svg(label, body, key)
+
+
+def funnel(
+    key: str, label: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]
+) -> Markup:
+    """Horizontal grouped bars, a row per step with its name on the left (the steps' names are
+    long), one bar per series (at most two), each with its number."""
+    names_w, row_h, top_pad = 300, 34, 8
+    height = top_pad + row_h * len(labels) + 28
+    largest = max((v for _name, values in series for v in values), default=0) or 1
+    plot_w = WIDTH - names_w - 70
+    bar = (row_h - 10) / len(series)
+    body = [
+        f'<line x1="{names_w}" x2="{names_w}" y1="{top_pad}" y2="{height - 28}"'
+        ' stroke="#555555" stroke-width="1"/>'
+    ]
+    for i, name in enumerate(labels):
+        y = top_pad + row_h * i
+        body.append(
+            f'<text x="{names_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end"'
+            f' font-size="12" fill="#333333">{escape(name)}</text>'
+        )
+        for s, (_series, values) in enumerate(series):
+            w = plot_w * values[i] / largest
+            by = y + 5 + bar * s
+            body.append(
+                f'<rect x="{names_w}" y="{by:.1f}" width="{w:.1f}" height="{bar - 1:.1f}"'
+                f' fill="{_fills(key)[s]}" stroke="{STROKES[s]}" stroke-width="0.5"/>'
+                f'<text x="{names_w + w + 4:.1f}" y="{by + bar - 3:.1f}" font-size="11"'
+                f' fill="#333333">{values[i]:,}</text>'
+            )
+    items, x = [], names_w
+    for i, (name, _values) in enumerate(series):
+        items.append(
+            f'<rect x="{x}" y="{height - 16}" width="12" height="12" fill="{_fills(key)[i]}"'
+            f' stroke="{STROKES[i]}"/><text x="{x + 16}" y="{height - 5}" font-size="12"'
+            f' fill="#333333">{escape(name)}</text>'
+        )
+        x += 24 + 14 * len(name)
+    body += items
+    return Markup(  # noqa: S704 (every text went through escape(); the rest is numbers)
+        f'<svg class="report-chart" viewBox="0 0 {WIDTH} {height}" role="img"'
+        f' aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+        f"{_defs(key)}{''.join(body)}</svg>"
+    )

@@ -1,7 +1,8 @@
 """The supervisor's figures for a period and a 大/中カテゴリー, each an aggregate computed in SQL
 (per Japan day, per category, per rounded duration) and folded here: never a ticket loaded. One
-`Figures` reads each aggregate once per page (the four over a period from an index that carries
-what it reads: migration 0025), and every table is folded from them.
+`Figures` reads each aggregate once per page — those over a period from the daily summary
+(backoffice.reports.summary), the backlog from the unfinished tickets — and every table is folded
+from them.
 
 Spam and tickets merged into another are left out of every figure: they are not work. Durations are
 business minutes within 受付時間 (backoffice.inquiries.targets), shown as business days with one
@@ -16,12 +17,13 @@ from functools import cached_property
 
 import sqlalchemy as sa
 
-from backoffice.business_days import day_minutes, desk_hours
+from backoffice.display import to_jst
 from backoffice.extensions import db
-from backoffice.inquiries.models import Inquiry, InquiryCategory, InquiryEvent, is_unfinished
-from backoffice.inquiries.vocabulary import EventKind, InquiryStatus, Intake
+from backoffice.inquiries.models import Inquiry, InquiryCategory, is_unfinished
+from backoffice.inquiries.vocabulary import Intake
 from backoffice.operators.models import Operator
-from backoffice.reports.scope import Scope, bucket, bucket_label, buckets, jst_day
+from backoffice.reports.models import ReportDay
+from backoffice.reports.scope import Scope, bucket, bucket_label, buckets
 
 # The backlog's age, in calendar days since arrival: (label, at least this many days).
 AGES = (
@@ -34,16 +36,27 @@ AGES = (
 )
 
 
-def _real() -> sa.ColumnElement[bool]:
-    return sa.and_(Inquiry.status != InquiryStatus.SPAM, Inquiry.merged_into_id.is_(None))
-
-
 def _in_scope(statement: sa.Select, scope: Scope) -> sa.Select:
     if scope.minor_id is not None:
         return statement.where(Inquiry.category_id == scope.minor_id)
     if scope.major_id is not None:
         minors = sa.select(InquiryCategory.id).where(InquiryCategory.parent_id == scope.major_id)
         return statement.where(Inquiry.category_id.in_(minors.scalar_subquery()))
+    return statement
+
+
+def _summary(fact: str, scope: "Scope", since: date, until: date) -> sa.Select:
+    """The summary's rows of one fact from `since` to `until` (both included), in the scope."""
+    statement = (
+        sa.select()
+        .select_from(ReportDay)
+        .where(ReportDay.fact == fact, ReportDay.day >= since, ReportDay.day <= until)
+    )
+    if scope.minor_id is not None:
+        return statement.where(ReportDay.category_id == scope.minor_id)
+    if scope.major_id is not None:
+        minors = sa.select(InquiryCategory.id).where(InquiryCategory.parent_id == scope.major_id)
+        return statement.where(ReportDay.category_id.in_(minors.scalar_subquery()))
     return statement
 
 
@@ -100,53 +113,41 @@ class Durations:
         return f"{self.met * 100 / self.count:.1f}%" if self.count else "—"
 
 
-def _tenths(minutes: sa.ColumnElement, length: int) -> sa.ColumnElement:
-    """Business minutes as tenths of a business day, rounded half up (as business_days.as_days),
-    in integer division on both databases (`/` would be true division, NUMERIC on PostgreSQL)."""
-    half = sa.literal_column(str(int(length)), sa.Integer)
-    whole = sa.literal_column(str(2 * int(length)), sa.Integer)
-    return (minutes * sa.literal_column("20", sa.Integer) + half) // whole
-
-
 class Figures:
     """The aggregates of one scope, each read at most once."""
 
     def __init__(self, scope: Scope, now: datetime) -> None:
         self.scope, self.now = scope, now
-        # The backlog line counts back from now, so arrivals and resolutions run up to now.
-        self.through = max(scope.until, now)
         self._durations: dict[str, dict[tuple[int, int | None], Durations]] = {}
+
+    @property
+    def _through_day(self) -> date:
+        """The backlog line counts back from now, so arrivals and resolutions run up to today."""
+        return max(self.scope.end, to_jst(self.now).date())
 
     @cached_property
     def received(self) -> Counter[tuple[date, Intake]]:
         """Tickets received per Japan day and intake, from the period's start to now."""
-        day = jst_day(Inquiry.created_at)
-        statement = _in_scope(
-            sa.select(day, Inquiry.intake, sa.func.count())
-            .where(
-                Inquiry.created_at >= self.scope.since,
-                Inquiry.created_at < self.through,
-                _real(),
-            )
-            .group_by(day, Inquiry.intake),
-            self.scope,
+        statement = (
+            _summary("received", self.scope, self.scope.start, self._through_day)
+            .add_columns(ReportDay.day, ReportDay.intake, sa.func.sum(ReportDay.count))
+            .group_by(ReportDay.day, ReportDay.intake)
         )
-        return Counter({(_as_date(d), intake): n for d, intake, n in db.session.execute(statement)})
+        return Counter(
+            {
+                (_as_date(d), Intake(intake)): int(n)
+                for d, intake, n in db.session.execute(statement)
+            }
+        )
 
     @cached_property
     def resolved(self) -> Counter[date]:
-        day = jst_day(Inquiry.resolved_at)
-        statement = _in_scope(
-            sa.select(day, sa.func.count())
-            .where(
-                Inquiry.resolved_at >= self.scope.since,
-                Inquiry.resolved_at < self.through,
-                _real(),
-            )
-            .group_by(day),
-            self.scope,
+        statement = (
+            _summary("resolved", self.scope, self.scope.start, self._through_day)
+            .add_columns(ReportDay.day, sa.func.sum(ReportDay.count))
+            .group_by(ReportDay.day)
         )
-        return Counter({_as_date(d): n for d, n in db.session.execute(statement)})
+        return Counter({_as_date(d): int(n) for d, n in db.session.execute(statement)})
 
     @cached_property
     def unfinished_now(self) -> int:
@@ -161,33 +162,23 @@ class Figures:
         return self._durations[measure]
 
     def _read_durations(self, measure: str) -> dict[tuple[int, int | None], Durations]:
-        length = day_minutes(desk_hours())
-        if measure == "first_response":
-            at, minutes, in_time, label = (
-                Inquiry.first_response_at,
-                Inquiry.first_response_minutes,
-                Inquiry.first_response_met,
-                "初回回答",
+        label = "初回回答" if measure == "first_response" else "解決"
+        total = sa.func.sum(ReportDay.count)
+        statement = (
+            _summary(measure, self.scope, self.scope.start, self.scope.end)
+            .add_columns(
+                ReportDay.category_id,
+                ReportDay.assignee_id,
+                ReportDay.tenths,
+                total,
+                sa.func.sum(sa.case((ReportDay.met == 1, ReportDay.count), else_=0)),
             )
-        else:
-            at, minutes, in_time, label = (
-                Inquiry.resolved_at,
-                Inquiry.resolution_minutes,
-                Inquiry.resolution_met,
-                "解決",
-            )
-        tenths = _tenths(minutes, length)
-        met = sa.func.sum(sa.case((in_time.is_(True), 1), else_=0))
-        statement = _in_scope(
-            sa.select(Inquiry.category_id, Inquiry.assignee_id, tenths, sa.func.count(), met)
-            .where(at >= self.scope.since, at < self.scope.until, minutes.is_not(None), _real())
-            .group_by(Inquiry.category_id, Inquiry.assignee_id, tenths),
-            self.scope,
+            .group_by(ReportDay.category_id, ReportDay.assignee_id, ReportDay.tenths)
         )
         found: dict[tuple[int, int | None], Durations] = {}
         for category_id, assignee_id, tenth, count, hits in db.session.execute(statement):
-            found.setdefault((category_id, assignee_id), Durations(label)).add(
-                int(tenth), count, int(hits or 0)
+            found.setdefault((category_id, assignee_id or None), Durations(label)).add(
+                int(tenth), int(count), int(hits or 0)
             )
         return found
 
@@ -196,16 +187,15 @@ class Figures:
         """Public replies sent in the period, per operator, whatever the scope's category (finding
         each reply's ticket would read every ticket of the period: see docs/reports.md)."""
         statement = (
-            sa.select(InquiryEvent.operator_id, sa.func.count())
+            sa.select(ReportDay.assignee_id, sa.func.sum(ReportDay.count))
             .where(
-                InquiryEvent.kind == EventKind.PUBLIC_REPLY,
-                InquiryEvent.created_at >= self.scope.since,
-                InquiryEvent.created_at < self.scope.until,
-                InquiryEvent.operator_id.is_not(None),
+                ReportDay.fact == "reply",
+                ReportDay.day >= self.scope.start,
+                ReportDay.day <= self.scope.end,
             )
-            .group_by(InquiryEvent.operator_id)
+            .group_by(ReportDay.assignee_id)
         )
-        return dict(db.session.execute(statement).all())
+        return {operator: int(n) for operator, n in db.session.execute(statement)}
 
 
 def _by(

@@ -1,33 +1,11 @@
-"""What a report covers — a period of Japan dates, a grain and a category — and the Japan day of
-a timestamp in SQL, the same on SQLite and PostgreSQL."""
+"""What a report covers: a period of Japan dates, a grain and a category."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-
 from backoffice.display import JST
 
 GRAINS = {"day": "日", "week": "週", "month": "月"}
-
-
-class jst_day(FunctionElement):
-    """The Japan date of a UTC timestamp column (Japan has no summer time: +9 hours)."""
-
-    type = sa.Date()
-    inherit_cache = True
-
-
-@compiles(jst_day, "postgresql")
-def _jst_day_pg(element: jst_day, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
-    return f"CAST(({compiler.process(element.clauses, **kw)} + INTERVAL '9 hours') AS DATE)"
-
-
-@compiles(jst_day, "sqlite")
-def _jst_day_sqlite(element: jst_day, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '+9 hours')"
 
 
 @dataclass(frozen=True)

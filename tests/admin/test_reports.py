@@ -11,11 +11,14 @@ import time_machine
 
 from backoffice.display import JST
 from backoffice.extensions import db
+from backoffice.inquiries import desk as desk_ops
 from backoffice.inquiries import merging, replies, triage
 from backoffice.inquiries.models import Inquiry
 from backoffice.inquiries.vocabulary import InquiryStatus, Intake
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
+from backoffice.reports.models import ReportDay
+from backoffice.reports.summary import rebuild
 from tests.builders.inquiries import account_request_input, category, make_inquiry, seed_tree, send
 from tests.builders.operators import make_operator
 from tests.conversation.helpers import link_in, mails_to, requester_message
@@ -237,3 +240,42 @@ def test_merged_tickets_are_left_out_and_names_cannot_be_formulas(client, signed
         assert volume[1] == ["1月4日", "1", "1", "0"]  # the merged twin is not counted
         operators = _csv_of(agent, query | {"download": "operators"})
         assert operators[1][0] == "'=1+1"
+
+
+def _summary_rows() -> list[tuple]:
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(ReportDay.__table__)
+            .where(ReportDay.count != 0)
+            .order_by(*ReportDay.__table__.primary_key)
+        )
+    ]
+
+
+def test_the_summary_follows_every_change_as_a_rebuild_reads_it(desk, client, db) -> None:
+    """Re-filing, reassigning, reopening, spam and merging after the fact: the summary kept in each
+    transaction is what `flask reports rebuild` computes from the tickets."""
+    t1, t2, t3, t4 = desk["tickets"]
+    with at(2027, 1, 8, 10):
+        c = OperatorActor.of(make_operator(Role.AGENT, email="c@ops.example.jp", name="千葉"))
+        db.session.refresh(t1)
+        t1.assignee_id = c.id  # the column, not the relationship
+        db.session.commit()
+        desk_ops.change_category(
+            t4.id,
+            category(*LOGIN).id,
+            None,
+            c,
+            expected_version=db.session.get(Inquiry, t4.id).version,
+        )
+        triage.move_status(db.session.get(Inquiry, t2.id), S.IN_PROGRESS, c)  # reopened
+        db.session.commit()
+        triage.move_status(db.session.get(Inquiry, t3.id), S.SPAM, c)
+        db.session.commit()
+        twin = _new(client, 1)  # the same requester as T1
+        merging.merge(twin.id, t1.reference_number, c, expected_version=twin.version)
+    live = _summary_rows()
+    assert live
+    rebuild()
+    assert _summary_rows() == live

@@ -39,6 +39,8 @@ from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.inquiries.search_index import rebuild_grams
 from backoffice.inquiries.vocabulary import CategoryKind, InquiryStatus
 from backoffice.operators.models import Operator, Role
+from backoffice.onboarding import progress
+from backoffice.onboarding.models import OnboardingProgress
 from backoffice.passwords import hash_password
 from backoffice.reports import summary
 
@@ -317,6 +319,10 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         _copy(conn, "organizations", ORG_COLUMNS, _organizations(rng), log)
         _copy(conn, "portal_users", USER_COLUMNS, _users(rng, portal_hash, terms_id), log)
         _copy(conn, "onboarding_progress", PROGRESS_COLUMNS, _progress(rng), log)
+        with app.app_context():
+            # Each row's stage and waits, as the app keeps them (backoffice.onboarding.progress).
+            db.session.execute(sa.update(OnboardingProgress).values(**progress.derived()))
+            db.session.commit()
         for table in tables:
             # Keyed by their inquiry: no sequence of their own.
             if table not in ("inquiry_account_requests", "inquiry_grams"):

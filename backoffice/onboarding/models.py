@@ -80,6 +80,18 @@ class OnboardingProgress(db.Model):
     password_changed_at: Mapped[datetime | None]
     consented_at: Mapped[datetime | None]
     users_added_at: Mapped[datetime | None]
+    # Tenths of a day from the step before in the row's flow to this one (None until both are
+    # reached, or reached in the other order): kept with the stage, so the funnel's medians read
+    # numbers instead of working out a million date differences.
+    started_wait: Mapped[int | None]
+    otp_passed_wait: Mapped[int | None]
+    registered_wait: Mapped[int | None]
+    password_mailed_wait: Mapped[int | None]
+    issued_wait: Mapped[int | None]
+    first_login_wait: Mapped[int | None]
+    password_changed_wait: Mapped[int | None]
+    consented_wait: Mapped[int | None]
+    users_added_wait: Mapped[int | None]
 
     __table_args__ = (
         sa.Index("ix_onboarding_progress_kind_stage", "kind", "prefecture", "stage"),

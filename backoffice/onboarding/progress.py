@@ -7,19 +7,68 @@ the row's unique key — an insert that does nothing when the row exists, the st
 two requests for the same office never collide and nothing is read into Python.
 """
 
+import itertools
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser
 from backoffice.db import utcnow
 from backoffice.extensions import db
-from backoffice.onboarding.models import OnboardingProgress
+from backoffice.onboarding.models import CARE_STEPS, MEDICAL_STEPS, OnboardingProgress
 
 _T = OnboardingProgress.__table__
 _C = _T.c
+
+
+class day_tenths(FunctionElement):
+    """Calendar days from the first timestamp to the second, in tenths, rounded half up."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(day_tenths, "postgresql")
+def _day_tenths_pg(element: day_tenths, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({b} - {a})) / 8640 + 0.5) AS INTEGER)"
+
+
+@compiles(day_tenths, "sqlite")
+def _day_tenths_sqlite(
+    element: day_tenths, compiler: sa.sql.compiler.SQLCompiler, **kw: object
+) -> str:
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    # Never negative where it is used (b >= a), so CAST's truncation is the floor.
+    return f"CAST((julianday({b}) - julianday({a})) * 10 + 0.5 AS INTEGER)"
+
+
+def _wait(before: str, step: str) -> sa.ColumnElement[int | None]:
+    a, b = _C[f"{before}_at"], _C[f"{step}_at"]
+    return sa.case((b >= a, day_tenths(a, b)), else_=None)
+
+
+def derived() -> dict[str, sa.ColumnElement]:
+    """What a row's steps decide: its stage and the waits between its flow's steps."""
+    values: dict[str, sa.ColumnElement] = {"stage": stage_expression()}
+    care = {b.key: a.key for a, b in itertools.pairwise(CARE_STEPS)}
+    medical = {b.key: a.key for a, b in itertools.pairwise(MEDICAL_STEPS)}
+    is_medical = _C.kind == OrganizationKind.MEDICAL
+    for step in dict.fromkeys([*care, *medical]):
+        if step in care and step in medical and care[step] != medical[step]:
+            wait = sa.case((is_medical, _wait(medical[step], step)), else_=_wait(care[step], step))
+        elif step in care and step in medical:
+            wait = _wait(care[step], step)
+        elif step in care:
+            wait = sa.case((is_medical, None), else_=_wait(care[step], step))
+        else:
+            wait = sa.case((is_medical, _wait(medical[step], step)), else_=None)
+        values[f"{step}_wait"] = wait
+    return values
 
 
 def stage_expression() -> sa.ColumnElement[str]:
@@ -108,7 +157,7 @@ def _reach(where: sa.ColumnElement[bool], at: datetime, *steps: str, **values: o
             entered_at=sa.case((_C.entered_at > at, at), else_=_C.entered_at),
         )
     )
-    db.session.execute(sa.update(_T).where(where).values(stage=stage_expression()))
+    db.session.execute(sa.update(_T).where(where).values(**derived()))
 
 
 def _office(office_number: str) -> sa.ColumnElement[bool]:

@@ -21,7 +21,7 @@ from backoffice.inquiries.models import AccountRequestDetails, Inquiry
 from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.onboarding.models import OnboardingProgress
-from backoffice.onboarding.progress import stage_expression
+from backoffice.onboarding.progress import derived
 
 BATCH = 1000
 
@@ -202,6 +202,6 @@ def rebuild() -> int:
     values = [row.values() for row in rows.values() if row.steps]
     for start in range(0, len(values), BATCH):
         db.session.execute(sa.insert(table), values[start : start + BATCH])
-    db.session.execute(sa.update(table).values(stage=stage_expression()))
+    db.session.execute(sa.update(table).values(**derived()))
     db.session.commit()
     return len(values)

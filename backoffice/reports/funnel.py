@@ -1,7 +1,8 @@
 """The onboarding funnel's figures, from the funnel's rows (backoffice.onboarding): for each step of
 each flow, how many offices reached it and how many are at it now, the conversion from the step
 before, and the calendar days between the two steps (median and 90th percentile, nearest rank of
-tenths of a day, as the reports' durations). Three grouped queries per page, never a row loaded.
+the rows' stored waits in tenths of a day, as the reports' durations). Three grouped queries per
+flow, never a row loaded.
 
 A period selects the offices that came into the funnel in it (their first step: listed in the
 directory, or the ID request); what they reached is counted up to now.
@@ -13,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from backoffice.accounts.models import OrganizationKind, PortalUser
 from backoffice.display import JST
@@ -74,28 +73,6 @@ class FunnelScope:
 
 def _jst_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=JST).astimezone(UTC)
-
-
-class day_tenths(FunctionElement):
-    """Calendar days from the first timestamp to the second, in tenths, rounded half up."""
-
-    type = sa.Integer()
-    inherit_cache = True
-
-
-@compiles(day_tenths, "postgresql")
-def _day_tenths_pg(element: day_tenths, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
-    a, b = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({b} - {a})) / 8640 + 0.5) AS INTEGER)"
-
-
-@compiles(day_tenths, "sqlite")
-def _day_tenths_sqlite(
-    element: day_tenths, compiler: sa.sql.compiler.SQLCompiler, **kw: object
-) -> str:
-    a, b = (compiler.process(c, **kw) for c in element.clauses)
-    # Never negative here (the caller keeps b >= a), so CAST's truncation is the floor.
-    return f"CAST((julianday({b}) - julianday({a})) * 10 + 0.5 AS INTEGER)"
 
 
 @dataclass
@@ -190,38 +167,28 @@ def _count(flow: Flow, scope: FunnelScope) -> None:
 
 
 def _durations(flow: Flow, scope: FunnelScope) -> None:
-    """Days between each pair of steps in one pass over the rows (each row once per pair, picked
-    by a CASE), for the offices that reached both."""
-    pairs = list(zip(flow.steps, flow.steps[1:], strict=False))
-    numbers = sa.union_all(
-        *(sa.select(sa.literal_column(str(n), sa.Integer).label("n")) for n in range(len(pairs)))
-    ).subquery("pair")
-    picked = sa.case(
-        *(
-            (
-                sa.and_(
-                    # Literal numbers: PostgreSQL matches the GROUP BY to this CASE only without
-                    # parameters in it.
-                    numbers.c.n == sa.literal_column(str(n), sa.Integer),
-                    (b_at := _P.__table__.c[f"{b.step.key}_at"])
-                    >= (a_at := _P.__table__.c[f"{a.step.key}_at"]),
-                ),
-                day_tenths(a_at, b_at),
-            )
-            for n, (a, b) in enumerate(pairs)
-        ),
-        else_=None,
-    ).label("tenths")
-    rows = db.session.execute(
-        sa.select(numbers.c.n, picked, sa.func.count())
-        .select_from(_P)
-        .join(numbers, sa.true())
-        .where(*scope.where(flow.kinds))
-        .group_by(numbers.c.n, picked)
-    )
-    for n, tenths, count in rows:
-        if tenths is not None:
-            pairs[n][1].days.add(int(tenths), count, 0)
+    """Days from the step before to each step, from the row's stored waits: on PostgreSQL in one
+    pass (a grouping set per step), on SQLite one query per step."""
+    steps = flow.steps[1:]
+    waits = [_P.__table__.c[f"{f.step.key}_wait"] for f in steps]
+    where = scope.where(flow.kinds)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # GROUPING() has a zero bit for the one column each row is grouped by.
+        statement = (
+            sa.select(sa.func.grouping(*waits), *waits, sa.func.count())
+            .where(*where)
+            .group_by(sa.func.grouping_sets(*(sa.tuple_(w) for w in waits)))
+        )
+        full = (1 << len(waits)) - 1
+        for bits, *values, count in db.session.execute(statement):
+            n = next(i for i in range(len(waits)) if full ^ bits == 1 << (len(waits) - 1 - i))
+            if values[n] is not None:
+                steps[n].days.add(int(values[n]), count, 0)
+        return
+    for figure, wait in zip(steps, waits, strict=True):
+        statement = sa.select(wait, sa.func.count()).where(*where, wait.is_not(None)).group_by(wait)
+        for tenths, count in db.session.execute(statement):
+            figure.days.add(int(tenths), count, 0)
 
 
 def _expired(flow: Flow, scope: FunnelScope, now: datetime) -> None:

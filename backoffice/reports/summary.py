@@ -33,7 +33,8 @@ from backoffice.reports.models import ReportDay
 
 _T = ReportDay.__table__
 _KEY = ("day", "fact", "category_id", "intake", "assignee_id", "tenths", "met")
-# Key = (day, fact, category id, intake, assignee id or 0, tenths or -1, met 0/1)
+# Key = (day, fact, category id, intake, assignee id or 0, tenths or -1, met 0/1); the table's
+# primary key has the same columns with the fact first.
 Key = tuple[date, str, int, str, int, int, int]
 
 _READ = [

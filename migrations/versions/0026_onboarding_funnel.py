@@ -31,6 +31,19 @@ STEPS = (
     "users_added",
 )
 
+# The steps with a step before them in their flow (the days between are kept on the row).
+WAITS = (
+    "started",
+    "otp_passed",
+    "registered",
+    "password_mailed",
+    "issued",
+    "first_login",
+    "password_changed",
+    "consented",
+    "users_added",
+)
+
 
 def upgrade() -> None:
     op.create_table(
@@ -56,6 +69,7 @@ def upgrade() -> None:
         sa.Column("entered_at", sa.DateTime(), nullable=False),
         *(sa.Column(f"{step}_at", sa.DateTime(), nullable=True) for step in STEPS),
         sa.Column("security_email_missing", sa.Boolean(), nullable=False),
+        *(sa.Column(f"{step}_wait", sa.Integer(), nullable=True) for step in WAITS),
         sa.ForeignKeyConstraint(
             ["organization_id"],
             ["organizations.id"],

@@ -19,8 +19,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "report_days",
-        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("fact", sa.String(length=20), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("category_id", sa.Integer(), nullable=False),
         sa.Column("intake", sa.String(length=10), nullable=False),
         sa.Column("assignee_id", sa.Integer(), nullable=False),
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("met", sa.SmallInteger(), nullable=False),
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "day",
             "fact",
+            "day",
             "category_id",
             "intake",
             "assignee_id",

@@ -38,9 +38,10 @@ from backoffice.inquiries.models import InquiryCategory
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.inquiries.search_index import rebuild_grams
 from backoffice.inquiries.vocabulary import CategoryKind, InquiryStatus
-from backoffice.operators.models import Operator, Role
+from backoffice.onboarding import counts as onboarding_counts
 from backoffice.onboarding import progress
 from backoffice.onboarding.models import OnboardingProgress
+from backoffice.operators.models import Operator, Role
 from backoffice.passwords import hash_password
 from backoffice.reports import summary
 
@@ -322,6 +323,7 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         with app.app_context():
             # Each row's stage and waits, as the app keeps them (backoffice.onboarding.progress).
             db.session.execute(sa.update(OnboardingProgress).values(**progress.derived()))
+            onboarding_counts.rebuild()
             db.session.commit()
         for table in tables:
             # Keyed by their inquiry: no sequence of their own.

@@ -252,7 +252,5 @@ def reject_request(inquiry_id: int, body: str, actor: OperatorActor) -> None:
     except triage.TriageError as error:
         db.session.rollback()
         raise IssuanceError(str(error)) from error
-    if inquiry.account_request is not None:
-        progress.rejected(inquiry.account_request.medical_code)
     record("account.request_rejected", **actor.audit(), target_type="inquiry", target_id=inquiry.id)
     db.session.commit()

@@ -36,6 +36,7 @@ from backoffice.inquiries.vocabulary import (
     InquiryStatus,
     Priority,
 )
+from backoffice.onboarding import progress
 from backoffice.operators.models import Operator, Role
 from backoffice.operators.operations import OperatorActor
 
@@ -183,6 +184,12 @@ def move_status(inquiry: Inquiry, new: InquiryStatus, actor: Actor) -> None:
     elif new not in DONE_STATUSES:
         inquiry.resolved_at = None
     _run_clocks(inquiry, old, new, now)
+    if (request := inquiry.account_request) is not None:
+        # The onboarding funnel's 却下, from whichever screen; reopened, the request is pending again.
+        if new is S.REJECTED:
+            progress.rejected(request.medical_code)
+        elif old is S.REJECTED:
+            progress.requested(request.medical_code, request.institution_name)
     add_event(inquiry, actor, EventKind.STATUS_CHANGED, old_value=old.value, new_value=new.value)
     _audit_change(inquiry, actor, "ticket.status_changed", old.value, new.value)
 

@@ -16,7 +16,7 @@ import smtplib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -301,13 +301,23 @@ def _record_success(email: sa.Row[Any], token: str, attempts: int) -> None:
     }
     if email.contains_secret:
         values |= {"body_text": SCRUBBED_NOTICE, "body_html": SCRUBBED_NOTICE, "scrubbed_at": now}
-    if _update_claimed(email.id, token, values, commit=False) and email.kind == "initial_password":
-        # The onboarding funnel's 初期パスワードをメールで送付: recorded with the sending itself.
-        from backoffice.onboarding import progress
-
-        progress.password_mailed(email.to_address, now)
-    db.session.commit()
+    written = _update_claimed(email.id, token, values)
     log.info("mail %s sent", email.id)
+    if written and email.kind == "initial_password":
+        _funnel_mailed(email.to_address, now)
+
+
+def _funnel_mailed(address: str, now: datetime) -> None:
+    """The onboarding funnel's 初期パスワードをメールで送付, after the sending is recorded: a failure here
+    must never undo that record (the mail would go again); `flask onboarding rebuild` finds it."""
+    from backoffice.onboarding import progress
+
+    try:
+        progress.password_mailed(address, now)
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        log.exception("onboarding step of a sent initial password not recorded")
 
 
 def _record_failure(email_id: int, token: str, attempts: int, error: Exception) -> None:
@@ -331,16 +341,13 @@ def _record_failure(email_id: int, token: str, attempts: int, error: Exception) 
     log.warning("mail %s not sent (attempt %s): %s", email_id, attempts, type(error).__name__)
 
 
-def _update_claimed(
-    email_id: int, token: str, values: dict[str, Any], *, commit: bool = True
-) -> bool:
+def _update_claimed(email_id: int, token: str, values: dict[str, Any]) -> bool:
     """Write the outcome only while the claim is still ours (a lease that ran out may be re-claimed);
-    whether it was."""
+    whether it was. Commits."""
     written = db.session.execute(
         sa.update(_OUTBOX)
         .where(_OUTBOX.c.id == email_id, _OUTBOX.c.claim_token == token)
         .values(**values)
     ).rowcount
-    if commit:
-        db.session.commit()
+    db.session.commit()
     return bool(written)

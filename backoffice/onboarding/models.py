@@ -97,3 +97,20 @@ class OnboardingProgress(db.Model):
         sa.Index("ix_onboarding_progress_kind_stage", "kind", "prefecture", "stage"),
         sa.Index("ix_onboarding_progress_entered_at", "entered_at"),
     )
+
+
+class OnboardingCount(db.Model):
+    """The funnel's rows counted per kind and prefecture (backoffice.onboarding.counts): how many are
+    at each step (`at:<step>`), ever stopped at ※3 (`ever:no_security_email`), and waited so many
+    tenths of a day for each step (`wait:<step>`, `value` the tenths). What the funnel reads when no
+    period is chosen, instead of a quarter of a million rows."""
+
+    __tablename__ = "onboarding_counts"
+
+    kind: Mapped[OrganizationKind] = mapped_column(
+        enum_column(OrganizationKind, "onboarding_count_kind"), primary_key=True
+    )
+    prefecture: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
+    measure: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+    value: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)

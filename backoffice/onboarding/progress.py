@@ -19,6 +19,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser
 from backoffice.db import utcnow
 from backoffice.extensions import db
+from backoffice.onboarding import counts
 from backoffice.onboarding.models import CARE_STEPS, MEDICAL_STEPS, OnboardingProgress
 
 _T = OnboardingProgress.__table__
@@ -102,7 +103,13 @@ def _insert() -> sa.Insert:
 
 
 def _ensure(office_number: str, kind: OrganizationKind, name: str | None, at: datetime) -> None:
-    db.session.execute(
+    with db.session.no_autoflush:
+        _insert_row(office_number, kind, name, at)
+
+
+def _insert_row(office_number: str, kind: OrganizationKind, name: str | None, at: datetime) -> None:
+    _counted_insert(
+        _office(office_number),
         _insert()
         .values(
             office_number=office_number,
@@ -112,14 +119,27 @@ def _ensure(office_number: str, kind: OrganizationKind, name: str | None, at: da
             stage="listed",
             entered_at=at,
         )
-        .on_conflict_do_nothing(index_elements=["office_number"])
+        .on_conflict_do_nothing(index_elements=["office_number"]),
     )
+
+
+def _counted_insert(where: sa.ColumnElement[bool], statement: sa.Insert) -> None:
+    """Insert a row unless its office has one, and count a new one at its first step."""
+    # RETURNING, not rowcount: the drivers do not agree on a rowcount for ON CONFLICT DO NOTHING.
+    if db.session.execute(statement.returning(_C.id)).first() is not None:
+        counts.add(counts.contributions(where))
 
 
 def _ensure_organization(organization_id: int, at: datetime) -> None:
     """The row of an organization registered before the funnel was recorded (see rebuild)."""
+    with db.session.no_autoflush:
+        _insert_organization_row(organization_id, at)
+
+
+def _insert_organization_row(organization_id: int, at: datetime) -> None:
     org = Organization.__table__.c
-    db.session.execute(
+    _counted_insert(
+        _organization(organization_id),
         _insert()
         .from_select(
             [
@@ -141,23 +161,38 @@ def _ensure_organization(organization_id: int, at: datetime) -> None:
                 sa.literal(at, OnboardingProgress.entered_at.type),
             ).where(org.id == organization_id),
         )
-        .on_conflict_do_nothing(index_elements=["office_number"])
+        .on_conflict_do_nothing(index_elements=["office_number"]),
+    )
+    # A row the directory import made before the organization existed in the funnel.
+    number = sa.select(org.office_number).where(org.id == organization_id).scalar_subquery()
+    db.session.execute(
+        sa.update(_T)
+        .where(_C.office_number == number, _C.organization_id.is_(None))
+        .values(organization_id=organization_id)
     )
 
 
 def _reach(where: sa.ColumnElement[bool], at: datetime, *steps: str, **values: object) -> None:
-    """Record `steps` as reached at `at` (unless reached before), set `values`, then the stage."""
-    first = {f"{step}_at": sa.func.coalesce(_C[f"{step}_at"], at) for step in steps}
-    db.session.execute(
-        sa.update(_T)
-        .where(where)
-        .values(
-            **first,
-            **values,
-            entered_at=sa.case((_C.entered_at > at, at), else_=_C.entered_at),
+    """Record `steps` as reached at `at` (unless reached before), set `values`, then the stage
+    and the counts. Without autoflush: the caller's pending changes (a ticket with its version
+    check) are flushed where the caller handles their errors, not here."""
+    moment = sa.literal(at, _C.entered_at.type)  # as the column stores it, never as a zoned time
+    first = {f"{step}_at": sa.func.coalesce(_C[f"{step}_at"], moment) for step in steps}
+    with db.session.no_autoflush:
+        before = counts.contributions(where)
+        db.session.execute(
+            sa.update(_T)
+            .where(where)
+            .values(
+                **first,
+                **values,
+                entered_at=sa.case((_C.entered_at > moment, moment), else_=_C.entered_at),
+            )
         )
-    )
-    db.session.execute(sa.update(_T).where(where).values(**derived()))
+        db.session.execute(sa.update(_T).where(where).values(**derived()))
+        after = counts.contributions(where)
+        after.subtract(before)
+        counts.add(after)
 
 
 def _office(office_number: str) -> sa.ColumnElement[bool]:
@@ -173,9 +208,13 @@ def _organization(organization_id: int) -> sa.ColumnElement[bool]:
 
 def listed(offices: list[tuple[str, OrganizationKind, str]], at: datetime) -> None:
     """These offices (事業所番号, kind, name) are in the e-claims directory: one import batch, in
-    three statements whatever its size."""
+    the same few statements whatever its size."""
     if not offices:
         return
+    numbers = {number for number, _, _ in offices}
+    known = set(
+        db.session.scalars(sa.select(_C.office_number).where(_C.office_number.in_(numbers)))
+    )
     db.session.execute(
         _insert()
         .values(
@@ -193,7 +232,9 @@ def listed(offices: list[tuple[str, OrganizationKind, str]], at: datetime) -> No
         )
         .on_conflict_do_nothing(index_elements=["office_number"])
     )
-    _reach(_C.office_number.in_({number for number, _, _ in offices}), at, "listed")
+    if new := numbers - known:
+        counts.add(counts.contributions(_C.office_number.in_(new)))
+    _reach(_C.office_number.in_(numbers), at, "listed")
 
 
 def started(office_number: str, kind: OrganizationKind, name: str, *, security_email: bool) -> None:
@@ -248,6 +289,7 @@ def issued(organization: Organization) -> None:
         now,
         "issued",
         organization_id=organization.id,
+        kind=OrganizationKind.MEDICAL,
         name=organization.name,
     )
 

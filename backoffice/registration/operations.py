@@ -126,7 +126,8 @@ def start(eclaims_id: str, password: str, *, current: str | None = None) -> Star
         raise CredentialsRejected
     if office.security_email is None:
         _audit("registration.no_security_email", office, Outcome.FAILURE)
-        _started(office)
+        if _existing(office) is None:  # ※3 is a step of offices not registered yet
+            _started(office)
         db.session.commit()
         raise NoSecurityEmail
     if (organization := _existing(office)) is not None:

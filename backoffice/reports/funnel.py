@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from backoffice.accounts.models import OrganizationKind, PortalUser
 from backoffice.display import JST
 from backoffice.extensions import db
+from backoffice.onboarding import counts
 from backoffice.onboarding.models import (
     CARE_STEPS,
     MEDICAL_STEPS,
@@ -125,31 +126,57 @@ def funnel(scope: FunnelScope, now: datetime) -> list[Flow]:
             figure.previous = before
         flow = Flow(key, title, kinds, figures, StepFigure(side), after)
         flow.side.previous = next(f for f in figures if f.step.key == after)
-        _count(flow, scope)
-        _durations(flow, scope)
+        _count(flow, _readings(flow, scope))
         _expired(flow, scope, now)
         flows.append(flow)
     return flows
 
 
-def _count(flow: Flow, scope: FunnelScope) -> None:
-    """At each step from one GROUP BY; reached = at it or at any step after it on the main line
-    (an office at the side branch reached the step it branched off, and the side counts those
-    that ever stopped there, also when they went on later)."""
-    side_column = _P.no_security_email_at if flow.key == "care" else _P.rejected_at
-    at: Counter[str] = Counter()
-    side_ever = 0
+def _readings(flow: Flow, scope: FunnelScope) -> Counter[tuple[str, int]]:
+    """(measure, value) → offices, as backoffice.onboarding.counts keeps them: from those counts
+    when no period is chosen, else from the rows that came in during the period."""
+    if scope.start is None and scope.end is None:
+        return counts.read(flow.kinds, scope.prefecture)
+    where = scope.where(flow.kinds)
+    found: Counter[tuple[str, int]] = Counter()
     for stage, count, ever in db.session.execute(
         sa.select(
             _P.stage,
             sa.func.count(),
-            sa.func.sum(sa.case((side_column.is_not(None), 1), else_=0)),
+            sa.func.sum(sa.case((_P.no_security_email_at.is_not(None), 1), else_=0)),
         )
-        .where(*scope.where(flow.kinds))
+        .where(*where)
         .group_by(_P.stage)
     ):
-        at[stage] += count
-        side_ever += int(ever or 0)
+        found[(f"at:{stage}", 0)] += count
+        found[("ever:no_security_email", 0)] += int(ever or 0)
+    steps = [f.step.key for f in flow.steps[1:]]
+    waits = [_P.__table__.c[f"{step}_wait"] for step in steps]
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One pass, a grouping set per step; GROUPING() has a zero bit for the column grouped by.
+        statement = (
+            sa.select(sa.func.grouping(*waits), *waits, sa.func.count())
+            .where(*where)
+            .group_by(sa.func.grouping_sets(*(sa.tuple_(w) for w in waits)))
+        )
+        full = (1 << len(waits)) - 1
+        for bits, *values, count in db.session.execute(statement):
+            n = next(i for i in range(len(waits)) if full ^ bits == 1 << (len(waits) - 1 - i))
+            if values[n] is not None:
+                found[(f"wait:{steps[n]}", int(values[n]))] += count
+        return found
+    for step, wait in zip(steps, waits, strict=True):
+        statement = sa.select(wait, sa.func.count()).where(*where, wait.is_not(None)).group_by(wait)
+        for tenths, count in db.session.execute(statement):
+            found[(f"wait:{step}", int(tenths))] += count
+    return found
+
+
+def _count(flow: Flow, read: Counter[tuple[str, int]]) -> None:
+    """At each step; reached = at it or at any step after it on the main line (an office at the
+    side branch reached the step it branched off, and the side counts those that ever stopped
+    there, also when they went on later); the waits of each step."""
+    at = Counter({m.removeprefix("at:"): n for (m, _v), n in read.items() if m.startswith("at:")})
     beyond = 0
     for figure in reversed(flow.steps):
         figure.at = at[figure.step.key]
@@ -163,32 +190,11 @@ def _count(flow: Flow, scope: FunnelScope) -> None:
             break
         figure.reached += at[flow.side.step.key]
     flow.side.at = at[flow.side.step.key]
-    flow.side.reached = side_ever if flow.key == "care" else flow.side.at
-
-
-def _durations(flow: Flow, scope: FunnelScope) -> None:
-    """Days from the step before to each step, from the row's stored waits: on PostgreSQL in one
-    pass (a grouping set per step), on SQLite one query per step."""
-    steps = flow.steps[1:]
-    waits = [_P.__table__.c[f"{f.step.key}_wait"] for f in steps]
-    where = scope.where(flow.kinds)
-    if db.session.get_bind().dialect.name == "postgresql":
-        # GROUPING() has a zero bit for the one column each row is grouped by.
-        statement = (
-            sa.select(sa.func.grouping(*waits), *waits, sa.func.count())
-            .where(*where)
-            .group_by(sa.func.grouping_sets(*(sa.tuple_(w) for w in waits)))
-        )
-        full = (1 << len(waits)) - 1
-        for bits, *values, count in db.session.execute(statement):
-            n = next(i for i in range(len(waits)) if full ^ bits == 1 << (len(waits) - 1 - i))
-            if values[n] is not None:
-                steps[n].days.add(int(values[n]), count, 0)
-        return
-    for figure, wait in zip(steps, waits, strict=True):
-        statement = sa.select(wait, sa.func.count()).where(*where, wait.is_not(None)).group_by(wait)
-        for tenths, count in db.session.execute(statement):
-            figure.days.add(int(tenths), count, 0)
+    flow.side.reached = read[("ever:no_security_email", 0)] if flow.key == "care" else flow.side.at
+    for figure in flow.steps[1:]:
+        for (measure, value), n in read.items():
+            if measure == f"wait:{figure.step.key}":
+                figure.days.add(value, n, 0)
 
 
 def _expired(flow: Flow, scope: FunnelScope, now: datetime) -> None:

@@ -141,9 +141,16 @@ def _touched(session: Session) -> set[int]:
 
 
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    # Always set: a flush that failed (no after_flush) must not leave its reading to the next one.
     touched = _touched(session)
-    if touched:
-        session.info[_BEFORE] = (touched, _contributions(session.connection(), touched))
+    session.info[_BEFORE] = (
+        touched,
+        _contributions(session.connection(), touched) if touched else Counter(),
+    )
+
+
+def _forget(session: Session, *args: Any) -> None:
+    session.info.pop(_BEFORE, None)
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
@@ -168,12 +175,16 @@ def install() -> None:
     if not sa.event.contains(Session, "before_flush", _before_flush):
         sa.event.listen(Session, "before_flush", _before_flush)
         sa.event.listen(Session, "after_flush", _after_flush)
+        sa.event.listen(Session, "after_soft_rollback", _forget)
 
 
 def rebuild(batch: int = 5000) -> int:
     """Compute the whole summary again from the tickets and their replies, in one transaction (a
     command: it reads every ticket once). Commits; the number of summary rows."""
     connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # Changes committed while reading would be lost by the replace: they wait for it instead.
+        connection.execute(sa.text("LOCK TABLE report_days IN EXCLUSIVE MODE"))
     length = day_minutes(desk_hours())
     counted: Counter[Key] = Counter()
     for row in connection.execute(sa.select(*_READ).execution_options(yield_per=batch)):

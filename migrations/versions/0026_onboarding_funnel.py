@@ -1,5 +1,5 @@
 """The onboarding funnel: one row per office with the first time it reached each step and the step
-it is at now (backoffice.onboarding). Filled from what the product already holds by
+it is at now, and those rows counted per kind and prefecture (backoffice.onboarding). Filled from what the product already holds by
 `flask onboarding rebuild`, run once after this upgrade (docs/reports.md).
 
 Revision ID: 0026
@@ -85,9 +85,32 @@ def upgrade() -> None:
         "ix_onboarding_progress_kind_stage", "onboarding_progress", ["kind", "prefecture", "stage"]
     )
     op.create_index("ix_onboarding_progress_entered_at", "onboarding_progress", ["entered_at"])
+    op.create_table(
+        "onboarding_counts",
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "care",
+                "deemed",
+                "medical",
+                name="onboarding_count_kind",
+                native_enum=False,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("prefecture", sa.String(length=2), nullable=False),
+        sa.Column("measure", sa.String(length=30), nullable=False),
+        sa.Column("value", sa.Integer(), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "kind", "prefecture", "measure", "value", name=op.f("pk_onboarding_counts")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("onboarding_counts")
     op.drop_index("ix_onboarding_progress_entered_at", table_name="onboarding_progress")
     op.drop_index("ix_onboarding_progress_kind_stage", table_name="onboarding_progress")
     op.drop_index("ix_onboarding_progress_organization_id", table_name="onboarding_progress")

@@ -19,11 +19,13 @@ from backoffice.codes import medical_code_check_digit_ok
 from backoffice.display import JST
 from backoffice.eclaims.importer import import_csv
 from backoffice.extensions import db
-from backoffice.inquiries.models import Inquiry
+from backoffice.inquiries import triage
+from backoffice.inquiries.models import AccountRequestDetails, Inquiry
+from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.mail.delivery import deliver_due
 from backoffice.mail.models import OutboundEmail
 from backoffice.mail.outbox import readable
-from backoffice.onboarding.models import OnboardingProgress
+from backoffice.onboarding.models import OnboardingCount, OnboardingProgress
 from backoffice.onboarding.rebuild import rebuild
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
@@ -313,11 +315,20 @@ def test_the_rebuild_gives_the_live_record(onboarding) -> None:
             )
         ]
 
-    live = snapshot()
+    def kept_counts() -> list[tuple]:
+        table = OnboardingCount.__table__
+        return sorted(
+            (r.kind.value, r.prefecture, r.measure, r.value, r.count)
+            for r in db.session.execute(sa.select(table).where(table.c.count != 0))
+        )
+
+    live, live_counts = snapshot(), kept_counts()
     assert len(live) == 8
+    assert live_counts
     with at(2026, 12, 20, 12):
         assert rebuild() == 8
     assert snapshot() == live
+    assert kept_counts() == live_counts
 
 
 def test_organizations_from_before_the_funnel_join_it_at_their_next_step(app, db) -> None:
@@ -355,3 +366,44 @@ def test_bad_choices_are_told_beside_their_fields(signed_in, db) -> None:
     assert "＊開始日を 2026-04-01 の形で" in page.text
     assert "＊都道府県を選び直してください。" in page.text
     assert 'value="2026-13-01"' in page.text
+
+
+def test_a_period_spanning_everything_counts_as_the_kept_counts(onboarding, signed_in) -> None:
+    """Without a period the page reads the kept counts; with one, the rows: the same figures."""
+    with at(2026, 12, 20, 12):
+        agent = signed_in(Role.AGENT)
+        everything = {"start": "2026-11-01", "end": "2026-12-31"}
+        for key in ("care", "medical"):
+            assert _csv(agent, key) == _csv(agent, key, **everything)
+            assert _csv(agent, key, prefecture="13") == _csv(
+                agent, key, prefecture="13", **everything
+            )
+
+
+def test_rejecting_and_reopening_from_the_ticket_moves_the_request(onboarding, db) -> None:
+    """却下 through the ticket's status (not only the issuance screen), and reopening it."""
+    code = onboarding["codes"][2]
+    ticket = db.session.scalars(
+        sa.select(Inquiry)
+        .join(Inquiry.account_request)
+        .where(AccountRequestDetails.medical_code == code)
+    ).one()
+    actor = OperatorActor.of(make_operator(Role.AGENT, email="op2@ops.example.jp"))
+
+    def stage() -> str:
+        db.session.expire_all()
+        return db.session.scalars(
+            sa.select(OnboardingProgress.stage).where(OnboardingProgress.office_number == code)
+        ).one()
+
+    with at(2026, 12, 11, 10):
+        triage.move_status(ticket, InquiryStatus.REJECTED, actor)
+        db.session.commit()
+        assert stage() == "rejected"
+        triage.move_status(db.session.get(Inquiry, ticket.id), InquiryStatus.IN_PROGRESS, actor)
+        db.session.commit()
+        assert stage() == "requested"
+    live = db.session.scalars(
+        sa.select(OnboardingProgress).where(OnboardingProgress.office_number == code)
+    ).one()
+    assert live.rejected_at is None

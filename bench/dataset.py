@@ -44,6 +44,7 @@ from backoffice.onboarding.models import OnboardingProgress
 from backoffice.operators.models import Operator, Role
 from backoffice.passwords import hash_password
 from backoffice.reports import summary
+from bench import funnel_data
 
 ORGANIZATIONS = 200_000
 USERS_PER_ORGANIZATION = 3
@@ -319,7 +320,7 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         log(f"inquiry_grams in {time.monotonic() - grams_started:.0f} s")
         _copy(conn, "organizations", ORG_COLUMNS, _organizations(rng), log)
         _copy(conn, "portal_users", USER_COLUMNS, _users(rng, portal_hash, terms_id), log)
-        _copy(conn, "onboarding_progress", PROGRESS_COLUMNS, _progress(rng), log)
+        _copy(conn, "onboarding_progress", funnel_data.COLUMNS, funnel_data.rows(rng, _ORGS), log)
         with app.app_context():
             # Each row's stage and waits, as the app keeps them (backoffice.onboarding.progress).
             db.session.execute(sa.update(OnboardingProgress).values(**progress.derived()))
@@ -683,14 +684,6 @@ USER_COLUMNS = (
 )
 
 
-def office_number(rng: random.Random, i: int) -> str:
-    """A prefecture's code (weighted towards the populous ones), then the running number."""
-    prefecture = rng.choices(
-        range(1, 48), [3 if p in (13, 14, 23, 27) else 1 for p in range(1, 48)]
-    )
-    return f"{prefecture[0]:02d}{i:08d}"
-
-
 # Each organization's kind and number, kept for its funnel row.
 _ORGS: list[tuple[str, str, datetime]] = []
 
@@ -702,7 +695,7 @@ def _organizations(rng: random.Random) -> Iterator[tuple[Any, ...]]:
         kind = rng.choices(["care", "deemed", "medical"], [70, 10, 20])[0]
         place = rng.choice(PLACES)
         name = f"{place}{rng.choice(CLINIC_KINDS if kind == 'medical' else OFFICE_KINDS)}{i}"
-        number = office_number(rng, i)
+        number = funnel_data.office_number(rng, i)
         created = now - timedelta(days=rng.randint(1, 400))
         _ORGS.append((kind, number, created))
         yield (
@@ -718,88 +711,6 @@ def _organizations(rng: random.Random) -> Iterator[tuple[Any, ...]]:
             0,
             created,
         )
-
-
-PROGRESS_COLUMNS = (
-    "office_number",
-    "kind",
-    "prefecture",
-    "name",
-    "organization_id",
-    "stage",
-    "entered_at",
-    "security_email_missing",
-    "listed_at",
-    "started_at",
-    "no_security_email_at",
-    "otp_passed_at",
-    "registered_at",
-    "password_mailed_at",
-    "requested_at",
-    "issued_at",
-    "rejected_at",
-    "first_login_at",
-    "password_changed_at",
-    "consented_at",
-    "users_added_at",
-)
-STALLED = 60_000
-# Where the stalled offices stopped (care and deemed: the first four; medical: the last two).
-STALLED_AT = {
-    "listed": 30,
-    "started": 8,
-    "no_security_email": 10,
-    "otp_passed": 2,
-    "requested": 4,
-    "rejected": 1,
-}
-
-
-def _progress(rng: random.Random) -> Iterator[tuple[Any, ...]]:
-    """The organizations' funnel rows (each at ユーザを追加: three users), then the stalled ones."""
-    minutes = lambda n: timedelta(minutes=n)  # noqa: E731
-    days = lambda low, high: timedelta(hours=rng.randint(low * 24, high * 24))  # noqa: E731
-    for org_id, (kind, number, created) in enumerate(_ORGS, start=1):
-        first_login = created + minutes(1) + days(0, 10)
-        steps: dict[str, datetime | None] = dict.fromkeys(PROGRESS_COLUMNS[8:])
-        if kind == "medical":
-            steps |= {"requested_at": created - days(0, 5), "issued_at": created}
-        else:
-            steps["listed_at"] = created - days(1, 90)
-            steps["started_at"] = created - minutes(8)
-            steps["otp_passed_at"] = created - minutes(5)
-            steps["registered_at"] = created
-            steps["password_changed_at"] = first_login + minutes(1)
-        steps["password_mailed_at"] = created + minutes(1)
-        steps["first_login_at"] = first_login
-        steps["consented_at"] = first_login + minutes(2)
-        steps["users_added_at"] = first_login + days(0, 30)
-        entered = min(v for v in steps.values() if v is not None)
-        yield (number, kind, number[:2], None, org_id, "users_added", entered, False,
-               *steps.values())  # fmt: skip
-    stages, weights = zip(*STALLED_AT.items(), strict=True)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    for n in range(STALLED):
-        stage = rng.choices(stages, weights)[0]
-        medical = stage in ("requested", "rejected")
-        kind = "medical" if medical else rng.choices(["care", "deemed"], [7, 1])[0]
-        number = office_number(rng, ORGANIZATIONS + 1 + n)
-        entered = now - days(1, 400)
-        steps = dict.fromkeys(PROGRESS_COLUMNS[8:])
-        if medical:
-            steps["requested_at"] = entered
-            if stage == "rejected":
-                steps["rejected_at"] = entered + days(1, 5)
-        else:
-            steps["listed_at"] = entered
-            if stage != "listed":
-                steps["started_at"] = entered + days(1, 60)
-            if stage == "no_security_email":
-                steps["no_security_email_at"] = steps["started_at"]
-            if stage == "otp_passed":
-                steps["otp_passed_at"] = steps["started_at"] + minutes(3)
-        yield (number, kind, number[:2], f"未登録の事業所{n}", None, stage, entered,
-               stage == "no_security_email", *steps.values())  # fmt: skip
 
 
 def portal_email(user_id: int) -> str:

@@ -150,8 +150,8 @@ class FunnelView(SecuredMixin, BaseView):
 
 
 class OnboardingView(SecuredModelView):
-    """Every office in the funnel, the step it is at and when it reached each: before registration
-    the directory's entries and the ID requests, after it the organization (a link)."""
+    """Every office in the funnel and the step it is at: before registration the directory's entries
+    and the ID requests, after it the registered organizations too."""
 
     roles = READ
     allow_create = False

@@ -3,7 +3,7 @@ hand across the year-end; 閲覧者 read without CSV; a visitor who is not an op
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -279,3 +279,31 @@ def test_the_summary_follows_every_change_as_a_rebuild_reads_it(desk, client, db
     assert live
     rebuild()
     assert _summary_rows() == live
+
+
+def test_the_summary_counts_each_ticket_on_its_japan_day() -> None:
+    """15:30 UTC on 12/31 is already 1/1 in Japan: the day a ticket is counted on."""
+    from types import SimpleNamespace
+
+    from backoffice.reports.summary import contribution
+
+    row = SimpleNamespace(
+        status=S.RESOLVED,
+        merged_into_id=None,
+        created_at=datetime(2026, 12, 31, 15, 30, tzinfo=UTC),
+        category_id=7,
+        intake=Intake.MAIL,
+        assignee_id=None,
+        first_response_at=datetime(2027, 1, 3, 14, 59, tzinfo=UTC),
+        first_response_minutes=250,
+        first_response_met=True,
+        resolved_at=datetime(2027, 1, 3, 15, 0, tzinfo=UTC),
+        resolution_minutes=None,
+        resolution_met=None,
+    )
+    assert contribution(row, 480) == [
+        (date(2027, 1, 1), "received", 7, "mail", 0, -1, 0),
+        (date(2027, 1, 3), "first_response", 7, "", 0, 5, 1),  # 250 of 480 minutes: 0.5
+        (date(2027, 1, 4), "resolved", 7, "", 0, -1, 0),
+    ]
+    assert contribution(SimpleNamespace(**{**vars(row), "status": S.SPAM}), 480) == []

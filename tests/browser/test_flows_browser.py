@@ -67,6 +67,8 @@ def operator_sign_in(page, secret: str) -> None:
     # Wait for the signed-in page: a goto or a title read racing the POST's redirect sees nothing.
     with page.expect_navigation():
         page.get_by_role("button", name="ログイン").click()
+    # A refused sign-in navigates too (the form again): say so here, not at a later step.
+    expect(page).not_to_have_url(re.compile(r"/admin/login"))
 
 
 def mail_to(app, address: str, subject: str) -> str:

@@ -24,6 +24,7 @@ from backoffice.inquiries.vocabulary import Intake
 from backoffice.operators.models import Operator
 from backoffice.reports.models import ReportDay
 from backoffice.reports.scope import Scope, bucket, bucket_label, buckets
+from backoffice.reports.summary import MONTHLY
 
 # The backlog's age, in calendar days since arrival: (label, at least this many days).
 AGES = (
@@ -45,19 +46,36 @@ def _in_scope(statement: sa.Select, scope: Scope) -> sa.Select:
     return statement
 
 
+def _days(fact: str, since: date, until: date) -> sa.ColumnElement[bool]:
+    return sa.and_(ReportDay.fact == fact, ReportDay.day >= since, ReportDay.day <= until)
+
+
 def _summary(fact: str, scope: "Scope", since: date, until: date) -> sa.Select:
     """The summary's rows of one fact from `since` to `until` (both included), in the scope."""
-    statement = (
-        sa.select()
-        .select_from(ReportDay)
-        .where(ReportDay.fact == fact, ReportDay.day >= since, ReportDay.day <= until)
-    )
+    return _summary_where(_days(fact, since, until), scope)
+
+
+def _summary_where(condition: sa.ColumnElement[bool], scope: "Scope") -> sa.Select:
+    statement = sa.select().select_from(ReportDay).where(condition)
     if scope.minor_id is not None:
         return statement.where(ReportDay.category_id == scope.minor_id)
     if scope.major_id is not None:
         minors = sa.select(InquiryCategory.id).where(InquiryCategory.parent_id == scope.major_id)
         return statement.where(ReportDay.category_id.in_(minors.scalar_subquery()))
     return statement
+
+
+def _month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def _whole_months(start: date, end: date) -> tuple[date | None, date | None]:
+    """The first days of the first and the last whole month within start..end, or (None, None)."""
+    first = start if start.day == 1 else _month_end(start) + timedelta(days=1)
+    last = end.replace(day=1)
+    if _month_end(last) != end:
+        last = (last - timedelta(days=1)).replace(day=1)
+    return (first, last) if first <= last else (None, None)
 
 
 def _as_date(value: object) -> date:
@@ -164,17 +182,25 @@ class Figures:
     def _read_durations(self, measure: str) -> dict[tuple[int, int | None], Durations]:
         label = "初回回答" if measure == "first_response" else "解決"
         total = sa.func.sum(ReportDay.count)
-        statement = (
-            _summary(measure, self.scope, self.scope.start, self.scope.end)
-            .add_columns(
-                ReportDay.category_id,
-                ReportDay.assignee_id,
-                ReportDay.tenths,
-                total,
-                sa.func.sum(sa.case((ReportDay.met == 1, ReportDay.count), else_=0)),
+        # Whole months from the monthly counts, the days before and after them from the daily ones.
+        first, last = _whole_months(self.scope.start, self.scope.end)
+        start, end = self.scope.start, self.scope.end
+        if first is None or last is None:
+            period = _days(measure, start, end)
+        else:
+            period = sa.or_(
+                _days(measure, start, first - timedelta(days=1)),
+                _days(f"{measure}{MONTHLY}", first, last),
+                _days(measure, _month_end(last) + timedelta(days=1), end),
             )
-            .group_by(ReportDay.category_id, ReportDay.assignee_id, ReportDay.tenths)
-        )
+        rows = _summary_where(period, self.scope)
+        statement = rows.add_columns(
+            ReportDay.category_id,
+            ReportDay.assignee_id,
+            ReportDay.tenths,
+            total,
+            sa.func.sum(sa.case((ReportDay.met == 1, ReportDay.count), else_=0)),
+        ).group_by(ReportDay.category_id, ReportDay.assignee_id, ReportDay.tenths)
         found: dict[tuple[int, int | None], Durations] = {}
         for category_id, assignee_id, tenth, count, hits in db.session.execute(statement):
             found.setdefault((category_id, assignee_id or None), Durations(label)).add(

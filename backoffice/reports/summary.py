@@ -4,8 +4,8 @@ status counters are), so a year of レポート reads a few thousand rows instea
 A ticket contributes one count to each figure it is in — received on its Japan day of arrival,
 resolved and its resolution time on the day of its resolution, its first response time on the day
 of its first response — keyed by what the reports split by (中カテゴリー, intake, 担当者, duration in
-tenths of a business day, within target). Public replies count per operator and day. Spam and merged
-tickets contribute nothing.
+tenths of a business day, within target); the two durations also per month. Public replies count
+per operator and day. Spam and merged tickets contribute nothing.
 
 The flush hook reads the contributions of the tickets a flush touches from the database before the
 flush and again after it, and adds the difference: whatever the ORM changed (a column, a
@@ -36,6 +36,8 @@ _KEY = ("day", "fact", "category_id", "intake", "assignee_id", "tenths", "met")
 # Key = (day, fact, category id, intake, assignee id or 0, tenths or -1, met 0/1); the table's
 # primary key has the same columns with the fact first.
 Key = tuple[date, str, int, str, int, int, int]
+
+MONTHLY = "_month"
 
 _READ = [
     Inquiry.id,
@@ -93,6 +95,13 @@ def contribution(row: Any, length: int) -> list[Key]:
                     int(bool(row.resolution_met)),
                 )
             )
+    # The durations also by month (on the month's first day): a year reads twelve months of
+    # them, not every day's (backoffice.reports.figures reads whole months from these).
+    keys += [
+        (key[0].replace(day=1), f"{key[1]}{MONTHLY}", *key[2:])
+        for key in keys
+        if key[1] in ("first_response", "resolution")
+    ]
     return keys
 
 

@@ -305,5 +305,20 @@ def test_the_summary_counts_each_ticket_on_its_japan_day() -> None:
         (date(2027, 1, 1), "received", 7, "mail", 0, -1, 0),
         (date(2027, 1, 3), "first_response", 7, "", 0, 5, 1),  # 250 of 480 minutes: 0.5
         (date(2027, 1, 4), "resolved", 7, "", 0, -1, 0),
+        (date(2027, 1, 1), "first_response_month", 7, "", 0, 5, 1),  # and in its month
     ]
     assert contribution(SimpleNamespace(**{**vars(row), "status": S.SPAM}), 480) == []
+
+
+def test_whole_months_read_from_the_monthly_counts_give_the_same_times(desk, signed_in) -> None:
+    with at(2027, 1, 8, 12):
+        agent = signed_in(Role.AGENT)
+        by_day = _csv(agent, "times")
+        for period in (
+            {"start": "2026-12-01", "end": "2027-01-31", "grain": "month"},  # two whole months
+            {"start": "2026-12-15", "end": "2027-01-31", "grain": "week"},  # days, then a month
+            {"start": "2026-11-01", "end": "2027-01-08", "grain": "week"},  # months, then days
+        ):
+            response = agent.get("/admin/reports/", query_string=period | {"download": "times"})
+            rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+            assert rows == by_day, period

@@ -2,21 +2,12 @@
 so no CSRF token), read from the query string and shown again as typed when it is refused. The
 period is optional: without one, every office since the start of onboarding."""
 
-from datetime import date
-
 from wtforms import Form, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from backoffice.prefectures import PREFECTURES
 from backoffice.reports.funnel import KINDS, FunnelScope
-
-
-def _day(text: str | None) -> date | None:
-    try:
-        day = date.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
-    return day if 2000 <= day.year <= 2100 else None
+from forms.reports import day_of_text
 
 
 class FunnelForm(Form):
@@ -31,8 +22,8 @@ class FunnelForm(Form):
 
     def scope(self) -> FunnelScope | None:
         """The scope chosen, or None with the errors set beside their fields."""
-        start = _day(self.start.data) if (self.start.data or "").strip() else None
-        end = _day(self.end.data) if (self.end.data or "").strip() else None
+        start = day_of_text(self.start.data) if (self.start.data or "").strip() else None
+        end = day_of_text(self.end.data) if (self.end.data or "").strip() else None
         if (self.start.data or "").strip() and start is None:
             self.start.errors = [
                 "＊開始日を 2026-04-01 の形で、2000年から2100年までの日で入力してください。"

@@ -14,7 +14,7 @@ LONGEST_DAYS = 731
 LONGEST_DAILY_DAYS = 92
 
 
-def _day(text: str | None) -> date | None:
+def day_of_text(text: str | None) -> date | None:
     """A day of the years the desk can have worked (what else would only overflow the arithmetic)."""
     try:
         day = date.fromisoformat((text or "").strip())
@@ -50,7 +50,7 @@ class ReportForm(Form):
 
     def scope(self) -> Scope | None:
         """The scope chosen, or None with the errors set beside their fields."""
-        start, end = _day(self.start.data), _day(self.end.data)
+        start, end = day_of_text(self.start.data), day_of_text(self.end.data)
         if start is None:
             self.start.errors = [
                 "＊開始日を 2026-04-01 の形で、2000年から2100年までの日で入力してください。"

@@ -2,7 +2,6 @@
 of funnel rows and on the organizations' and users' lists (through the organization's row), so
 each count opens on exactly what it counted, with that list's own actions."""
 
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from backoffice.db import utcnow
 from backoffice.onboarding.models import STEPS_BY_KEY, OnboardingProgress
 from backoffice.prefectures import PREFECTURES
 from backoffice.reports.funnel import KINDS, FunnelScope, expired_registrant, reached_clause
+from forms.reports import day_of_text
 
 _P = OnboardingProgress
 
@@ -103,14 +103,6 @@ class PrefectureFilter(_ProgressFilter):
         return _P.prefecture == value
 
 
-def _day(value: str) -> date | None:
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return day if 2000 <= day.year <= 2100 else None
-
-
 class EnteredFromFilter(_ProgressFilter):
     key = "entered_from"
 
@@ -118,10 +110,10 @@ class EnteredFromFilter(_ProgressFilter):
         super().__init__(owner, "オンボーディング開始日（から）")
 
     def validate(self, value: str) -> bool:
-        return _day(value) is not None
+        return day_of_text(value) is not None
 
     def condition(self, value: str) -> sa.ColumnElement[bool]:
-        return sa.and_(*FunnelScope(start=_day(value)).period())
+        return sa.and_(*FunnelScope(start=day_of_text(value)).period())
 
 
 class EnteredUntilFilter(_ProgressFilter):
@@ -131,10 +123,10 @@ class EnteredUntilFilter(_ProgressFilter):
         super().__init__(owner, "オンボーディング開始日（まで）")
 
     def validate(self, value: str) -> bool:
-        return _day(value) is not None
+        return day_of_text(value) is not None
 
     def condition(self, value: str) -> sa.ColumnElement[bool]:
-        return sa.and_(*FunnelScope(end=_day(value)).period())
+        return sa.and_(*FunnelScope(end=day_of_text(value)).period())
 
 
 def progress_filters(owner: Any = None) -> list[_ProgressFilter]:

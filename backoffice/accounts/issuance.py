@@ -182,7 +182,7 @@ def issue_account(
             inquiry, actor, EventKind.ACCOUNT_ISSUED, new_value=organization.office_number
         )
         replies.reply_in_transaction(inquiry, actor, reply_text, InquiryStatus.RESOLVED)
-        progress.issued(organization)
+        progress.registered(organization)
         record(
             "account.issued",
             **actor.audit(),

@@ -251,12 +251,13 @@ def otp_passed(office_number: str) -> None:
 
 
 def registered(organization: Organization) -> None:
+    """The organization exists: ユーザ登録 of a care office, or ID発行 of a 医療機関."""
     now = utcnow()
     _ensure(organization.office_number, organization.kind, organization.name, now)
     _reach(
         _office(organization.office_number),
         now,
-        "registered",
+        "issued" if organization.kind is OrganizationKind.MEDICAL else "registered",
         organization_id=organization.id,
         kind=organization.kind,
         name=organization.name,
@@ -279,19 +280,6 @@ def requested(medical_code: str, institution_name: str) -> None:
     now = utcnow()
     _ensure(medical_code, OrganizationKind.MEDICAL, institution_name, now)
     _reach(_office(medical_code), now, "requested", rejected_at=None)
-
-
-def issued(organization: Organization) -> None:
-    now = utcnow()
-    _ensure(organization.office_number, OrganizationKind.MEDICAL, organization.name, now)
-    _reach(
-        _office(organization.office_number),
-        now,
-        "issued",
-        organization_id=organization.id,
-        kind=OrganizationKind.MEDICAL,
-        name=organization.name,
-    )
 
 
 def rejected(medical_code: str) -> None:

@@ -37,12 +37,15 @@ AGES = (
 )
 
 
-def _in_scope(statement: sa.Select, scope: Scope) -> sa.Select:
+def _in_scope(
+    statement: sa.Select, scope: Scope, category: sa.ColumnElement[int] = Inquiry.category_id
+) -> sa.Select:
+    """Only the scope's 中カテゴリー (or those of its 大カテゴリー), by the `category` column."""
     if scope.minor_id is not None:
-        return statement.where(Inquiry.category_id == scope.minor_id)
+        return statement.where(category == scope.minor_id)
     if scope.major_id is not None:
         minors = sa.select(InquiryCategory.id).where(InquiryCategory.parent_id == scope.major_id)
-        return statement.where(Inquiry.category_id.in_(minors.scalar_subquery()))
+        return statement.where(category.in_(minors.scalar_subquery()))
     return statement
 
 
@@ -57,12 +60,7 @@ def _summary(fact: str, scope: "Scope", since: date, until: date) -> sa.Select:
 
 def _summary_where(condition: sa.ColumnElement[bool], scope: "Scope") -> sa.Select:
     statement = sa.select().select_from(ReportDay).where(condition)
-    if scope.minor_id is not None:
-        return statement.where(ReportDay.category_id == scope.minor_id)
-    if scope.major_id is not None:
-        minors = sa.select(InquiryCategory.id).where(InquiryCategory.parent_id == scope.major_id)
-        return statement.where(ReportDay.category_id.in_(minors.scalar_subquery()))
-    return statement
+    return _in_scope(statement, scope, ReportDay.category_id)
 
 
 def _month_end(first: date) -> date:

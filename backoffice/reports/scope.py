@@ -1,9 +1,7 @@
 """What a report covers: a period of Japan dates, a grain and a category."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-
-from backoffice.display import JST
+from datetime import date, timedelta
 
 GRAINS = {"day": "日", "week": "週", "month": "月"}
 
@@ -17,14 +15,6 @@ class Scope:
     grain: str = "day"
     major_id: int | None = None
     minor_id: int | None = None
-
-    @property
-    def since(self) -> datetime:
-        return datetime.combine(self.start, time.min, tzinfo=JST).astimezone(UTC)
-
-    @property
-    def until(self) -> datetime:
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=JST).astimezone(UTC)
 
 
 def bucket(day: date, grain: str) -> date:

@@ -12,6 +12,7 @@ from backoffice.admin import setup as admin_setup
 from backoffice.attachments import web as attachments_web
 from backoffice.extensions import csrf, db, limiter, mail, migrate
 from backoffice.mail import delivery
+from backoffice.monitoring import metrics
 from backoffice.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
 from forms import html
 
@@ -71,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
     # them in reverse): what a request commits up to its response is handed over then.
     delivery.init_app(app)
     limiter.init_app(app)
+    metrics.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -81,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.accounts.views import bp as accounts_bp
     from backoffice.inquiries.views import bp as inquiries_bp
     from backoffice.mail.views import bp as devmail_bp
+    from backoffice.monitoring.views import bp as monitoring_bp
     from backoffice.public.views import bp as public_bp
     from backoffice.registration.views import bp as registration_bp
 
@@ -88,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(inquiries_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(registration_bp)
+    app.register_blueprint(monitoring_bp)
     if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:
         app.register_blueprint(devmail_bp)
 

@@ -20,6 +20,7 @@ from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Role
 from backoffice.passwords import PasswordRejected
 from backoffice.reports.cli import reports_cli
+from backoffice.retention.cli import retention_cli
 
 categories_cli = AppGroup("categories", help="The inquiry category tree.")
 eclaims_cli = AppGroup("eclaims", help="The 電子請求受付システム directory.")
@@ -102,6 +103,7 @@ def init_app(app: Flask) -> None:
         onboarding_cli,
         operators_cli,
         reports_cli,
+        retention_cli,
         tickets_cli,
     ):
         app.cli.add_command(group)

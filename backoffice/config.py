@@ -46,8 +46,17 @@ DEFAULTS: dict[str, Any] = {
     "ATTACHMENT_MAIL_MAX_BYTES": 10 * 1024 * 1024,
     # Days after a ticket is finished (完了, 却下, スパム) before its files' contents are deleted.
     "ATTACHMENT_RETENTION_DAYS": 365,
+    # `flask retention apply` (backoffice/retention): days after a ticket is finished before its contact
+    # fields and bodies are erased; before an inbound mail's original and a sent mail's body are
+    # deleted (for mail of a ticket: also after it is finished). None keeps them.
+    "RETENTION_INQUIRY_DAYS": 365,
+    "RETENTION_INBOUND_RAW_DAYS": 90,
+    "RETENTION_MAIL_BODY_DAYS": 90,
     # `flask attachments sweep` deletes files without a row once they are this old (a crash's leftovers).
     "ATTACHMENT_ORPHAN_MINUTES": 60,
+    # The bearer token Prometheus sends for /metrics (a list: any of them, during a rotation).
+    # None: there is no /metrics page.
+    "METRICS_TOKEN": None,
     # How many reverse proxies set X-Forwarded-* in front of the app (0: none, trust nothing).
     "PROXY_FIX_HOPS": 0,
     # Cookies: HttpOnly and SameSite=Lax always; Secure and the `__Host-` prefix (no Domain, Path=/, so

@@ -1,8 +1,9 @@
 """The Host headers the app answers to: Flask's TRUSTED_HOSTS, with one exception for health probes.
 
-Load balancers probe an app server by its IP address, so their Host header is that address. Such a
-request for /healthz is answered as if sent to the public host; any other request to an unknown host
-gets the 400 page (Flask checks TRUSTED_HOSTS before routing).
+Load balancers probe an app server by its IP address, and Prometheus scrapes each one by it, so their
+Host header is that address. Such a request for /healthz or /metrics is answered as if sent to the
+public host; any other request to an unknown host gets the 400 page (Flask checks TRUSTED_HOSTS before
+routing).
 """
 
 import ipaddress
@@ -14,7 +15,7 @@ from flask import Flask
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-HEALTH_PATH = "/healthz"
+PROBE_PATHS = frozenset({"/healthz", "/metrics"})
 
 
 def init_app(app: Flask) -> None:
@@ -23,7 +24,7 @@ def init_app(app: Flask) -> None:
 
 
 class HealthProbeByAddress:
-    """WSGI middleware: a GET of /healthz whose Host is an IP address is routed as `host`."""
+    """WSGI middleware: a request for a probe path whose Host is an IP address is routed as `host`."""
 
     def __init__(self, wsgi_app: "WSGIApplication", host: str) -> None:
         self.wsgi_app = wsgi_app
@@ -32,7 +33,7 @@ class HealthProbeByAddress:
     def __call__(
         self, environ: "WSGIEnvironment", start_response: "StartResponse"
     ) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and _is_address(environ.get("HTTP_HOST", "")):
+        if environ.get("PATH_INFO") in PROBE_PATHS and _is_address(environ.get("HTTP_HOST", "")):
             environ = {**environ, "HTTP_HOST": self.host}
         return self.wsgi_app(environ, start_response)
 

@@ -11,6 +11,7 @@ from backoffice.inquiries import drafts as inquiries_drafts
 from backoffice.inquiries import models as inquiries_models
 from backoffice.inquiries import search_index as inquiries_search_index
 from backoffice.mail import models as mail_models
+from backoffice.monitoring import models as monitoring_models
 from backoffice.notices import models as notices_models
 from backoffice.onboarding import models as onboarding_models
 from backoffice.operators import models as operators_models
@@ -31,6 +32,7 @@ __all__ = [
     "inquiries_models",
     "inquiries_search_index",
     "mail_models",
+    "monitoring_models",
     "notices_models",
     "onboarding_models",
     "operators_models",

@@ -67,6 +67,26 @@ def test_a_health_probe_by_ip_address_still_gets_healthz(production_app: Flask) 
     assert client.get("/healthz", base_url="http://evil.example").status_code == 400
 
 
+def test_prometheus_scrapes_each_server_by_ip_address(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("FLASK_DEVELOPMENT", raising=False)
+    app = create_app(
+        {
+            **PRODUCTION,
+            "METRICS_TOKEN": "t" * 32,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        client = app.test_client()
+        auth = {"Authorization": "Bearer " + "t" * 32}
+        scraped = client.get("/metrics", base_url="http://10.0.0.5:8000", headers=auth)
+        assert scraped.status_code == 200
+        assert "kip_database_up 1.0" in scraped.text
+        assert client.get("/metrics", base_url="http://10.0.0.5:8000").status_code == 401
+        assert client.get("/metrics", base_url="http://evil.example", headers=auth).status_code == 400
+
+
 @pytest.mark.parametrize("app_overrides", [{"SERVER_NAME": "evil.example"}])
 def test_mailed_links_ignore_the_request_host(client, db) -> None:
     seed_tree()

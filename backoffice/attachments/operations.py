@@ -10,7 +10,7 @@ after a crash — those the sweep deletes. This module owns the `attachments` ro
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
@@ -294,7 +294,7 @@ _BATCH = 500
 
 def sweep() -> SweepReport:
     """Delete what is no longer kept: the files of expired drafts, the contents of finished tickets'
-    files after ATTACHMENT_RETENTION_DAYS (the rows stay and say so), and files no row names. Each
+    files after ATTACHMENT_RETENTION_DAYS (purge_retained), and files no row names. Each
     batch commits before its files are deleted, so a crash leaves only orphans for the next run."""
     config = current_app.config
     report = SweepReport()
@@ -313,7 +313,19 @@ def sweep() -> SweepReport:
             db.session.delete(row)
         db.session.commit()
         report.drafts += len(rows)
-    retained = now - timedelta(days=config["ATTACHMENT_RETENTION_DAYS"])
+    report.purged = purge_retained(now)
+    report.orphans = _delete_orphans(config["ATTACHMENT_ORPHAN_MINUTES"] * 60)
+    return report
+
+
+def purge_retained(now: datetime) -> int:
+    """Delete the contents of finished tickets' files after ATTACHMENT_RETENTION_DAYS (None: never);
+    the rows stay and say so. Returns how many."""
+    days = current_app.config["ATTACHMENT_RETENTION_DAYS"]
+    if days is None:
+        return 0
+    retained = now - timedelta(days=days)
+    purged = 0
     while rows := db.session.scalars(
         sa.select(Attachment)
         .join(Inquiry, Inquiry.id == Attachment.inquiry_id)
@@ -329,9 +341,8 @@ def sweep() -> SweepReport:
             row.state, row.purged_at = AttachmentState.PURGED, now
             row.storage_key = row.thumbnail_key = None
         db.session.commit()
-        report.purged += len(rows)
-    report.orphans = _delete_orphans(config["ATTACHMENT_ORPHAN_MINUTES"] * 60)
-    return report
+        purged += len(rows)
+    return purged
 
 
 def _delete_orphans(age_seconds: float) -> int:

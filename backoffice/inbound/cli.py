@@ -14,6 +14,7 @@ from backoffice.extensions import db
 from backoffice.inbound.models import InboundSource
 from backoffice.inbound.receive import receive
 from backoffice.mail.cli import mail_cli
+from backoffice.monitoring import runs
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def fetch_command(loop: bool, interval: float, batch: int) -> None:
             if client is None:
                 client = imap.connect()
             report = imap.fetch(client, batch)
+            runs.succeeded("fetch")
             failures = 0
             if report.taken or report.duplicates or report.unreadable or not loop:
                 click.echo(str(report))
@@ -80,7 +82,7 @@ def fetch_command(loop: bool, interval: float, batch: int) -> None:
         except ConfigError as error:
             raise click.ClickException(str(error)) from None
         except imap.CONNECTION_ERRORS as error:
-            db.session.rollback()
+            runs.failed("fetch")
             client = _drop(client)
             if not loop:
                 raise click.ClickException(f"IMAP: {type(error).__name__}: {error}") from None
@@ -92,6 +94,7 @@ def fetch_command(loop: bool, interval: float, batch: int) -> None:
             # The database or a bug: the message stays in the mailbox and is offered again.
             db.session.rollback()
             client = _drop(client)
+            runs.failed("fetch")
             if not loop:
                 raise
             failures += 1

@@ -185,6 +185,8 @@ def original(inbound_id: int, actor: OperatorActor) -> bytes:
     row = db.session.get(InboundEmail, inbound_id)
     if row is None:
         raise FilingError("メールが見つかりません。")
+    if row.raw_purged_at is not None:
+        raise FilingError("保存期間を過ぎたため、このメールの原文は削除しました。")
     try:
         raw = sealing.unseal_bytes(sealing.INBOUND_RAW, row.raw_sealed)
     except InvalidToken:
@@ -235,7 +237,7 @@ def reseal_originals(batch: int = 200) -> int:
     done, after = 0, 0
     while ids := db.session.scalars(
         sa.select(InboundEmail.id)
-        .where(InboundEmail.id > after)
+        .where(InboundEmail.id > after, InboundEmail.raw_purged_at.is_(None))
         .order_by(InboundEmail.id)
         .limit(batch)
     ).all():

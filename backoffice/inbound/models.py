@@ -65,6 +65,13 @@ class InboundEmail(db.Model):
         sa.Index("ix_inbound_emails_state_received_at", "state", "received_at"),
         # The per-sender throttle counts the last hour's mail of one address.
         sa.Index("ix_inbound_emails_from_address_received_at", "from_address", "received_at"),
+        # What the retention has still to look at (migration 0028).
+        sa.Index(
+            "ix_inbound_emails_raw_kept_received_at",
+            "received_at",
+            postgresql_where=sa.text("raw_purged_at IS NULL"),
+            sqlite_where=sa.text("raw_purged_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +95,8 @@ class InboundEmail(db.Model):
     # The message as received, sealed (a reply quotes our mail, and with it the status-page link).
     raw_sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
     raw_size: Mapped[int] = mapped_column(default=0)
+    # The original was deleted at the end of its retention (backoffice.retention).
+    raw_purged_at: Mapped[datetime | None]
     inquiry_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("inquiries.id", ondelete="SET NULL"), index=True
     )

@@ -243,6 +243,8 @@ def append(row: InboundEmail, inquiry: Inquiry, message: Message | None = None) 
 
 def original_message(row: InboundEmail) -> Message | None:
     """The kept original, parsed again (for an operator filing a mail: its attachments)."""
+    if row.raw_purged_at is not None:
+        return None
     try:
         return message_from_bytes(sealing.unseal_bytes(sealing.INBOUND_RAW, row.raw_sealed))
     except InvalidToken:

@@ -12,6 +12,7 @@ from backoffice.alerts.operations import send_due
 from backoffice.inquiries.links import reseal_tokens
 from backoffice.inquiries.sweep import sweep
 from backoffice.inquiries.target_history import measure_history
+from backoffice.monitoring import runs
 from backoffice.reports.summary import rebuild as rebuild_summary
 
 tickets_cli = AppGroup("tickets", help="Work on tickets in the background.")
@@ -27,8 +28,13 @@ def sweep_command(loop: bool, interval: float) -> None:
     operators the alerts made outside 受付時間 and the morning digests. Safe to run in several
     processes at once. Reminders, closing notices and alerts wait for 受付時間."""
     while True:
-        report = sweep()
-        alerted = send_due()
+        try:
+            report = sweep()
+            alerted = send_due()
+        except Exception:
+            runs.failed("sweep")
+            raise
+        runs.succeeded("sweep")
         click.echo(
             f"reminded {report.reminded}, closed {report.closed}, completed {report.completed}, "
             f"operators alerted {alerted.waiting_mailed}, digests {alerted.digests}"

@@ -165,6 +165,13 @@ class Inquiry(db.Model):
             sqlite_where=sa.text("resolved_at IS NOT NULL"),
             postgresql_include=REPORT_RESOLVED,
         ),
+        # What the retention has still to erase: finished tickets whose contact fields are kept.
+        sa.Index(
+            "ix_inquiries_kept_resolved_at",
+            "resolved_at",
+            postgresql_where=sa.text("resolved_at IS NOT NULL AND anonymised_at IS NULL"),
+            sqlite_where=sa.text("resolved_at IS NOT NULL AND anonymised_at IS NULL"),
+        ),
         # 「目標超過」: tickets past a running target now, and those that missed one.
         sa.Index(
             "ix_inquiries_next_target_at",
@@ -251,6 +258,8 @@ class Inquiry(db.Model):
     # Merged into another ticket of the same requester: its thread lives there now, and its status
     # link and reply address lead there (backoffice.inquiries.merging).
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inquiries.id"), index=True)
+    # Its contact fields and bodies were erased at the end of their retention (backoffice.retention).
+    anonymised_at: Mapped[datetime | None]
     # Optimistic locking: a save based on an older version is refused instead of overwriting.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 

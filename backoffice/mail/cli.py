@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from backoffice.mail.delivery import deliver_due
+from backoffice.monitoring import runs
 
 mail_cli = AppGroup("mail", help="Deliver queued emails; take in replies and bounces.")
 
@@ -26,7 +27,12 @@ def deliver(loop: bool, interval: float, batch: int) -> None:
             "No mail server is configured (FLASK_MAIL_SERVER); emails stay in the outbox."
         )
     while True:
-        report = deliver_due(batch)
+        try:
+            report = deliver_due(batch)
+        except Exception:
+            runs.failed("deliver")
+            raise
+        runs.succeeded("deliver")
         if report.sent or report.failed or not loop:
             click.echo(f"sent {report.sent}, failed {report.failed}")
         if not loop:

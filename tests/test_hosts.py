@@ -84,7 +84,9 @@ def test_prometheus_scrapes_each_server_by_ip_address(tmp_path, monkeypatch) -> 
         assert scraped.status_code == 200
         assert "kip_database_up 1.0" in scraped.text
         assert client.get("/metrics", base_url="http://10.0.0.5:8000").status_code == 401
-        assert client.get("/metrics", base_url="http://evil.example", headers=auth).status_code == 400
+        assert (
+            client.get("/metrics", base_url="http://evil.example", headers=auth).status_code == 400
+        )
 
 
 @pytest.mark.parametrize("app_overrides", [{"SERVER_NAME": "evil.example"}])

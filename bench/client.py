@@ -10,6 +10,7 @@ import http.client
 import multiprocessing
 import re
 import secrets
+import ssl
 import statistics
 import time
 import urllib.parse
@@ -78,6 +79,10 @@ class Browser:
     port: int
     cookies: dict[str, str] = field(default_factory=dict)
     timeout: float = 120
+    # Through a TLS reverse proxy (bench/deploy_smoke.py): the name it answers to, and the context
+    # that trusts its certificate.
+    host: str = "127.0.0.1"
+    tls: ssl.SSLContext | None = None
 
     def request(
         self,
@@ -86,17 +91,26 @@ class Browser:
         data: dict[str, str] | None = None,
         files: dict[str, "Upload"] | None = None,
     ) -> Response:
-        headers = {"Host": f"127.0.0.1:{self.port}", "User-Agent": "kip-bench"}
+        headers = {"Host": f"{self.host}:{self.port}", "User-Agent": "kip-bench"}
         body: bytes | str | None = None
         if files:
             body, headers["Content-Type"] = multipart(data or {}, files)
         elif data is not None:
             body = urllib.parse.urlencode(data)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.tls and method == "POST":
+            # Flask-WTF checks over HTTPS that a form comes from the site itself, as browsers say.
+            headers["Referer"] = f"https://{self.host}:{self.port}{path}"
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         started = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        conn: http.client.HTTPConnection = (
+            http.client.HTTPSConnection(
+                self.host, self.port, timeout=self.timeout, context=self.tls
+            )
+            if self.tls
+            else http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        )
         try:
             conn.request(method, path, body=body, headers=headers)
             raw = conn.getresponse()
@@ -104,7 +118,7 @@ class Browser:
             elapsed = (time.perf_counter() - started) * 1000
             for name, value in raw.getheaders():
                 if name.lower() == "set-cookie":
-                    # The Secure flag is ignored on purpose: this is loopback without TLS.
+                    # The Secure flag is ignored on purpose: the benchmark's loopback has no TLS.
                     cookie = value.split(";", 1)[0]
                     key, _, val = cookie.partition("=")
                     if val:

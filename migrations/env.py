@@ -1,4 +1,5 @@
 import logging
+import os
 from logging.config import fileConfig
 
 from alembic import context
@@ -64,6 +65,9 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+LOCK_TIMEOUT = os.environ.get("KIP_MIGRATION_LOCK_TIMEOUT", "10s")
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -96,6 +100,11 @@ def run_migrations_online():
             # honours it), then every reference is checked before it goes back on.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()  # end the transaction SQLAlchemy began, or the run is rolled back
+        else:
+            # Upgrading a live database: a statement that waits for a lock holds up every query on
+            # its table behind it, so it gives up after this long instead (docs/deploy.md#upgrades).
+            connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+            connection.commit()
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

@@ -65,7 +65,7 @@ class InboundEmail(db.Model):
         sa.Index("ix_inbound_emails_state_received_at", "state", "received_at"),
         # The per-sender throttle counts the last hour's mail of one address.
         sa.Index("ix_inbound_emails_from_address_received_at", "from_address", "received_at"),
-        # What the retention has still to look at (migration 0028).
+        # What the retention has still to look at (migration 0029).
         sa.Index(
             "ix_inbound_emails_raw_kept_received_at",
             "received_at",

@@ -25,7 +25,7 @@ class OutboundEmail(db.Model):
         sa.Index("ix_outbound_emails_status_next_attempt_at", "status", "next_attempt_at"),
         # The ticket page's facts panel: the mails to an address, newest first.
         sa.Index("ix_outbound_emails_to_address_created_at", "to_address", "created_at"),
-        # Mails whose body is still kept: what the retention has to look at (migration 0028).
+        # Mails whose body is still kept: what the retention has to look at (migration 0029).
         sa.Index(
             "ix_outbound_emails_body_kept_created_at",
             "created_at",

@@ -1,5 +1,8 @@
 """The heartbeat of the background commands (WorkerRun): each records the end of every run, in a
-transaction of its own, after the run has committed or rolled back its work."""
+transaction of its own, after the run has committed or rolled back its work.
+
+Recording it also ends whatever transaction the run's last reads left open, so a worker never sleeps
+inside one: its locks would make a migration of a live database wait (docs/deploy.md#upgrades)."""
 
 import logging
 from datetime import datetime

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: install run test lint format screenshots bench soak faults
+.PHONY: install run test lint format screenshots bench soak faults deploy-smoke
 
 # axe-core for the browser tests' accessibility checks (npm; skipped when npm is missing).
 node_modules/.installed: package.json package-lock.json
@@ -52,6 +52,11 @@ soak: $(STAMP)
 
 faults: $(STAMP)
 	$(BIN)/python -m bench.faults
+
+# docs/deploy.md tried as written on loopback: two app servers, PostgreSQL, Redis, the workers, nginx
+# (also run by `make test`, tests/deploy).
+deploy-smoke: $(STAMP)
+	$(BIN)/python -m bench.deploy_smoke
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,18 +22,12 @@ Exits non-zero with what failed. Needs PostgreSQL's server binaries, redis-serve
 """
 
 import contextlib
-import email
-import email.policy
-import hashlib
 import os
 import re
 import shutil
-import ssl
 import subprocess
 import sys
-import tarfile
 import tempfile
-import threading
 import time
 from email.mime.text import MIMEText
 from email.utils import make_msgid, parseaddr
@@ -43,6 +37,20 @@ import psycopg
 
 from bench import scenarios
 from bench.client import Browser
+from bench.deploy_parts import (
+    METRICS_TOKEN,
+    Client,
+    Smtp,
+    answered_by_mail,
+    certificate,
+    file_hashes,
+    opens,
+    previous_version,
+    row_counts,
+    scrape,
+    served,
+    wait_for,
+)
 from bench.deploy_units import (
     DEPLOY,
     Site,
@@ -58,157 +66,11 @@ from tests.postgres import Cluster, find_bindir
 
 OPERATOR = "admin@ops.example.jp"
 DB_PASSWORD = "smoke-db-password"
-METRICS_TOKEN = "smoke-metrics-token-0123456789abcdef"
 STATUS_LINK = re.compile(r"https://localhost:\d+/inquiry/status/[A-Za-z0-9_\-]+")
 
 
 def say(message: str) -> None:
     print(f"deploy-smoke: {message}", flush=True)
-
-
-class Smtp:
-    """An SMTP server on loopback that keeps every message (aiosmtpd)."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.port = free_port()
-        self.messages: list[email.message.EmailMessage] = []
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        content = envelope.content  # type: ignore[attr-defined]
-        self.messages.append(email.message_from_bytes(content, policy=email.policy.default))
-        return "250 OK"
-
-    def to(self, address: str, timeout: float = 60) -> email.message.EmailMessage:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.messages:
-                if address in str(message["To"]):
-                    return message
-            time.sleep(0.2)
-        seen = sorted({str(m["To"]) for m in self.messages})[:5]
-        raise SystemExit(
-            f"no mail reached {address} in {timeout:.0f} s ({len(self.messages)} others: {seen})"
-        )
-
-
-class Client:
-    """Someone using the site through the proxy the whole time (a thread): every failure is kept."""
-
-    def __init__(self, port: int, tls: ssl.SSLContext) -> None:
-        self.port, self.tls = port, tls
-        self.requests = 0
-        self.sent = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        i = 0
-        while not self._stop.is_set():
-            browser = Browser(self.port, host="localhost", tls=self.tls, timeout=30)
-            try:
-                # Three inquiries in all: the send limit (5 in 10 minutes from one address) is
-                # shared by both servers through Redis, and the rest of the test needs two more.
-                if i % 20 == 19 and self.sent < 3:
-                    self.sent += 1
-                    sample = scenarios.submit(browser, 10_000 + i)
-                    self.requests += len(sample.steps)
-                    if sample.error:
-                        self.failures.append(f"inquiry form: {sample.error}")
-                else:
-                    for path in ("/", "/inquiry", "/healthz"):
-                        browser.expect(browser.get(path), 200)
-                        self.requests += 1
-            except Exception as error:  # every failure is the finding, whatever its kind
-                self.failures.append(f"{type(error).__name__}: {error}")
-            i += 1
-
-    def __enter__(self) -> "Client":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(60)
-
-
-def _certificate(folder: Path) -> tuple[Path, Path, ssl.SSLContext]:
-    """A self-signed certificate for localhost, and a client context that trusts only it."""
-    server = imap.Dovecot.__new__(imap.Dovecot)
-    server.root, server.ca_file = folder, folder / "cert.pem"
-    imap.Dovecot._certificate(server)  # the same certificate the IMAP tests use
-    context = ssl.create_default_context(cafile=str(folder / "cert.pem"))
-    return folder / "cert.pem", folder / "key.pem", context
-
-
-def _previous_version(root: Path) -> Path | None:
-    """The code before the newest migration was added, from git, or None without the history."""
-    added = subprocess.run(
-        ["git", "log", "-1", "--format=%H", "--diff-filter=A", "--", "migrations/versions"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    if not added:
-        return None
-    code = root / "previous"
-    code.mkdir()
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", f"{added}^"], cwd=ROOT, capture_output=True, check=False
-    )
-    if archive.returncode != 0:
-        shutil.rmtree(code)
-        return None
-    with tarfile.open(fileobj=__import__("io").BytesIO(archive.stdout)) as tar:
-        tar.extractall(code, filter="data")
-    (code / ".venv").symlink_to(Path(sys.executable).parent.parent)
-    return code
-
-
-def _counts(url: str) -> dict[str, int]:
-    with psycopg.connect(url) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
-            )
-        ]
-        return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
-
-
-def _files(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _scrape(port: int, token: str | None) -> tuple[int, str]:
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, ""
-
-
-def _wait_for(what: str, check, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise SystemExit(f"{what}: not within {timeout:.0f} s")
 
 
 def main() -> None:
@@ -252,7 +114,7 @@ def main() -> None:
         stack.callback(dovecot.stop)
         tls_files = root / "tls"
         tls_files.mkdir()
-        certificate, key, tls = _certificate(tls_files)
+        cert_file, key, tls = certificate(tls_files)
         https_port, http_port = free_port(), free_port()
         web_ports = [free_port(), free_port()]
 
@@ -299,7 +161,7 @@ def main() -> None:
             raise SystemExit(f"the database's LC_CTYPE is {lc_ctype.strip()}, not UTF-8")
         say(f"ok: database kip with LC_CTYPE {lc_ctype.strip()}")
 
-        previous = _previous_version(root)
+        previous = previous_version(root)
         first = previous or ROOT
         say(
             f"install {'the previous version' if previous else 'this version (no git history: no upgrade from the previous one)'}"
@@ -336,7 +198,7 @@ def main() -> None:
         nginx_dir.mkdir()
         (nginx_dir / "kip.conf").write_text(
             nginx_site(
-                site, [f"127.0.0.1:{p}" for p in web_ports], https_port, http_port, certificate, key
+                site, [f"127.0.0.1:{p}" for p in web_ports], https_port, http_port, cert_file, key
             )
         )
         temp = "".join(
@@ -362,7 +224,7 @@ def main() -> None:
         )
         stack.callback(nginx.terminate)
         browser = Browser(https_port, host="localhost", tls=tls)
-        _wait_for("nginx", lambda: _ok(browser, "/healthz"), 20)
+        wait_for("nginx", lambda: opens(browser, "/healthz"), 20)
         scenarios.choose_category(url)
         say("ok: two app servers, the workers and nginx are up")
 
@@ -383,9 +245,9 @@ def main() -> None:
                 servers[i] = web(port, ROOT)
                 stack.callback(servers[i].stop)
                 # The proxy takes it back once its fail_timeout is over: only then the next one.
-                _wait_for(
+                wait_for(
                     f"the proxy to send requests to :{port} again",
-                    lambda p=port: _served(p) > 20,
+                    lambda p=port: served(p) > 20,
                     30,
                 )
             for i, unit in enumerate(workers):
@@ -415,7 +277,7 @@ def main() -> None:
         if not status_link:
             raise SystemExit("the acknowledgement has no status link of the public URL")
         status_path = status_link.group(0).split(str(https_port), 1)[1]
-        if not _ok(browser, status_path):
+        if not opens(browser, status_path):
             raise SystemExit("the status link does not open through the proxy")
         say(
             f"ok: inquiry {number} with a screenshot; its acknowledgement arrived with a working status link"
@@ -430,7 +292,7 @@ def main() -> None:
         mailbox.deliver(reply.as_bytes())
         mailbox.close()
         try:
-            _wait_for("the answer by mail on the ticket", lambda: _answered(url, number), 60)
+            wait_for("the answer by mail on the ticket", lambda: answered_by_mail(url, number), 60)
         except SystemExit:
             with psycopg.connect(url) as conn:
                 rows = conn.execute(
@@ -443,15 +305,11 @@ def main() -> None:
         if browser.get("/metrics").status != 404:
             raise SystemExit("/metrics is reachable through the proxy")
         for port in web_ports:
-            if _scrape(port, None)[0] != 401:
+            if scrape(port, None)[0] != 401:
                 raise SystemExit(f"/metrics of :{port} answers without the token")
-            status, body = _scrape(port, METRICS_TOKEN)
-            served = sum(
-                float(v)
-                for v in re.findall(r"^kip_http_requests_total\{[^}]*\} (\S+)$", body, re.M)
-            )
-            if status != 200 or served < 5:
-                raise SystemExit(f"/metrics of :{port}: HTTP {status}, {served} requests counted")
+            status, body = scrape(port, METRICS_TOKEN)
+            if status != 200 or served(port) < 5:
+                raise SystemExit(f"/metrics of :{port}: HTTP {status}, {served(port)} requests")
             for worker in ("deliver", "fetch", "sweep"):
                 if f'kip_worker_last_success_timestamp_seconds{{worker="{worker}"}}' not in body:
                     raise SystemExit(f"/metrics has no heartbeat of {worker}")
@@ -488,9 +346,9 @@ def main() -> None:
             str(backup),
             env={"DATABASE_URL": restored_url, "FLASK_ATTACHMENT_FOLDER": str(restored_files)},
         )
-        live, copy = _counts(url), _counts(restored_url)
-        files = _files(root / "var-lib-kip" / "attachments")
-        if live != copy or files != _files(restored_files) or not files:
+        live, copy = row_counts(url), row_counts(restored_url)
+        files = file_hashes(root / "var-lib-kip" / "attachments")
+        if live != copy or files != file_hashes(restored_files) or not files:
             raise SystemExit(f"the restore differs: {live} vs {copy}, {len(files)} files")
         say(
             f"ok: backup restored: {sum(copy.values())} rows in {len(copy)} tables, {len(files)} files"
@@ -519,7 +377,7 @@ def main() -> None:
             if "FLASK_SECRET_KEY_FALLBACKS" in extra:
                 for command in (("tickets", "reseal"), ("mail", "reseal"), ("operators", "reseal")):
                     say(f"  {' '.join(command)}: {run_script('kip-flask', site, *command).strip()}")
-            if not _ok(browser, status_path):
+            if not opens(browser, status_path):
                 raise SystemExit(f"the status link no longer opens {step}")
         say("ok: SECRET_KEY rotated; the status link still opens")
         for unit in (*servers, *workers):
@@ -529,32 +387,6 @@ def main() -> None:
                     f"{unit.name}{unit.instance} stopped with {unit.process.returncode}:\n{unit.log()[-2000:]}"
                 )
         say("passed")
-
-
-def _ok(browser: Browser, path: str) -> bool:
-    try:
-        return browser.get(path).status == 200
-    except OSError:
-        return False
-
-
-def _served(port: int) -> float:
-    """The requests one app server counted since it started."""
-    body = _scrape(port, METRICS_TOKEN)[1]
-    return sum(
-        float(v) for v in re.findall(r"^kip_http_requests_total\{[^}]*\} (\S+)$", body, re.M)
-    )
-
-
-def _answered(url: str, number: str) -> bool:
-    with psycopg.connect(url) as conn:
-        return bool(
-            conn.execute(
-                "SELECT 1 FROM inbound_emails m JOIN inquiries i ON i.id = m.inquiry_id "
-                "WHERE i.reference_number = %s AND m.state = 'appended'",
-                (number,),
-            ).fetchone()
-        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import psycopg
 import sqlalchemy as sa
 
 from backoffice.display import JST
-from bench import dataset, docs, inbound, scenarios, steps
+from bench import dataset, docs, inbound, operations, scenarios, steps
 from bench.client import Browser, Run, percentile, run_parallel
 from bench.infra import (
     ROOT,
@@ -101,6 +101,10 @@ def main() -> None:
         results["targets"] = TARGETS
         results["met"] = targets_met(results)
         plans = explain(env, {k: v for k, v in pages.items() if not k.startswith(ACCOUNT_PREFIXES)})
+        # Last: the retention erases the contact fields of the database's old tickets.
+        log("operations: /metrics and the retention")
+        results["operations"] = operations.measure(env)
+        docs.write_section("operations", operations.table(results["operations"]))
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "latest.json").write_text(
             json.dumps(results, indent=2, ensure_ascii=False) + "\n"

@@ -23,5 +23,6 @@ def apply_command() -> None:
     runs.succeeded("retention")
     click.echo(
         f"tickets erased {report.tickets}, inbound originals {report.inbound_originals}, "
-        f"mail bodies {report.mail_bodies}, attachment contents {report.attachments}"
+        f"mail bodies {report.mail_bodies}, attachment contents {report.attachments}, "
+        f"one-time passwords and registration flows {report.challenges}"
     )

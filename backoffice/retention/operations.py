@@ -7,7 +7,9 @@ was finished is erased in place, so every count and time the reports and the fun
 - RETENTION_INBOUND_RAW_DAYS: the original of an inbound mail (once no operator needs it, and its
   ticket is finished);
 - RETENTION_MAIL_BODY_DAYS: the bodies of mail sent (of a ticket once it is finished);
-- ATTACHMENT_RETENTION_DAYS: the files' contents (backoffice.attachments).
+- ATTACHMENT_RETENTION_DAYS: the files' contents (backoffice.attachments);
+- and always after a day: one-time password challenges (the address they went to) and 初回利用登録
+  flows (the address typed), which work for minutes and are read for an hour at most.
 
 A period of None keeps that kind for ever. A ticket counts as finished from its resolved_at, the moment
 it was first 解決済, 完了, 却下 or スパム, as for attachments. Each batch is one transaction, so a run
@@ -30,6 +32,8 @@ from backoffice.inquiries.models import Inquiry, InquiryEvent
 from backoffice.inquiries.search_index import inquiry_grams
 from backoffice.inquiries.vocabulary import FINISHED
 from backoffice.mail.models import EmailStatus, OutboundEmail
+from backoffice.otp.models import OtpChallenge
+from backoffice.registration.models import RegistrationFlow
 
 # What a screen shows where the data was.
 ERASED = "（保存期間を過ぎたため削除しました）"
@@ -37,6 +41,8 @@ ERASED_NAME = "（削除済み）"
 ERASED_FILENAME = "添付ファイル"
 
 _BATCH = 500
+# The hourly cap of one-time password mails reads the last hour's challenges; a flow lasts 30 minutes.
+CHALLENGE_KEPT = timedelta(days=1)
 
 
 @dataclass
@@ -45,6 +51,7 @@ class RetentionReport:
     inbound_originals: int = 0
     mail_bodies: int = 0
     attachments: int = 0  # files whose contents were deleted
+    challenges: int = 0  # one-time password challenges and registration flows deleted
 
 
 def apply(now: datetime | None = None, batch: int = _BATCH) -> RetentionReport:
@@ -59,6 +66,7 @@ def apply(now: datetime | None = None, batch: int = _BATCH) -> RetentionReport:
     if (days := config["RETENTION_MAIL_BODY_DAYS"]) is not None:
         report.mail_bodies = _erase_mail_bodies(now - timedelta(days=days), now, batch)
     report.attachments = attachments.purge_retained(now)
+    report.challenges = _delete_challenges(now - CHALLENGE_KEPT)
     record(
         "retention.applied",
         actor_type="system",
@@ -204,3 +212,14 @@ def _erase_mail_bodies(cutoff: datetime, now: datetime, batch: int) -> int:
         ).rowcount
         db.session.commit()
     return erased
+
+
+def _delete_challenges(cutoff: datetime) -> int:
+    deleted = db.session.execute(
+        sa.delete(OtpChallenge).where(OtpChallenge.created_at < cutoff)
+    ).rowcount
+    deleted += db.session.execute(
+        sa.delete(RegistrationFlow).where(RegistrationFlow.started_at < cutoff)
+    ).rowcount
+    db.session.commit()
+    return deleted

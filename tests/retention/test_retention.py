@@ -1,7 +1,7 @@
 """`flask retention apply` erases exactly what has passed its period, on both databases, and every
 figure the reports read stays as it was."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +9,7 @@ import time_machine
 
 from backoffice import sealing
 from backoffice.audit.models import AuditEvent
+from backoffice.db import utcnow
 from backoffice.display import JST
 from backoffice.extensions import db
 from backoffice.inbound.models import InboundEmail, InboundSource, InboundState
@@ -20,6 +21,7 @@ from backoffice.inquiries.vocabulary import InquiryStatus
 from backoffice.mail.models import EmailStatus, OutboundEmail
 from backoffice.operators.models import Role
 from backoffice.operators.operations import OperatorActor
+from backoffice.otp.models import OtpChallenge, Purpose
 from backoffice.reports.summary import rebuild
 from backoffice.retention.operations import ERASED, ERASED_NAME
 from tests.builders.inquiries import make_inquiry, seed_tree
@@ -59,6 +61,18 @@ def _raw(label: str, **fields) -> InboundEmail:
     return row
 
 
+def _challenge(to: str) -> None:
+    db.session.add(
+        OtpChallenge(
+            purpose=Purpose.LOGIN,
+            sent_to=to,
+            code_hash="0" * 64,
+            binding_hash=to.ljust(64, "0"),
+            expires_at=utcnow() + timedelta(minutes=10),
+        )
+    )
+
+
 def _account_mail(to: str) -> None:
     """A mail about an account, not a ticket."""
     db.session.add(
@@ -96,6 +110,12 @@ def history(client, db):
         db.session.commit()
     with at(2026, 11, 1, 10):
         _account_mail("november@example.jp")
+        db.session.commit()
+    with at(2026, 11, 26, 10):
+        _challenge("two-days-ago@example.jp")
+        db.session.commit()
+    with at(2026, 11, 28, 9):
+        _challenge("an-hour-ago@example.jp")
         db.session.commit()
     with at(2026, 8, 20, 10):
         b = _ticket(client, 2)
@@ -208,6 +228,9 @@ def test_retention_erases_exactly_what_has_passed_its_period(history, runner, db
     assert inbound[c.id].raw_purged_at is None
     assert inbound[c.id].body_text != ERASED
     assert inbound["waiting@example.jp"].raw_purged_at is None  # an operator still needs it
+
+    # One-time passwords are kept a day.
+    assert db.session.scalars(sa.select(OtpChallenge.sent_to)).all() == ["an-hour-ago@example.jp"]
 
     # Every count and time the reports read is as it was, and as a rebuild reads it again.
     assert _figures() == before

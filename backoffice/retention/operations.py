@@ -163,51 +163,48 @@ def _erase_tickets(cutoff: datetime, now: datetime, batch: int) -> int:
 
 
 def _erase_inbound_originals(cutoff: datetime, now: datetime, batch: int) -> int:
-    ticket_done = (
-        sa.select(Inquiry.id)
-        .where(Inquiry.id == InboundEmail.inquiry_id, _finished_before(cutoff))
-        .exists()
-    )
     due = sa.and_(
         InboundEmail.raw_purged_at.is_(None),
         InboundEmail.received_at < cutoff,
         InboundEmail.state.not_in(NEEDS_OPERATOR),
-        sa.or_(InboundEmail.inquiry_id.is_(None), ticket_done),
+        _unless_ticket_open(InboundEmail.inquiry_id, cutoff),
     )
-    erased = 0
-    while ids := db.session.scalars(
-        sa.select(InboundEmail.id).where(due).order_by(InboundEmail.received_at).limit(batch)
-    ).all():
-        erased += db.session.execute(
-            sa.update(InboundEmail)
-            .where(InboundEmail.id.in_(ids), due)
-            .values(raw_sealed=b"", raw_purged_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-    return erased
+    values = {"raw_sealed": b"", "raw_purged_at": now}
+    return _in_batches(InboundEmail, due, InboundEmail.received_at, values, batch)
 
 
 def _erase_mail_bodies(cutoff: datetime, now: datetime, batch: int) -> int:
-    ticket_done = (
-        sa.select(Inquiry.id)
-        .where(Inquiry.id == OutboundEmail.inquiry_id, _finished_before(cutoff))
-        .exists()
-    )
     due = sa.and_(
         OutboundEmail.scrubbed_at.is_(None),
         OutboundEmail.created_at < cutoff,
         OutboundEmail.status != EmailStatus.QUEUED,
-        sa.or_(OutboundEmail.inquiry_id.is_(None), ticket_done),
+        _unless_ticket_open(OutboundEmail.inquiry_id, cutoff),
     )
+    values = {"body_text": ERASED, "body_html": ERASED, "scrubbed_at": now}
+    return _in_batches(OutboundEmail, due, OutboundEmail.created_at, values, batch)
+
+
+def _unless_ticket_open(
+    inquiry_id: sa.ColumnElement[int], cutoff: datetime
+) -> sa.ColumnElement[bool]:
+    """On no ticket, or on one finished before `cutoff`."""
+    finished = sa.select(Inquiry.id).where(Inquiry.id == inquiry_id, _finished_before(cutoff))
+    return sa.or_(inquiry_id.is_(None), finished.exists())
+
+
+def _in_batches(
+    model: type, due: sa.ColumnElement[bool], order: sa.ColumnElement, values: dict, batch: int
+) -> int:
+    """Update the rows that are `due`, `batch` per transaction, oldest first; how many. Each update
+    checks `due` again, so a row changed since it was read is left alone."""
     erased = 0
     while ids := db.session.scalars(
-        sa.select(OutboundEmail.id).where(due).order_by(OutboundEmail.created_at).limit(batch)
+        sa.select(model.id).where(due).order_by(order).limit(batch)
     ).all():
         erased += db.session.execute(
-            sa.update(OutboundEmail)
-            .where(OutboundEmail.id.in_(ids), due)
-            .values(body_text=ERASED, body_html=ERASED, scrubbed_at=now)
+            sa.update(model)
+            .where(model.id.in_(ids), due)
+            .values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount
         db.session.commit()

@@ -48,6 +48,7 @@ def test_every_unit_is_valid_for_systemd(tmp_path: Path) -> None:
     assert not complaints, complaints
 
 
+@pytest.mark.timeout(900)  # a whole deployment, twice upgraded and restarted: over the usual 300 s
 def test_the_guide_works_as_written_on_loopback() -> None:
     """Two app servers, one PostgreSQL, one Redis, the workers and nginx; the upgrade from the
     previous version under load, mail both ways, metrics, backup and restore, key rotation."""

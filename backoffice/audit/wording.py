@@ -21,6 +21,7 @@ ACTIONS = {
     "mail.filed": "受信メールをお問い合わせに追加",
     "mail.resent": "送信済みメールを再送",
     "mail.original_opened": "受信メールの原本を開いた",
+    "retention.applied": "保存期間を過ぎた個人情報を削除",
     "mail.ticket_created": "受信メールからお問い合わせを作成",
     "notice.changed": "お知らせの変更",
     "notice.published": "お知らせの掲載",

@@ -147,6 +147,11 @@ DEFAULTS: dict[str, Any] = {
     "INQUIRY_DRAFT_PURGE_SECONDS": 60,
     # Each process keeps the category tree of the public form this long (0: read it on every request).
     "CATEGORY_CACHE_SECONDS": 30,
+    # The official manuals the registration flows name (shown as plain names while unset), and the
+    # 電子請求受付システム's page on its IDs and passwords (note ※2 of the flow).
+    "SETUP_MANUAL_URL": None,
+    "FIRST_LOGIN_MANUAL_URL": None,
+    "ECLAIMS_HELP_URL": "https://www.kaigo.e-seikyuu.jp/KShinsei/main",
     # Each process keeps the お知らせ not yet ended this long (0: read them on every request).
     "NOTICE_CACHE_SECONDS": 30,
     "HELPDESK_NAME": "介護情報基盤ポータル お問い合わせ窓口",

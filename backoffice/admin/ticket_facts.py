@@ -22,7 +22,7 @@ def _lookup_key(value: str) -> tuple[str | None, str | None]:
     if ECLAIMS_ID_RE.match(typed) or CARE_OFFICE_NUMBER_RE.match(typed):
         return typed, None
     return None, (
-        "＊電子請求受付システムのID（KJから始まる14文字）か、"
+        "＊電子請求受付システムのID（KJから始まる12桁の英数字）か、"
         "10桁の事業所番号・医療機関コードを入力してください。"
     )
 

@@ -1,11 +1,12 @@
 """The top page and the health check."""
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.extensions import db, limiter
+from backoffice.paths import STATIC
 
 bp = Blueprint("public", __name__)
 
@@ -20,6 +21,15 @@ def index() -> ResponseReturnValue:
 def flows() -> ResponseReturnValue:
     """利用登録の流れ: the two official step tables (docs/flows.md) as checklists."""
     return render_template("flows.html")
+
+
+@bp.get("/favicon.ico")
+@limiter.exempt
+def favicon() -> ResponseReturnValue:
+    """The site's icon where a client asks the old address instead of reading the pages' <link>."""
+    return send_from_directory(
+        STATIC / "icons", "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )
 
 
 @bp.get("/healthz")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry
-from tests.builders.browser import axe_violations, shot
+from tests.builders.browser import axe_violations, shot, sideways
 
 
 def fill_account_request(page) -> None:
@@ -92,7 +92,7 @@ def test_public_pages_reflow_without_horizontal_scrolling(
             "/password/forgot",
         ):
             page.goto(live_app.base_url + path)
-            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            overflow = sideways(page)
             assert overflow <= 0, (path, overflow)
             assert axe_violations(page, axe_source) == [], path
     finally:

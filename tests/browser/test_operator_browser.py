@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from backoffice.operators import operations as operator_ops
 from backoffice.operators.models import Operator, Role
 from tests.browser.test_flows_browser import mail_to
-from tests.builders.browser import axe_violations
+from tests.builders.browser import axe_violations, sideways
 
 PASSWORD = "correct horse battery staple"
 NEW = "fuyu-no-yoru-no-hoshizora-2027"
@@ -23,7 +23,7 @@ def check(page, axe_source: str, name: str) -> None:
     )  # the page's deferred scripts have run (they name some widgets)
     for width in (1280, 640):
         page.set_viewport_size({"width": width, "height": 900})
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = sideways(page)
         assert overflow <= 0, (name, width, overflow)
         assert axe_violations(page, axe_source) == [], (name, width)
     page.set_viewport_size({"width": 1280, "height": 900})

@@ -1,6 +1,9 @@
 """Checks inside the real browser: axe-core's accessibility findings, and the README's screenshots."""
 
 import os
+from urllib.parse import urlsplit
+
+from werkzeug.exceptions import HTTPException
 
 from backoffice.paths import ROOT
 
@@ -32,10 +35,69 @@ def axe_violations(page, axe_source: str) -> list[dict]:
     ]
 
 
+class Checker:
+    """Checks the page it is called on: nothing scrolls sideways, axe finds nothing serious, and since
+    the last call the console has had no error and no file the page loads (a script, a stylesheet, an
+    icon) has failed. A page's own status (a form's 422) is not an error. Remembers what it checked."""
+
+    def __init__(self, page, axe_source: str, app) -> None:
+        self.page, self.axe_source, self.app = page, axe_source, app
+        self.console: list[str] = []
+        self.seen: set[str] = set()
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.console.append(str(e)))
+        page.on("response", self._response)
+        page.on("requestfailed", lambda r: self.console.append(f"{r.url}: {r.failure}"))
+
+    def _console(self, message) -> None:
+        # Chromium repeats every 4xx/5xx response here, the page's own included: those are judged by
+        # their request's kind in _response.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.console.append(message.text)
+
+    def _response(self, response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            self.console.append(f"{response.url}: {response.status}")
+
+    def __call__(self) -> None:
+        page = self.page
+        page.wait_for_load_state("load")  # the page's deferred scripts have run
+        overflow = sideways(page)
+        assert overflow <= 0, f"{page.url} scrolls sideways by {overflow} px"
+        assert axe_violations(page, self.axe_source) == [], page.url
+        errors, self.console[:] = list(self.console), []
+        assert errors == [], (page.url, errors)
+        self.seen.add(self._endpoint(page.url))
+
+    def saw_every_page(self, blueprints: set[str], except_for: set[str]) -> None:
+        """Every GET route of these blueprints was checked (routes join the tour as they are added)."""
+        routed = {
+            rule.endpoint
+            for rule in self.app.url_map.iter_rules()
+            if "GET" in rule.methods and rule.endpoint.partition(".")[0] in blueprints
+        }
+        assert routed - except_for - self.seen == set()
+
+    def _endpoint(self, url: str) -> str:
+        path = urlsplit(url).path
+        try:
+            endpoint, _ = self.app.url_map.bind("localhost").match(path, method="GET")
+        except HTTPException:
+            return "(not found)"
+        return endpoint
+
+
+def sideways(page) -> int:
+    """How far the page is wider than the screen, in CSS px. Against the viewport Playwright set, not
+    window.innerWidth: a phone widens its layout viewport to fit a page that is too wide (and zooms
+    out), so innerWidth grows with the page."""
+    return page.evaluate("document.documentElement.scrollWidth") - page.viewport_size["width"]
+
+
 def check_phone_page(page, axe_source: str) -> None:
     """Nothing scrolls sideways at the page's width (375 px on a phone) and axe finds nothing serious."""
     page.wait_for_load_state("load")  # the page's deferred scripts have run
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = sideways(page)
     assert overflow <= 0, (page.url, overflow)
     assert axe_violations(page, axe_source) == [], page.url
 

@@ -166,6 +166,24 @@ class InquiryForm(FlaskForm):
         (with a fresh CSRF token), or to re-validate it before sending (the draft carries no token)."""
         return cls(tree, formdata=MultiDict(data), meta={"csrf": for_display})
 
+    def choose_account_request(self) -> None:
+        """Select その他 → 介護情報基盤ポータルのID発行申請 (the link 「ID発行を申請する」 opens the form so)."""
+        for major in self.tree:
+            for minor in major.children:
+                if minor.is_active and minor.is_account_request:
+                    self.major_category.data, self.category.data = str(major.id), str(minor.id)
+                    return
+
+    @property
+    def chosen_kind(self) -> str | None:
+        """ "request" or "general" for the 中カテゴリー chosen so far (valid or not), None before one is:
+        the page marks the fields that depend on it accordingly."""
+        for major in self.tree:
+            for minor in major.children:
+                if minor.is_active and str(minor.id) == (self.category.data or ""):
+                    return "request" if minor.is_account_request else "general"
+        return None
+
     @property
     def is_account_request(self) -> bool:
         return self.selected_category is not None and self.selected_category.is_account_request

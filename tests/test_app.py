@@ -214,7 +214,7 @@ def test_every_error_a_user_can_meet_has_a_japanese_page(
 def test_top_page_links_the_registration_flows_page(client) -> None:
     assert 'href="/flows"' in client.get("/").text
     page = client.get("/flows").text
-    assert "介護事業所・みなし介護事業所<a href=\"#note-1\"" in page
+    assert '介護事業所・みなし介護事業所<a href="#note-1"' in page
     assert "医療機関の方" in page
     assert "最大で4名" in page
 

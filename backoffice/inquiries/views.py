@@ -40,6 +40,9 @@ bp = Blueprint("inquiries", __name__, url_prefix="/inquiry")
 
 DRAFT_KEY = "inquiry_draft"
 LAST_SENT_KEY = "inquiry_last_sent"
+# `/inquiry?kind=id-request` opens the form with その他 → 介護情報基盤ポータルのID発行申請 chosen: a link
+# that survives the categories' ids changing (the pages' 「ID発行を申請する」).
+ACCOUNT_REQUEST_KIND = "id-request"
 
 
 def _form_limit() -> str:
@@ -65,6 +68,8 @@ def form() -> ResponseReturnValue:
             if draft
             else InquiryForm(tree)
         )
+        if request.args.get("kind") == ACCOUNT_REQUEST_KIND:
+            form.choose_account_request()
         return render_template("inquiry/input.html", form=form, listed=listed)
 
     form = InquiryForm(tree)

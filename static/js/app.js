@@ -36,6 +36,18 @@
       var isRequest = selected && selected.getAttribute("data-account-request") === "true";
       var hasErrors = section.querySelector("[aria-invalid='true']");
       section.classList.toggle("is-hidden", !isRequest && !hasErrors);
+      markers(selected && selected.value ? (isRequest ? "request" : "general") : null);
+    }
+
+    // ※必須/※任意 beside the fields whose need depends on the kind of inquiry (see macros/forms.html).
+    function markers(kind) {
+      var words = { required: "※必須", optional: "※任意", unneeded: "※入力不要" };
+      Array.prototype.forEach.call(form.querySelectorAll("[data-marker-either]"), function (marker) {
+        var need = kind ? marker.getAttribute("data-marker-" + kind) : null;
+        marker.textContent = need ? words[need] : marker.getAttribute("data-marker-either");
+        marker.classList.toggle("marker--required", need === "required");
+        marker.classList.toggle("marker--optional", need !== "required");
+      });
     }
 
     major.addEventListener("change", refill);

@@ -115,3 +115,33 @@ def test_the_accessibility_check_does_find_violations(page, axe_source) -> None:
     )
     ids = {v["id"] for v in axe_violations(page, axe_source)}
     assert {"image-alt", "label"} <= ids
+
+
+def test_the_markers_follow_the_chosen_category(page, live_app, axe_source) -> None:
+    """「ID発行を申請する」 opens the form with the request chosen; the markers change with the choice."""
+    page.goto(live_app.base_url + "/")
+    page.get_by_role("link", name="ID発行を申請する（お問い合わせフォーム）").click()
+
+    def marker(field: str) -> str:
+        return page.locator(f'label[for="{field}"] .marker').inner_text()
+
+    expect(page.locator("#category option:checked")).to_have_text(
+        "介護情報基盤ポータルのID発行申請"
+    )
+    assert page.locator("[data-account-request-section]").is_visible()
+    assert (marker("medical_code"), marker("organization"), marker("body")) == (
+        "※必須",
+        "※入力不要",
+        "※任意",
+    )
+    page.get_by_label("お問い合わせ区分（大カテゴリー）").select_option(
+        label="介護情報基盤ポータルについて"
+    )
+    assert (marker("organization"), marker("body")) == (
+        "※必須（ID発行申請の場合は入力不要）",
+        "※必須（ID発行申請の場合は任意）",
+    )
+    page.locator("#category").select_option(index=1)
+    assert (marker("organization"), marker("body")) == ("※必須", "※必須")
+    assert page.locator("[data-account-request-section]").is_hidden()
+    assert axe_violations(page, axe_source) == []

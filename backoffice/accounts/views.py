@@ -22,13 +22,14 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.accounts import first_login
 from backoffice.accounts import login as account_login
 from backoffice.accounts.errors import AccountError
 from backoffice.accounts.models import PortalUser
 from backoffice.domain_errors import DomainError
-from backoffice.extensions import limiter
+from backoffice.extensions import db, limiter
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
 from forms.accounts import (
@@ -59,6 +60,19 @@ def current_user() -> PortalUser | None:
         if g.portal_user is None:
             session.pop(SESSION_KEY, None)
     return g.portal_user
+
+
+@bp.app_template_global("header_user")
+def header_user() -> PortalUser | None:
+    """The signed-in user the page header names, or None: nobody is, or the database cannot say (an
+    error page must still render)."""
+    if SESSION_KEY not in session:
+        return None
+    try:
+        return current_user()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
 
 
 def pending_step(user: PortalUser) -> str | None:

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from flask import current_app
+
 from backoffice.accounts.models import Organization, OrganizationKind, PortalUser
 
 
@@ -10,6 +12,13 @@ class Step:
     title: str
     done: bool
     note: str = ""
+    # An office that needs no other users is ready without this step: it never holds the list open.
+    optional: bool = False
+
+
+def complete(steps: list[Step]) -> bool:
+    """Every step the organization needs before using the portal is done (optional ones aside)."""
+    return all(s.done for s in steps if not s.optional)
 
 
 def _registrant(organization: Organization) -> PortalUser | None:
@@ -29,7 +38,8 @@ def checklist(organization: Organization) -> list[Step]:
     add_users = Step(
         "ユーザ新規登録（マイページ作成）",
         added > 0,
-        f"追加済み {added}名（最大で4名追加できます）",
+        f"追加済み {added}名（必要な場合に、最大で{current_app.config['MAX_ADDED_USERS']}名追加できます）",
+        optional=True,
     )
     if organization.kind is OrganizationKind.MEDICAL:
         return [

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from backoffice.accounts import members, reauth
 from backoffice.accounts import profile as profiles
-from backoffice.accounts.checklist import checklist
+from backoffice.accounts.checklist import checklist, complete
 from backoffice.accounts.errors import AccountError, UserLimitReached, UserNotFound
 from backoffice.accounts.views import EMAIL_KEY, SESSION_KEY, bp, current_user, signed_in
 from backoffice.domain_errors import DomainError
@@ -24,13 +24,15 @@ def mypage() -> ResponseReturnValue:
     """マイページ: the organization, the user, the organization's users."""
     user = current_user()
     organization = user.organization
+    steps = checklist(organization)
     return render_template(
         "portal/mypage.html",
         user=user,
         organization=organization,
         users=[u for u in organization.users if u.is_active],
         places_left=members.places_left(organization),
-        checklist=checklist(organization),
+        checklist=steps,
+        checklist_complete=complete(steps),
         max_added=current_app.config["MAX_ADDED_USERS"],
     )
 

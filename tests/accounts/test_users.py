@@ -194,9 +194,25 @@ def test_checklist_ticks_what_is_really_done(app, registrant, db) -> None:
     page = client.get("/mypage").text
     assert "☑</span>\n      <span>ログイン・ワンタイムパスワード認証" in page
     assert "☑</span>\n      <span>パスワード変更・利用規約同意" in page
-    assert "☐</span>\n      <span>ユーザ新規登録（マイページ作成）" in page
+    assert (
+        "☐</span>\n      <span>ユーザ新規登録（マイページ作成）"
+        '<span class="marker marker--optional">※任意</span>' in page
+    )
+    # Needing no other users, the office is ready: the optional step does not hold the list open.
+    assert "利用開始までの手続きはすべて完了しています" in page
     submit(client, "/mypage/users/new", user_input(1))
     assert "☑</span>\n      <span>ユーザ新規登録（マイページ作成）" in client.get("/mypage").text
+
+
+def test_checklist_is_not_complete_while_a_required_step_is_open(db) -> None:
+    from backoffice.accounts.checklist import checklist, complete
+
+    user, _ = make_registrant()
+    steps = checklist(user.organization)
+    assert [s.optional for s in steps] == [False, False, False, True]
+    assert not complete(steps)  # the password is not changed yet
+    user.first_login_at = user.password_changed_at = user.terms_accepted_at = user.created_at
+    assert complete(checklist(user.organization))
 
 
 def test_checklist_of_a_care_office_follows_its_flow(db) -> None:

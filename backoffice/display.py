@@ -1,7 +1,10 @@
 """How dates and values are shown to people: Japan time, 「2026年4月1日（水）」, 令和 where useful."""
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+import phonenumbers
 
 JST = ZoneInfo("Asia/Tokyo")
 WEEKDAYS = "月火水木金土日"
@@ -52,7 +55,30 @@ def format_wareki_date(value: datetime | date | None) -> str:
     return f"{wareki_year(day)}{day.month}月{day.day}日"
 
 
+def format_phone(value: str | None) -> str:
+    """「03-1234-5678」, 「090-1234-5678」, 「0120-123-456」: split where the number's area code ends
+    (phonenumbers' data, not a table of our own). A number it does not know is shown as stored."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "JP")
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_valid_number(number):
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def format_postal_code(value: str | None) -> str:
+    """「123-4567」 whether stored with the hyphen or not."""
+    if value and (m := re.fullmatch(r"(\d{3})-?(\d{4})", value)):
+        return f"{m.group(1)}-{m.group(2)}"
+    return value or ""
+
+
 FILTERS = {
+    "phone": format_phone,
+    "postal_code": format_postal_code,
     "date_ja": format_date,
     "datetime_ja": format_datetime,
     "time_ja": format_time,

@@ -242,6 +242,9 @@ def test_failing_check_digit_is_accepted_with_a_warning(
 ) -> None:
     page = confirm_page(client, account_request_input(medical_code=code))
     assert ("検証番号（末尾の1桁）が計算と一致しません" in page.text) is not check_ok
+    if not check_ok:  # next to the code's own row, not below the table
+        row = re.search(r"<dt[^>]*>医療機関コード</dt>.*?</div>", page.text, re.S).group(0)
+        assert "検証番号（末尾の1桁）が計算と一致しません" in row
     send(client, account_request_input(medical_code=code))
     details = db.session.scalars(sa.select(Inquiry)).one().account_request
     assert details.medical_code == code

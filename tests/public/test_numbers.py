@@ -2,7 +2,6 @@
 that shows them."""
 
 from backoffice.operators.models import Role
-from tests.admin.conftest import signed_in  # noqa: F401  (the fixture)
 from tests.builders.accounts import make_registrant, signed_in_as
 from tests.builders.inquiries import (
     account_request_input,

@@ -6,6 +6,7 @@ from flask.typing import ResponseReturnValue
 from backoffice.accounts.errors import EmailTaken
 from backoffice.extensions import limiter
 from backoffice.otp import operations as otp
+from backoffice.otp.models import Purpose
 from backoffice.registration import operations as registration
 from backoffice.registration.models import Step
 from forms.accounts import UserForm
@@ -90,6 +91,7 @@ def otp_step() -> ResponseReturnValue:
     return render_template(
         "register/otp.html",
         form=form,
+        challenge=otp.find(session.get(OTP_KEY), Purpose.REGISTRATION),
         masked=session.get(MASKED_KEY),
         security_code=office.has_security_code,
         steps=STEPS,

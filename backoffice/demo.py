@@ -255,7 +255,13 @@ def _demo_portal_users() -> None:
         if organization is None:
             organization = Organization(**org_fields)
             db.session.add(organization)
-            create_user(organization, registrant, is_registrant=True)
+            # In development the password is set (and mailed) once, below, where it is printed.
+            create_user(
+                organization,
+                registrant,
+                is_registrant=True,
+                initial_password=not current_app.config["DEVELOPMENT"],
+            )
             db.session.commit()
             click.echo(f"demo organization added: {organization.name}")
         if not current_app.config["DEVELOPMENT"]:

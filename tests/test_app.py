@@ -235,3 +235,28 @@ def test_desk_hours_must_be_a_span_within_a_day(monkeypatch, opens: str, closes:
                 "HELPDESK_CLOSES": closes,
             }
         )
+
+
+def test_demo_seed_mails_each_registrant_one_initial_password_that_works(runner, db) -> None:
+    from backoffice.accounts.models import PortalUser
+    from backoffice.mail.models import OutboundEmail
+    from backoffice.mail.outbox import readable
+    from backoffice.passwords import verify_password
+
+    seeded = runner.invoke(args=["demo", "seed"])
+    assert seeded.exit_code == 0, seeded.output
+    printed = dict(re.findall(r"ID: (\S+)\s+初期パスワード: (\S+)", seeded.output))
+    registrants = db.session.scalars(sa.select(PortalUser)).all()
+    assert registrants
+    assert set(printed) == {u.email for u in registrants}
+    for user in registrants:
+        mails = db.session.scalars(
+            sa.select(OutboundEmail).where(
+                OutboundEmail.to_address == user.email,
+                OutboundEmail.subject.contains("初期パスワード"),
+            )
+        ).all()
+        assert len(mails) == 1, user.email
+        mailed = re.search(r"^初期パスワード：(\S+)$", readable(mails[0])[0], re.M).group(1)
+        assert mailed == printed[user.email]
+        assert verify_password(user.password_hash, mailed)

@@ -69,10 +69,15 @@ def email_taken(email: str) -> bool:
 
 
 def create_user(
-    organization: Organization, details: UserDetails, *, is_registrant: bool
+    organization: Organization,
+    details: UserDetails,
+    *,
+    is_registrant: bool,
+    initial_password: bool = True,
 ) -> PortalUser:
     """A user with an initial password, emailed to them (never shown to anyone), in the caller's
-    transaction. Raises EmailTaken."""
+    transaction. `initial_password=False` leaves the password to the caller's next step (the demo
+    reissues it to print it: one mail, one password that works). Raises EmailTaken."""
     email = normalize_email(details.email).lower()
     if email_taken(email):
         raise EmailTaken
@@ -87,7 +92,8 @@ def create_user(
         password_hash="",
     )
     db.session.add(user)
-    set_initial_password(user)
+    if initial_password:
+        set_initial_password(user)
     return user
 
 

@@ -11,7 +11,9 @@ from typing import Any
 from flask import abort, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
 from backoffice.admin.access import MANAGE, READ, current_operator, refuse
 from backoffice.audit.operations import record
@@ -43,11 +45,27 @@ class SecuredMixin:
         return OperatorActor.of(operator)
 
 
+def _yes_no(view: Any, value: bool, name: str) -> Markup:
+    """A boolean cell: the icon for sight, はい／いいえ for screen readers (Flask-Admin's has no text)."""
+    if value:
+        return Markup(
+            '<span class="fa fa-check-circle" aria-hidden="true"></span><span class="sr-only">はい</span>'
+        )
+    return Markup('<span class="sr-only">いいえ</span>')
+
+
 class SecuredModelView(SecuredMixin, ModelView):
     form_base_class = FlaskForm  # Flask-WTF: every form carries the CSRF token
     can_view_details = False
     page_size = 50
     can_set_page_size = True
+    list_template = "admin/list_ja.html"
+    column_type_formatters = {**DEFAULT_FORMATTERS, bool: _yes_no}
+
+    @property
+    def column_display_actions(self) -> bool:  # type: ignore[override]
+        # The buttons column only where a row has buttons (for this operator): no empty column.
+        return bool(self.get_list_row_actions())
 
     # Create/edit/delete follow the operator's role on every request.
     @property
@@ -65,6 +83,16 @@ class SecuredModelView(SecuredMixin, ModelView):
     allow_create = True
     allow_edit = True
     allow_delete = False
+
+    def get_empty_list_message(self) -> str:
+        return "該当するものはありません。"
+
+    def row_label(self, row: Any) -> str:
+        """What names a row for a screen reader beside its icon-only buttons."""
+        for attribute in ("name", "title", "subject", "email"):
+            if value := getattr(row, attribute, None):
+                return str(value)
+        return f"ID {getattr(row, 'id', '')}"
 
     def is_action_allowed(self, name: str) -> bool:
         return self.can_write() and super().is_action_allowed(name)

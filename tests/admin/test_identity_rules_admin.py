@@ -381,6 +381,7 @@ def test_rule_39_every_html_page_in_production_carries_all_five_security_headers
     problems: list[tuple[str, str, int, list[str]]] = []
 
     def check(who: str, response, url: str) -> None:
+        response.close()  # a file's response (the icon) holds its file open until closed
         if response.mimetype != "text/html":
             return
         checked.append((who, url, response.status_code))

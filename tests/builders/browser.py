@@ -63,8 +63,9 @@ class Checker:
         page = self.page
         page.wait_for_load_state("load")  # the page's deferred scripts have run
         overflow = sideways(page)
-        assert overflow <= 0, f"{page.url} scrolls sideways by {overflow} px"
-        assert axe_violations(page, self.axe_source) == [], page.url
+        assert overflow <= 0, f"{page.url} scrolls sideways by {overflow} px: {too_wide(page)}"
+        found = axe_violations(page, self.axe_source)
+        assert found == [], (page.url, found)
         errors, self.console[:] = list(self.console), []
         assert errors == [], (page.url, errors)
         self.seen.add(self._endpoint(page.url))
@@ -92,6 +93,19 @@ def sideways(page) -> int:
     window.innerWidth: a phone widens its layout viewport to fit a page that is too wide (and zooms
     out), so innerWidth grows with the page."""
     return page.evaluate("document.documentElement.scrollWidth") - page.viewport_size["width"]
+
+
+def too_wide(page) -> list[str]:
+    """The outermost elements that reach past the screen's right edge (for the failure's message)."""
+    return page.evaluate(
+        """(width) => [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > width + 1
+                && !(e.parentElement && e.parentElement.getBoundingClientRect().right > width + 1))
+            .slice(0, 3)
+            .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : ''))""",
+        page.viewport_size["width"],
+    )
 
 
 def check_phone_page(page, axe_source: str) -> None:

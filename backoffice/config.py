@@ -152,6 +152,9 @@ DEFAULTS: dict[str, Any] = {
     "SETUP_MANUAL_URL": None,
     "FIRST_LOGIN_MANUAL_URL": None,
     "ECLAIMS_HELP_URL": "https://www.kaigo.e-seikyuu.jp/KShinsei/main",
+    # 個人情報の取扱い on the inquiry form and the registration: None shows the standard text (with the
+    # retention periods above); a string replaces it with the operator's own wording.
+    "PRIVACY_NOTICE": None,
     # Each process keeps the お知らせ not yet ended this long (0: read them on every request).
     "NOTICE_CACHE_SECONDS": 30,
     "HELPDESK_NAME": "介護情報基盤ポータル お問い合わせ窓口",

@@ -88,6 +88,7 @@ def inquiry_data(i: int) -> dict[str, str]:
         "email_confirm": f"bench{i}@himawari.example.jp",
         "phone": "０３－１２３４－５６７８",
         "body": "ログインできません。パスワードを入力するとエラーになります。",
+        "privacy_consent": "y",
     }
 
 

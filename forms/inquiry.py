@@ -5,7 +5,7 @@ from typing import Any
 from flask import current_app
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import HiddenField, SelectField
+from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -132,6 +132,7 @@ class InquiryForm(FlaskForm):
     department = TextInput("部署名", validators=[max_length("部署名", 100)])
     body = TextArea("お問い合わせ内容", normalizer=normalize_text)
     attachments = AttachmentsField()
+    privacy_consent = BooleanField("個人情報の取扱いに同意する")
     # Honeypot: hidden from people by CSS and from assistive technology; bots fill every field.
     contact_time = TextInput("この欄には何も入力しないでください")
 
@@ -204,6 +205,10 @@ class InquiryForm(FlaskForm):
         super().validate(extra_validators)
         self._validate_categories()
         self._validate_conditional_fields()
+        if not self.privacy_consent.data:
+            self.privacy_consent.errors.append(
+                "＊個人情報の取扱いをご確認のうえ、「個人情報の取扱いに同意する」にチェックを入れてください。"
+            )
         if (
             self.email.data
             and self.email_confirm.data

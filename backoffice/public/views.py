@@ -23,6 +23,12 @@ def flows() -> ResponseReturnValue:
     return render_template("flows.html")
 
 
+@bp.get("/accessibility")
+def accessibility() -> ResponseReturnValue:
+    """アクセシビリティ方針: the conformance target and how the pages are tested."""
+    return render_template("accessibility.html")
+
+
 @bp.get("/favicon.ico")
 @limiter.exempt
 def favicon() -> ResponseReturnValue:

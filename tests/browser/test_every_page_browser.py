@@ -62,6 +62,9 @@ def test_every_public_and_portal_page_fits_and_passes_axe(
         check()
         page.goto(base + "/flows")
         check()
+        page.get_by_role("link", name="アクセシビリティ方針").click()
+        expect(page.locator("h1")).to_have_text("アクセシビリティ方針")
+        check()
         page.goto(base + "/no/such/page")
         check()
 
@@ -115,6 +118,7 @@ def test_every_public_and_portal_page_fits_and_passes_axe(
         page.locator("#security_code").fill("7391")
         page.get_by_role("button", name="次へ進む").click()
         expect(page.locator("h1")).to_have_text("ユーザ登録")
+        expect(page.locator(".privacy")).to_contain_text("個人情報の取扱い")
         check()
         errors_of(page, "登録する")
         check()

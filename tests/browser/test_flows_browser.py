@@ -46,6 +46,7 @@ def send_account_request(page, base: str, data: dict[str, str]) -> str:
     )
     for field in REQUEST_FIELDS:
         page.locator(f"#{field}").fill(data[field])
+    page.get_by_label("個人情報の取扱いに同意する").check()
     page.get_by_role("button", name="確認画面へ進む").click()
     page.get_by_role("button", name="この内容で送信する").click()
     return page.locator(".reference-number").inner_text()

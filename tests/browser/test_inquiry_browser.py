@@ -26,6 +26,7 @@ def fill_account_request(page) -> None:
     page.locator("#institution_kana").fill("さくらざいたくクリニック")
     page.locator("#postal_code").fill("100-0001")
     page.locator("#address").fill("東京都千代田区千代田1-1")
+    page.get_by_label("個人情報の取扱いに同意する").check()
 
 
 def test_id_issuance_inquiry_with_javascript(page, live_app, axe_source) -> None:

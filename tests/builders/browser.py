@@ -129,3 +129,4 @@ def fill_general_inquiry(page, body: str = "ワンタイムパスワードのエ
     page.locator("#email_confirm").fill("yamada@sakura.example.jp")
     page.locator("#phone").fill("03-1234-5678")
     page.locator("#body").fill(body)
+    page.get_by_label("個人情報の取扱いに同意する").check()

@@ -38,6 +38,7 @@ def general_input(**overrides: Any) -> dict[str, str]:
         "email_confirm": "yamada@himawari.example.jp",
         "phone": "０３－１２３４－５６７８",
         "body": "ログインできません。",
+        "privacy_consent": "y",
     }
     data.update(overrides)
     return data
@@ -61,6 +62,7 @@ def account_request_input(**overrides: Any) -> dict[str, str]:
         "address": "東京都千代田区千代田１－１",
         "department": "事務部",
         "body": "",
+        "privacy_consent": "y",
     }
     data.update(overrides)
     return data

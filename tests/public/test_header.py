@@ -49,3 +49,18 @@ def test_a_session_that_ended_shows_login_again(app) -> None:
 
 def _token(client) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+
+
+@pytest.mark.parametrize("url", [*PAGES, "/login", "/accessibility"])
+def test_every_footer_links_the_accessibility_policy(client, url: str) -> None:
+    html = client.get(url).text
+    footer = html[html.index('<footer class="site-footer">') :]
+    assert '<a href="/accessibility">アクセシビリティ方針</a>' in footer
+
+
+def test_the_accessibility_policy_names_its_target_and_what_is_tested(client) -> None:
+    page = client.get("/accessibility").text
+    assert "JIS X 8341-3:2016" in page
+    assert "適合レベルAA" in page
+    assert "axe-core" in page
+    assert "375ピクセル" in page

@@ -36,6 +36,13 @@ def code_in(app, address: str) -> str:
     return re.search(r"^(\d{6})$", mail_to(app, address, "ワンタイム"), re.M).group(1)
 
 
+def prove_eclaims(page, eclaims_id: str, password: str) -> None:
+    """初回利用登録's first step, on /register."""
+    page.get_by_label("電子請求受付システムのID").fill(eclaims_id)
+    page.locator("#password").fill(password)
+    page.get_by_role("button", name="次へ進む").click()
+
+
 def errors_of(page, button: str) -> None:
     """Send the form as it is (empty or wrong) and wait for its error page."""
     page.get_by_role("button", name=button, exact=True).click()
@@ -100,15 +107,11 @@ def test_every_public_and_portal_page_fits_and_passes_axe(
         check()
         errors_of(page, "次へ進む")
         check()
-        page.get_by_label("電子請求受付システムのID").fill("KJ000000000005")
-        page.locator("#password").fill("eclaims-pass-5")
-        page.get_by_role("button", name="次へ進む").click()
+        prove_eclaims(page, "KJ000000000005", "eclaims-pass-5")
         expect(page.locator("h1")).to_have_text("セキュリティ用メールアドレスの登録が必要です")
         check()
         page.goto(base + "/register")
-        page.get_by_label("電子請求受付システムのID").fill("KJ000000000003")
-        page.locator("#password").fill("eclaims-pass-1")
-        page.get_by_role("button", name="次へ進む").click()
+        prove_eclaims(page, "KJ000000000003", "eclaims-pass-1")
         expect(page.locator("body")).to_contain_text("s***@d***.example.jp")
         check()
         page.locator("#code").fill("000000")
@@ -131,9 +134,7 @@ def test_every_public_and_portal_page_fits_and_passes_axe(
         expect(page.locator("h1")).to_have_text("登録が完了しました")
         check()
         page.goto(base + "/register")
-        page.get_by_label("電子請求受付システムのID").fill("KJ000000000003")
-        page.locator("#password").fill("eclaims-pass-1")
-        page.get_by_role("button", name="次へ進む").click()
+        prove_eclaims(page, "KJ000000000003", "eclaims-pass-1")
         expect(page.locator("h1")).to_contain_text("登録済み")
         check()
 

@@ -122,6 +122,8 @@ DEFAULTS: dict[str, Any] = {
     "OPERATOR_ENROLMENT_HOURS": 24,
     # Portal users: sessions, lockout, initial passwords, user limit (docs/security.md; [U] values of docs/domain.md are settings).
     "PORTAL_IDLE_MINUTES": 30,
+    # Signed-in pages warn this long before the idle limit ends the session, with 「ログインを続ける」.
+    "SESSION_WARNING_SECONDS": 120,
     "PORTAL_ABSOLUTE_HOURS": 12,
     # Adding or disabling a user asks for the password again when it was last proven longer ago.
     "PORTAL_REAUTH_MINUTES": 15,

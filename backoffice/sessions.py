@@ -64,6 +64,18 @@ class SessionStore:
             return None
         return db.session.scalar(sa.select(self.model).where(self.model.key_hash == hash_key(key)))
 
+    def peek(self, key: str | None, *, now: datetime | None = None) -> Any | None:
+        """The owner of a live session, or None, like `load` but writing nothing (a page's header
+        must not commit the request's work, nor keep the session alive by being looked at)."""
+        row = self.find(key)
+        if row is None or row.revoked_at is not None:
+            return None
+        now = now or utcnow()
+        config = current_app.config
+        idle = now - row.last_seen_at > timedelta(minutes=config[self.idle_minutes_key])
+        expired = now - row.created_at > timedelta(hours=config[self.absolute_hours_key])
+        return None if idle or expired or not self.is_usable(row.owner) else row.owner
+
     def load(self, key: str | None, *, now: datetime | None = None) -> Any | None:
         """The owner of a live session, or None (unknown, revoked, idle too long, past its absolute
         limit, owner no longer usable). Keeps a live session alive."""

@@ -38,7 +38,7 @@ def checklist(organization: Organization) -> list[Step]:
     add_users = Step(
         "ユーザ新規登録（マイページ作成）",
         added > 0,
-        f"追加済み {added}名（必要な場合に、最大で{current_app.config['MAX_ADDED_USERS']}名追加できます）",
+        f"追加済み {added}名（必要な場合は、最大で{current_app.config['MAX_ADDED_USERS']}名追加できます）",
         optional=True,
     )
     if organization.kind is OrganizationKind.MEDICAL:

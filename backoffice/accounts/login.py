@@ -123,6 +123,11 @@ def load_session(key: str | None) -> PortalUser | None:
     return SESSIONS.load(key)
 
 
+def peek_session(key: str | None) -> PortalUser | None:
+    """The session's user without keeping it alive or writing anything (the page header)."""
+    return SESSIONS.peek(key)
+
+
 def logout(key: str | None) -> None:
     if (user := SESSIONS.end(key)) is not None:
         record("portal.logout", **portal_actor(user))

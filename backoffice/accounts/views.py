@@ -68,8 +68,10 @@ def header_user() -> PortalUser | None:
     error page must still render)."""
     if SESSION_KEY not in session:
         return None
+    if "portal_user" in g:  # a portal page loaded it already
+        return g.portal_user
     try:
-        return current_user()
+        return account_login.peek_session(session.get(SESSION_KEY))
     except SQLAlchemyError:
         db.session.rollback()
         return None
@@ -164,6 +166,14 @@ def login_otp_resend() -> ResponseReturnValue:
             "info",
         )
     return redirect(url_for(".login_otp"))
+
+
+@bp.post("/session/keepalive")
+def keepalive() -> ResponseReturnValue:
+    """「ログインを続ける」 before the idle limit: loading the session keeps it alive (204), or says it ended."""
+    if current_user() is None:
+        return "", 403
+    return "", 204
 
 
 @bp.post("/logout")

@@ -74,6 +74,14 @@ def login() -> ResponseReturnValue:
     return render_template("admin/login.html", form=form, error=error), status
 
 
+@bp.post("/session/keepalive")
+def keepalive() -> ResponseReturnValue:
+    """「ログインを続ける」 before the idle limit: loading the session keeps it alive (204), or says it ended."""
+    if current_operator() is None:
+        return "", 403
+    return "", 204
+
+
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """Sign-out (POST only): the server-side session ends, the cookie session is cleared."""

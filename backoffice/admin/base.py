@@ -51,7 +51,9 @@ def _yes_no(view: Any, value: bool, name: str) -> Markup:
         return Markup(
             '<span class="fa fa-check-circle" aria-hidden="true"></span><span class="sr-only">はい</span>'
         )
-    return Markup('<span class="sr-only">いいえ</span>')
+    return Markup(
+        '<span class="fa fa-minus-circle" aria-hidden="true"></span><span class="sr-only">いいえ</span>'
+    )
 
 
 class SecuredModelView(SecuredMixin, ModelView):

@@ -56,7 +56,7 @@ def html(email_id: int) -> ResponseReturnValue:
     # Served as its own sandboxed document: no scripts, and only this mailbox may frame it. Its links
     # open in a new tab, outside the sandbox: inside the frame the site's pages refuse to be framed.
     html = readable(email)[1]
-    head = re.search(r"<head[^>]*>", html, re.I)
+    head = re.search(r"<head(\s[^>]*)?>", html, re.I)
     base = '<base target="_blank">'
     html = html[: head.end()] + base + html[head.end() :] if head else base + html
     return (

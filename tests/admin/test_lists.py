@@ -62,7 +62,9 @@ def test_icon_only_cells_have_text_for_screen_readers(signed_in) -> None:
         '<span class="fa fa-check-circle" aria-hidden="true"></span><span class="sr-only">はい</span>'
         in users
     )
-    assert str(_yes_no(None, False, "is_active")) == '<span class="sr-only">いいえ</span>'
+    assert str(_yes_no(None, False, "is_active")) == (
+        '<span class="fa fa-minus-circle" aria-hidden="true"></span><span class="sr-only">いいえ</span>'
+    )
     categories = client.get("/admin/categories/").text
     assert '<th class="list-buttons-header"><span class="sr-only">操作</span></th>' in categories
     assert '<span class="sr-only">編集：介護情報基盤ポータルについて</span>' in categories

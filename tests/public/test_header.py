@@ -30,7 +30,7 @@ def test_a_signed_in_user_sees_the_name_mypage_and_logout(app) -> None:
     client = signed_in_as(app, user)
     for url in (*PAGES, "/mypage"):
         top = header(client.get(url, follow_redirects=True).text)
-        assert "佐藤 花子 さん" in top, url
+        assert "佐藤 花子 様" in top, url
         assert '<a href="/mypage">マイページ</a>' in top
         assert 'action="/logout"' in top
         assert ">ログアウト</button>" in top
@@ -64,3 +64,27 @@ def test_the_accessibility_policy_names_its_target_and_what_is_tested(client) ->
     assert "適合レベルAA" in page
     assert "axe-core" in page
     assert "375ピクセル" in page
+
+
+def test_the_back_offices_own_pages_have_no_portal_account_links(client) -> None:
+    top = header(client.get("/admin/login").text)
+    assert ">ログイン</a>" not in top
+    assert "マイページ" not in top
+
+
+def test_the_header_writes_nothing_and_keeps_no_session_alive(app) -> None:
+    """Looking at a public page neither extends the portal session nor commits the request's work."""
+    from datetime import timedelta
+
+    from backoffice.accounts.models import PortalSession
+    from backoffice.db import utcnow
+
+    user, _ = make_registrant()
+    client = signed_in_as(app, user)
+    before = utcnow() - timedelta(minutes=10)
+    db.session.execute(sa.update(PortalSession).values(last_seen_at=before))
+    db.session.commit()
+    assert "佐藤 花子 様" in header(client.get("/flows").text)
+    db.session.expire_all()
+    seen = db.session.scalar(sa.select(PortalSession.last_seen_at))
+    assert seen.replace(tzinfo=None) == before.replace(tzinfo=None)

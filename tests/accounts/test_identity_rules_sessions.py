@@ -56,7 +56,8 @@ PUBLIC_PORTAL = {
     "portal.reset_password",
 }
 # What a user still on the initial password may use (rule 14).
-OPEN_ON_THE_INITIAL_PASSWORD = {"portal.change_password", "portal.logout"}
+# 「ログインを続ける」 only keeps the session alive (the password change page warns before it ends too).
+OPEN_ON_THE_INITIAL_PASSWORD = {"portal.change_password", "portal.logout", "portal.keepalive"}
 # Back-office pages for people who are not signed in (sign-in, first enrolment, the mailed link).
 PUBLIC_ADMIN = {
     "admin_auth.login",

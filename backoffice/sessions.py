@@ -70,11 +70,14 @@ class SessionStore:
         row = self.find(key)
         if row is None or row.revoked_at is not None:
             return None
-        now = now or utcnow()
+        return row.owner if self._live(row, now or utcnow()) else None
+
+    def _live(self, row: Any, now: datetime) -> bool:
+        """Neither idle too long nor past its absolute limit, and its owner still usable."""
         config = current_app.config
         idle = now - row.last_seen_at > timedelta(minutes=config[self.idle_minutes_key])
         expired = now - row.created_at > timedelta(hours=config[self.absolute_hours_key])
-        return None if idle or expired or not self.is_usable(row.owner) else row.owner
+        return not (idle or expired or not self.is_usable(row.owner))
 
     def load(self, key: str | None, *, now: datetime | None = None) -> Any | None:
         """The owner of a live session, or None (unknown, revoked, idle too long, past its absolute
@@ -83,10 +86,7 @@ class SessionStore:
         if row is None or row.revoked_at is not None:
             return None
         now = now or utcnow()
-        config = current_app.config
-        idle = now - row.last_seen_at > timedelta(minutes=config[self.idle_minutes_key])
-        expired = now - row.created_at > timedelta(hours=config[self.absolute_hours_key])
-        if idle or expired or not self.is_usable(row.owner):
+        if not self._live(row, now):
             row.revoked_at = now
             db.session.commit()
             return None

@@ -18,6 +18,22 @@ def mail_text(app, address: str) -> str:
         return readable(last_mail_to(address))[0]
 
 
+def first_login(page, app, email: str, initial: str) -> None:
+    """ログイン → ワンタイムパスワード → パスワードの変更 → 利用規約, up to マイページ."""
+    page.goto(app.base_url + "/login")
+    page.get_by_label("ID（メールアドレス）").fill(email)
+    page.locator("#password").fill(initial)
+    page.get_by_role("button", name="ログインする").click()
+    page.locator("#code").fill(re.search(r"^(\d{6})$", mail_text(app, email), re.M).group(1))
+    page.get_by_role("button", name="ログインする").click()
+    page.locator("#current").fill(initial)
+    page.locator("#new").fill(PASSWORD)
+    page.locator("#confirm").fill(PASSWORD)
+    page.get_by_role("button", name="パスワードを変更する").click()
+    page.get_by_label("利用規約に同意する").check()
+    page.get_by_role("button", name="同意して進む").click()
+
+
 def test_adding_and_disabling_a_user_ask_for_the_password_again(
     phone, live_app, axe_source
 ) -> None:
@@ -28,18 +44,7 @@ def test_adding_and_disabling_a_user_ask_for_the_password_again(
         email = user.email
         sent = make_inquiry(live_app.test_client(), email=email, email_confirm=email)
         number = sent.reference_number
-    page.goto(base + "/login")
-    page.get_by_label("ID（メールアドレス）").fill(email)
-    page.locator("#password").fill(initial)
-    page.get_by_role("button", name="ログインする").click()
-    page.locator("#code").fill(re.search(r"^(\d{6})$", mail_text(live_app, email), re.M).group(1))
-    page.get_by_role("button", name="ログインする").click()
-    page.locator("#current").fill(initial)
-    page.locator("#new").fill(PASSWORD)
-    page.locator("#confirm").fill(PASSWORD)
-    page.get_by_role("button", name="パスワードを変更する").click()
-    page.get_by_label("利用規約に同意する").check()
-    page.get_by_role("button", name="同意して進む").click()
+    first_login(page, live_app, email, initial)
     expect(page.locator("body")).to_contain_text("ユーザはあと4名追加できます")
 
     # マイページ「お問い合わせ」: the list and one inquiry with 「追加で連絡する」, its error state too.

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.test_mypage_browser import PASSWORD, mail_text
+from tests.browser.test_mypage_browser import first_login
 from tests.builders.accounts import make_registrant, publish_terms
 from tests.builders.browser import Checker
 
@@ -18,18 +18,7 @@ def test_the_warning_offers_to_continue_and_continuing_keeps_the_session(
         user, initial = make_registrant()
         email = user.email
     base = live_app.base_url
-    page.goto(base + "/login")
-    page.get_by_label("ID（メールアドレス）").fill(email)
-    page.locator("#password").fill(initial)
-    page.get_by_role("button", name="ログインする").click()
-    page.locator("#code").fill(re.search(r"^(\d{6})$", mail_text(live_app, email), re.M).group(1))
-    page.get_by_role("button", name="ログインする").click()
-    page.locator("#current").fill(initial)
-    page.locator("#new").fill(PASSWORD)
-    page.locator("#confirm").fill(PASSWORD)
-    page.get_by_role("button", name="パスワードを変更する").click()
-    page.get_by_label("利用規約に同意する").check()
-    page.get_by_role("button", name="同意して進む").click()
+    first_login(page, live_app, email, initial)
     expect(page.locator("h1")).to_have_text("マイページ")
 
     # A one-minute limit, warned 40 s ahead: the warning comes a few seconds after the page loads.

@@ -3,7 +3,7 @@
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField
+from wtforms import BooleanField, PasswordField, RadioField
 from wtforms.validators import ValidationError
 
 from backoffice.accounts.profile import ProfileDetails
@@ -98,6 +98,19 @@ class NewUserForm(UserForm):
 
 class DisableUserForm(FlaskForm):
     password = PasswordField("現在のパスワード")
+
+
+class HandoverForm(FlaskForm):
+    """登録者の引き継ぎ: whom to (the view sets the choices), and the password when the session is not
+    recent."""
+
+    # The service checks the choice (NoSuchSuccessor): WTForms' own messages are in English.
+    successor = RadioField("引き継ぐユーザ", validate_choice=False)
+    password = PasswordField("現在のパスワード")
+
+    def successor_id(self) -> int | None:
+        value = self.successor.data or ""
+        return int(value) if value.isdigit() else None
 
 
 class ForgotForm(FlaskForm):

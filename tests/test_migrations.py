@@ -117,8 +117,9 @@ SEARCH_INDEXES = {"ix_inquiries_search", "ix_organizations_search", "ix_portal_u
 
 
 def _new_values_pass_the_checks() -> None:
-    """Migration 0015 widened CHECK constraints (compare_metadata does not compare those): the new
-    status and event kinds must be storable after the upgrade."""
+    """Migrations 0015 and 0030 widened CHECK constraints (compare_metadata does not compare those):
+    the new status and event kinds and the one-time password's purpose `handover` must be storable
+    after the upgrade."""
     import sqlalchemy as sa
 
     with db.engine.begin() as conn:
@@ -147,8 +148,15 @@ def _new_values_pass_the_checks() -> None:
                 "((SELECT id FROM inquiries), 'requester_message', '依頼者', 'web', CURRENT_TIMESTAMP)"
             )
         )
+        conn.execute(
+            sa.text(
+                "INSERT INTO otp_challenges (purpose, sent_to, code_hash, binding_hash, expires_at, "
+                "attempts, last_sent_at, sends, created_at) VALUES ('handover', 'a@example.jp', "
+                "'c', 'b', CURRENT_TIMESTAMP, 0, CURRENT_TIMESTAMP, 1, CURRENT_TIMESTAMP)"
+            )
+        )
     with db.engine.begin() as conn:
-        for table in ("inquiry_events", "inquiries", "inquiry_categories"):
+        for table in ("inquiry_events", "inquiries", "inquiry_categories", "otp_challenges"):
             conn.execute(sa.text(f"DELETE FROM {table}"))
 
 

@@ -1,4 +1,5 @@
-"""マイページ: the organization's users (add, disable, resend) and the user's own details and email address.
+"""マイページ: the organization's users (add, disable, resend, hand over the 登録者 role) and the user's own
+details and email address.
 
 These routes join the portal blueprint of backoffice/accounts/views.py, behind its `signed_in` gate.
 """
@@ -6,15 +7,29 @@ These routes join the portal blueprint of backoffice/accounts/views.py, behind i
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from backoffice.accounts import members, reauth
+from backoffice.accounts import handover, members, reauth
 from backoffice.accounts import profile as profiles
 from backoffice.accounts.checklist import checklist, complete
 from backoffice.accounts.errors import AccountError, UserLimitReached, UserNotFound
-from backoffice.accounts.views import EMAIL_KEY, SESSION_KEY, bp, current_user, signed_in
+from backoffice.accounts.views import (
+    EMAIL_KEY,
+    HANDOVER_KEY,
+    SESSION_KEY,
+    bp,
+    current_user,
+    signed_in,
+)
 from backoffice.domain_errors import DomainError
 from backoffice.otp import operations as otp
 from backoffice.otp.models import Purpose
-from forms.accounts import DisableUserForm, EmailChangeForm, NewUserForm, OtpForm, ProfileForm
+from forms.accounts import (
+    DisableUserForm,
+    EmailChangeForm,
+    HandoverForm,
+    NewUserForm,
+    OtpForm,
+    ProfileForm,
+)
 from forms.errors import populate_errors
 
 
@@ -31,6 +46,7 @@ def mypage() -> ResponseReturnValue:
         organization=organization,
         users=[u for u in organization.users if u.is_active],
         places_left=members.places_left(organization),
+        can_hand_over=user.is_registrant and bool(handover.successors(user)),
         checklist=steps,
         checklist_complete=complete(steps),
         max_added=current_app.config["MAX_ADDED_USERS"],
@@ -129,6 +145,87 @@ def resend_initial_password(user_id: int) -> ResponseReturnValue:
     else:
         flash(f"{user.email} に新しい初期パスワードをお送りしました。", "info")
     return redirect(url_for(".mypage"))
+
+
+@bp.route("/mypage/handover", methods=["GET", "POST"])
+@signed_in
+def hand_over() -> ResponseReturnValue:
+    """登録者の引き継ぎ (the registrant only): choose the successor; the password again when the session
+    is not recent; then a one-time password to the registrant's own address."""
+    user = current_user()
+    if not user.is_registrant:
+        return render_template(
+            "errors/error.html",
+            code=403,
+            title="登録者を引き継げません",
+            message="登録者を引き継げるのは、登録者の方だけです。",
+        ), 403
+    form = HandoverForm()
+    candidates = handover.successors(user)
+    form.successor.choices = [(str(u.id), u.name) for u in candidates]
+    if candidates and form.validate_on_submit():
+        current = session.get(HANDOVER_KEY) or {}
+        try:
+            reauth.require(user, session.get(SESSION_KEY), form.password.data)
+            issued = handover.begin(user, form.successor_id(), current=current.get("binding"))
+        except AccountError as refused:
+            populate_errors(form, refused, fallback="successor")
+        else:
+            session[HANDOVER_KEY] = {"binding": issued.binding, "successor": form.successor_id()}
+            if issued.notice:
+                flash(issued.notice, "warning")
+            return redirect(url_for(".confirm_hand_over"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "portal/handover.html",
+        form=form,
+        user=user,
+        candidates=candidates,
+        ask_password=_asks_password(),
+    ), status
+
+
+@bp.route("/mypage/handover/confirm", methods=["GET", "POST"])
+@signed_in
+def confirm_hand_over() -> ResponseReturnValue:
+    """The one-time password sent to the registrant confirms the hand-over."""
+    user = current_user()
+    pending = session.get(HANDOVER_KEY) or {}
+    challenge = otp.find(pending.get("binding"), Purpose.HANDOVER)
+    if challenge is None or challenge.portal_user_id != user.id or not user.is_registrant:
+        return redirect(url_for(".hand_over"))
+    successor = next(
+        (u for u in handover.successors(user) if u.id == pending.get("successor")), None
+    )
+    if successor is None:
+        session.pop(HANDOVER_KEY, None)
+        flash("引き継ぐユーザを、もう一度選んでください。", "warning")
+        return redirect(url_for(".hand_over"))
+    form = OtpForm()
+    if form.validate_on_submit():
+        try:
+            handover.finish(user, pending["binding"], successor.id, form.code.data)
+        except handover.NoSuchSuccessor:
+            session.pop(HANDOVER_KEY, None)
+            flash("引き継ぐユーザを、もう一度選んでください。", "warning")
+            return redirect(url_for(".hand_over"))
+        except DomainError as failure:  # otp.OtpError, or the role already handed over
+            populate_errors(form, failure, fallback="code")
+        else:
+            session.pop(HANDOVER_KEY, None)
+            flash(
+                f"登録者を{successor.name}さんに引き継ぎました。"
+                f"これからは、ユーザの追加や無効化は{successor.name}さんが行います。",
+                "info",
+            )
+            return redirect(url_for(".mypage"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "portal/handover_confirm.html",
+        form=form,
+        successor=successor,
+        sent_to=challenge.sent_to,
+    ), status
 
 
 @bp.route("/mypage/profile", methods=["GET", "POST"])

@@ -48,6 +48,7 @@ SESSION_KEY = "portal_session"
 OTP_KEY = "portal_login_otp"
 RESET_KEY = "portal_reset_otp"
 EMAIL_KEY = "portal_email_otp"
+HANDOVER_KEY = "portal_handover"  # {"binding": the OTP's, "successor": a user id}
 
 
 def _login_limit() -> str:

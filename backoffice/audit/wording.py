@@ -54,6 +54,7 @@ ACTIONS = {
     "portal.password_reset": "パスワードの再設定",
     "portal.profile_updated": "登録内容の変更",
     "portal.reauthenticated": "パスワードの再確認",
+    "portal.registrant_handed_over": "登録者の引き継ぎ",
     "portal.terms_accepted": "利用規約への同意",
     "portal.terms_declined": "利用規約に同意しなかった",
     "portal.user_added": "ユーザの追加",

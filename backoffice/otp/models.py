@@ -15,6 +15,7 @@ class Purpose(enum.Enum):
     REGISTRATION = "registration"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a password)
     EMAIL_CHANGE = "email_change"
+    HANDOVER = "handover"  # the registrant passes the role on (accounts/handover.py)
 
 
 class OtpChallenge(db.Model):

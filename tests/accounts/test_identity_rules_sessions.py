@@ -673,6 +673,8 @@ def test_rule_32_portal_changes_without_a_valid_csrf_token_get_400_and_change_no
         ),
         ("/mypage/email", {**change, "email": "other@clinic.example.jp"}),
         ("/mypage/email/confirm", {"code": code}),
+        ("/mypage/handover", {"successor": str(staff.id)}),
+        ("/mypage/handover/confirm", {"code": "123456"}),
         ("/password/change", {"current": NEW_PASSWORD, "new": "x" * 20, "confirm": "x" * 20}),
         ("/logout", {}),
     ]

@@ -5,9 +5,13 @@ clean. The tour ends by checking it saw every page the app routes (a new page jo
 import re
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from backoffice.accounts.models import PortalUser
+from backoffice.db import utcnow
 from backoffice.eclaims.importer import import_csv
+from backoffice.extensions import db
 from tests.browser.test_flows_browser import mail_to
 from tests.builders.accounts import publish_terms
 from tests.builders.browser import Checker, fill_general_inquiry, shot
@@ -41,6 +45,15 @@ def prove_eclaims(page, eclaims_id: str, password: str) -> None:
     page.get_by_label("電子請求受付システムのID").fill(eclaims_id)
     page.locator("#password").fill(password)
     page.get_by_role("button", name="次へ進む").click()
+
+
+def logged_in_once(address: str) -> None:
+    """As if the user had done the first login (their own password, the 利用規約): a 登録者 can now hand
+    the role to them."""
+    user = db.session.scalars(sa.select(PortalUser).where(PortalUser.email == address)).one()
+    user.must_change_password = False
+    user.first_login_at = user.password_changed_at = user.terms_accepted_at = utcnow()
+    db.session.commit()
 
 
 def errors_of(page, button: str) -> None:
@@ -193,6 +206,23 @@ def test_every_public_and_portal_page_fits_and_passes_axe(
         expect(page.locator("h1")).to_have_text("ユーザを無効にする")
         check()
         errors_of(page, "無効にする")
+        check()
+
+        # 登録者の引き継ぎ, to the second user once they have logged in: the choice, the code.
+        with live_app.app_context():
+            logged_in_once(MEMBER)
+        page.goto(base + "/mypage")
+        page.get_by_role("link", name="登録者をほかのユーザに引き継ぐ").click()
+        check()
+        errors_of(page, "ワンタイムパスワードを送る")
+        check()
+        page.get_by_label(re.compile("^田中 一郎")).check()
+        page.get_by_label("現在のパスワード").fill(PASSWORD)
+        page.get_by_role("button", name="ワンタイムパスワードを送る").click()
+        expect(page.locator("body")).to_contain_text("登録者を田中 一郎さん")
+        check()
+        page.locator("#code").fill("000000")
+        errors_of(page, "引き継ぐ")
         check()
         page.goto(base + "/mypage/profile")
         check()

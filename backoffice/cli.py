@@ -2,6 +2,7 @@
 `onboarding`, `reports` and `tickets`, from their modules)."""
 
 import sys
+import time
 
 import click
 from flask import Flask
@@ -9,7 +10,7 @@ from flask.cli import AppGroup
 
 from backoffice.attachments.cli import attachments_cli
 from backoffice.demo import demo_cli
-from backoffice.eclaims import importer
+from backoffice.eclaims import fingerprints, importer
 from backoffice.inbound import cli as inbound_cli  # noqa: F401 (adds `mail receive`, `mail fetch`)
 from backoffice.inquiries.categories import seed_categories
 from backoffice.inquiries.cli import tickets_cli
@@ -40,12 +41,19 @@ def eclaims_import(file: str, skip_invalid: bool) -> None:
     """Import FILE.csv (header eclaims_id,password,security_email,security_code,office_number,office_name,kind)."""
     with open(file, encoding="utf-8-sig", newline="") as handle:
         text = handle.read()
+    if not fingerprints.key():
+        click.echo(
+            "FLASK_ECLAIMS_FINGERPRINT_KEY is not set: every row is hashed, also those that did not change",
+            err=True,
+        )
+    click.echo(f"hashing with {importer.workers()} threads", err=True)
+    started = time.monotonic()
     try:
         report = importer.import_csv(
             text,
             skip_invalid=skip_invalid,
             progress=lambda done, total: click.echo(
-                f"imported {done:,} of {total:,} rows", err=True
+                importer.progress_line(done, total, time.monotonic() - started), err=True
             ),
         )
     except importer.HeaderError as error:
@@ -55,7 +63,8 @@ def eclaims_import(file: str, skip_invalid: bool) -> None:
     for line in report.check_digit_warnings:
         click.echo(f"warning {line}", err=True)
     click.echo(
-        f"added {report.added}, updated {report.updated}, refused {len(report.refused)}, "
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"refused {len(report.refused)}, "
         f"check-digit warnings {len(report.check_digit_warnings)}"
     )
     if not report.imported:

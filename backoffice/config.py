@@ -135,6 +135,11 @@ DEFAULTS: dict[str, Any] = {
     # 初回利用登録 must be finished within REGISTRATION_FLOW_MINUTES.
     "ECLAIMS_LOCK_THRESHOLD": 3,
     "ECLAIMS_LOCK_MINUTES": 30,
+    # `flask eclaims import`: the key of the rows' fingerprints, which let a re-import skip rows whose
+    # secrets did not change (backoffice/eclaims/fingerprints.py; never SECRET_KEY, never in the
+    # database). None: every row is hashed on every import. Threads hashing at once (None: one per core).
+    "ECLAIMS_FINGERPRINT_KEY": None,
+    "ECLAIMS_IMPORT_WORKERS": None,
     "REGISTRATION_FLOW_MINUTES": 30,
     "REGISTRATION_LIMIT": "20 per 10 minutes;100 per hour",
     # One-time passwords by email.

@@ -20,6 +20,8 @@ class EClaimsOffice(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     security_email: Mapped[str | None] = mapped_column(sa.String(254))
     security_code_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    # HMAC of the ID, password and security code under ECLAIMS_FINGERPRINT_KEY (eclaims/fingerprints.py).
+    secrets_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     office_number: Mapped[str] = mapped_column(sa.String(10), index=True)
     office_name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[OrganizationKind] = mapped_column(enum_column(OrganizationKind, "eclaims_kind"))

@@ -1,12 +1,19 @@
 """`flask eclaims import`: normalise and check every row, write nothing while a row is bad, update instead
-of duplicate, and write a large file in batches."""
+of duplicate, write a large file in batches, hash on every core, and hash again on a re-import only the
+rows whose secrets changed."""
 
+import threading
+from datetime import timedelta
+
+import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from backoffice.accounts.models import OrganizationKind
+from backoffice.db import utcnow
 from backoffice.eclaims import importer
 from backoffice.eclaims.models import EClaimsOffice
+from backoffice.passwords import verify_password
 
 HEADER = "eclaims_id,password,security_email,security_code,office_number,office_name,kind\n"
 GOOD = (
@@ -27,7 +34,7 @@ def run(runner, tmp_path, text: str, *args: str):
 def test_good_file_is_imported_normalised_and_hashed(runner, tmp_path, db) -> None:
     result = run(runner, tmp_path, GOOD)
     assert result.exit_code == 0, result.output
-    assert "added 4, updated 0, refused 0, check-digit warnings 1" in result.output
+    assert "added 4, updated 0, unchanged 0, refused 0, check-digit warnings 1" in result.output
     assert "04A0700018" in result.output  # the warning names the row
     offices = {o.eclaims_id: o for o in db.session.scalars(sa.select(EClaimsOffice))}
     assert set(offices) == {"KJ000000000001", "KJ000000000003", "KJ000000000004", "KJ000000000005"}
@@ -78,7 +85,7 @@ def test_skip_invalid_imports_the_good_rows(runner, tmp_path, db) -> None:
     )
     result = run(runner, tmp_path, text, "--skip-invalid")
     assert result.exit_code == 0
-    assert "added 4, updated 0, refused 2" in result.output
+    assert "added 4, updated 0, unchanged 0, refused 2" in result.output
     assert "line 6: eclaims_id" in result.output
     assert "line 7: eclaims_id KJ000000000001 appears twice" in result.output
 
@@ -154,3 +161,97 @@ def test_a_national_directory_is_more_rows_than_one_statement_may_name(db, monke
             sa.text("SELECT reltuples FROM pg_class WHERE relname = 'eclaims_offices'")
         )
         assert reltuples > count / 2
+
+
+def office(db, eclaims_id: str) -> EClaimsOffice:
+    db.session.expire_all()
+    return db.session.scalars(
+        sa.select(EClaimsOffice).where(EClaimsOffice.eclaims_id == eclaims_id)
+    ).one()
+
+
+@pytest.fixture
+def counted_hashes(monkeypatch) -> list[str]:
+    """The secrets hashed, in any thread."""
+    hashed: list[str] = []
+    real = importer.hash_password
+
+    def counting(secret: str) -> str:
+        hashed.append(secret)
+        return real(secret)
+
+    monkeypatch.setattr(importer, "hash_password", counting)
+    return hashed
+
+
+def test_a_reimport_hashes_only_the_rows_whose_secrets_changed(app, db, counted_hashes) -> None:
+    app.config["ECLAIMS_FINGERPRINT_KEY"] = "fingerprint-key-1"
+    importer.import_csv(GOOD)
+    assert len(counted_hashes) == 5  # four passwords, one security code
+    first = office(db, "KJ000000000003")
+    assert first.secrets_fingerprint
+    assert len(first.secrets_fingerprint) == 64
+    assert "pass-3" not in first.secrets_fingerprint
+    assert "7391" not in first.secrets_fingerprint
+    locked = office(db, "KJ000000000004")
+    locked.failed_attempts, locked.locked_until = 3, utcnow() + timedelta(minutes=30)
+    db.session.commit()
+
+    counted_hashes.clear()
+    changed = GOOD.replace("pass-3,sec3@demo.example.jp,7391", "pass-3b,sec3@demo.example.jp,7392")
+    changed = changed.replace("sec1@demo.example.jp", "new1@demo.example.jp")
+    report = importer.import_csv(changed)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 3)
+    assert sorted(counted_hashes) == ["7392", "pass-3b"]  # only the changed row's secrets
+    three = office(db, "KJ000000000003")
+    assert verify_password(three.password_hash, "pass-3b")
+    assert verify_password(three.security_code_hash, "7392")
+    assert three.secrets_fingerprint not in (None, first)
+    assert office(db, "KJ000000000001").security_email == "new1@demo.example.jp"  # not a secret
+    assert office(db, "KJ000000000004").failed_attempts == 3  # unchanged: the lock stays
+
+
+def test_a_new_fingerprint_key_hashes_every_row_once_more(app, db, counted_hashes) -> None:
+    app.config["ECLAIMS_FINGERPRINT_KEY"] = "fingerprint-key-1"
+    importer.import_csv(GOOD)
+    app.config["ECLAIMS_FINGERPRINT_KEY"] = "fingerprint-key-2"
+    rotated = importer.import_csv(GOOD)
+    assert (rotated.updated, rotated.unchanged) == (4, 0)
+    again = importer.import_csv(GOOD)
+    assert (again.updated, again.unchanged) == (0, 4)
+
+
+def test_without_a_fingerprint_key_every_row_is_hashed_and_none_is_kept(
+    app, db, runner, tmp_path, counted_hashes
+) -> None:
+    assert app.config["ECLAIMS_FINGERPRINT_KEY"] is None
+    importer.import_csv(GOOD)
+    result = run(runner, tmp_path, GOOD)
+    assert "FLASK_ECLAIMS_FINGERPRINT_KEY is not set" in result.output
+    assert "added 0, updated 4, unchanged 0" in result.output
+    assert len(counted_hashes) == 10
+    assert db.session.scalars(sa.select(EClaimsOffice.secrets_fingerprint)).all() == [None] * 4
+
+
+def test_the_hashes_are_computed_on_several_cores_at_once(app, db, monkeypatch) -> None:
+    """Each hash waits at a barrier for a second one: hashing one at a time would never pass it."""
+    app.config["ECLAIMS_IMPORT_WORKERS"] = 2
+    barrier = threading.Barrier(2, timeout=10)
+    real = importer.hash_password
+
+    def together(secret: str) -> str:
+        barrier.wait()
+        return real(secret)
+
+    monkeypatch.setattr(importer, "hash_password", together)
+    text = HEADER + "".join(f"KJ{n:012d},pass-{n},,,1310100019,事業所{n},care\n" for n in range(4))
+    assert importer.import_csv(text).added == 4
+    app.config["ECLAIMS_IMPORT_WORKERS"] = None
+    assert importer.workers() >= 1
+
+
+def test_progress_gives_the_rate_and_the_time_left() -> None:
+    assert importer.progress_line(1_000, 200_000, 20.0) == (
+        "imported 1,000 of 200,000 rows (50.0 rows/s, 1 h 06 min left)"
+    )
+    assert importer.progress_line(0, 10, 0.0) == "imported 0 of 10 rows"

@@ -1,9 +1,10 @@
 """The stack floor: the floor (bench/floor.py) written with the product's stack and nothing of the product.
 
-Same URLs, steps and row as the floor, but the form is a Flask-WTF form with the inquiry form's sixteen
+Same URLs, steps and row as the floor, but the form is a Flask-WTF form with the inquiry form's seventeen
 fields and two category selects filled from the real category tree, its pages are Jinja templates under a
 layout, it is validated at 入力 and again at 送信 (CSRF by Flask-WTF), and the row is inserted through the
-ORM. Still none of the product: no server-side draft, normalisation, Japanese messages, conditional
+ORM. WTForms writes its attributes with the same fast `html_params` as the app (`forms.html.install()`),
+so that the two render alike. Still none of the product: no server-side draft, normalisation, Japanese messages, conditional
 fields, rate limits, history, counters, outbox or mail. Between the floor and the app it separates what
 the stack costs from what the product does:
 
@@ -18,11 +19,12 @@ import sqlalchemy as sa
 from flask import Flask, redirect, render_template, session
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import DeclarativeBase, Session
-from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from backoffice.config import _sqlalchemy_url
 from bench.floor import keep_draft, reference_number, row, sent
+from forms import html
 
 
 class InquiryForm(FlaskForm):
@@ -42,6 +44,7 @@ class InquiryForm(FlaskForm):
     department = StringField("部署名", [Optional(), Length(max=100)])
     body = TextAreaField("お問い合わせ内容", [DataRequired(), Length(max=2000)])
     contact_time = StringField("この欄には何も入力しないでください", [Optional()])
+    privacy_consent = BooleanField("個人情報の取扱いに同意する", [DataRequired()])
 
 
 class ConfirmForm(FlaskForm):
@@ -49,6 +52,7 @@ class ConfirmForm(FlaskForm):
 
 
 def create_app() -> Flask:
+    html.install()
     app = Flask(__name__, template_folder=str(Path(__file__).parent / "templates" / "stack_floor"))
     app.secret_key = os.environ["SECRET_KEY"]
     engine = sa.create_engine(_sqlalchemy_url(os.environ["DATABASE_URL"]), pool_pre_ping=True)
@@ -87,7 +91,10 @@ def create_app() -> Flask:
     @app.route("/inquiry/confirm", methods=["GET", "POST"])
     def confirm() -> Any:
         draft = session.get("draft")
-        form = None if draft is None else inquiry_form(data=draft, meta={"csrf": False})
+        # The draft alone (formdata=None): the 送信 POST carries only the key and the token.
+        form = (
+            None if draft is None else inquiry_form(formdata=None, data=draft, meta={"csrf": False})
+        )
         if form is None or not form.validate():
             return redirect("/inquiry")
         confirm = ConfirmForm()

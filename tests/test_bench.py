@@ -8,6 +8,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
+import wtforms.widgets.core
 from flask_migrate import upgrade
 
 from backoffice import create_app
@@ -17,6 +18,7 @@ from backoffice.inquiries.models import Inquiry
 from backoffice.inquiries.operations import REFERENCE_ALPHABET
 from backoffice.paths import MIGRATIONS
 from bench import dataset, docs, floor, scenarios, stack_floor
+from forms import html
 from tests.builders.app import app_config
 
 
@@ -42,7 +44,14 @@ def test_floors_insert_the_same_row_the_app_reads(postgres_cluster, monkeypatch,
         )
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("SECRET_KEY", "floor-test-key")
+    # Under gunicorn the app's factory never runs beside a floor: start from WTForms' own writer.
+    core = wtforms.widgets.core
+    for owner in (core, core.Input, core.Button):
+        monkeypatch.setattr(owner, "html_params", html._original)
     floor_app = module.create_app()
+    if module is stack_floor:  # renders as the app does (bench/stack_floor.py)
+        assert core.html_params is html.html_params
+        assert core.Input.html_params is html.html_params
     client = floor_app.test_client()
     page = client.get("/inquiry").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)

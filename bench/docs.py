@@ -196,6 +196,16 @@ def results_table(r: dict[str, Any]) -> str:
             r["met"]["csv"],
         ),
         *(
+            (
+                f"E-claims import of {imp['rows']:,} rows ({imp['workers']} hashing threads)",
+                f"first {imp['first_rows_per_s']} rows/s ({imp['first_seconds']} s); again, unchanged: "
+                f"{imp['again_rows_per_s']} rows/s ({imp['again_seconds']} s)",
+                "reported",
+                None,
+            )
+            for imp in ([r["import"]] if "import" in r else [])
+        ),
+        *(
             row
             for mail in ([r["inbound"]] if "inbound" in r else [])
             for row in (

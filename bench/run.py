@@ -20,7 +20,7 @@ import psycopg
 import sqlalchemy as sa
 
 from backoffice.display import JST
-from bench import dataset, docs, inbound, operations, scenarios, steps
+from bench import dataset, directory_import, docs, inbound, operations, scenarios, steps
 from bench.client import Browser, Run, percentile, run_parallel
 from bench.infra import (
     ROOT,
@@ -80,6 +80,7 @@ def main() -> None:
         with Gunicorn("wsgi:app", env, app_port, workers) as app:
             results.update(measure_app(app, mailbox, seconds, samples, url, pages))
         results["inbound"] = inbound.measure(env, url, workers)
+        results["import"] = directory_import.measure(env)
         for key, target in (
             ("floor", "bench.floor:create_app()"),
             ("stack_floor", "bench.stack_floor:create_app()"),

@@ -234,3 +234,31 @@ def test_results_table_reports_inbound_mail_against_its_target() -> None:
     fetch = next(row for row in table if row.startswith("| Reply by mail, `mail fetch`"))
     assert "61.0 /s, p95 40.4 ms" in fetch
     assert fetch.endswith("| ≥ 50 /s | ✅ |")
+
+
+def test_the_import_bench_directory_is_valid_and_its_row_is_reported() -> None:
+    import csv
+    import io
+
+    from backoffice.eclaims import importer
+    from bench import directory_import
+    from bench.infra import ROOT
+
+    text = directory_import.directory(50)
+    seen: set[str] = set()
+    for line, raw in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        row = importer._parse(line, raw, seen)  # raises on a row the import would refuse
+        seen.add(row.eclaims_id)
+    assert len(seen) == 50
+    assert all(i.startswith(directory_import.PREFIX) for i in seen)
+    results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    results["import"] = {
+        "rows": 2000,
+        "workers": 2,
+        "first_rows_per_s": 7.1,
+        "first_seconds": 281.7,
+        "again_rows_per_s": 950.0,
+        "again_seconds": 2.1,
+    }
+    line = next(x for x in docs.results_table(results).splitlines() if "E-claims import" in x)
+    assert "first 7.1 rows/s (281.7 s); again, unchanged: 950.0 rows/s (2.1 s)" in line

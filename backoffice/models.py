@@ -1,6 +1,7 @@
 """Imports every model module, so that the metadata (and so migrations) know every table."""
 
 from backoffice.accounts import models as accounts_models
+from backoffice.accounts import search_index as accounts_search_index
 from backoffice.alerts import models as alerts_models
 from backoffice.attachments import models as attachments_models
 from backoffice.audit import models as audit_models
@@ -22,6 +23,7 @@ from backoffice.saved_views import models as saved_views_models
 
 __all__ = [
     "accounts_models",
+    "accounts_search_index",
     "alerts_models",
     "attachments_models",
     "audit_models",

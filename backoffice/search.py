@@ -12,7 +12,8 @@ term is the grams that start with it.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,13 +36,11 @@ def _escaped(term: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", term)
 
 
-def contains(
-    expression: sa.ColumnElement[str], term: str, *, short_anywhere: bool = False
-) -> sa.ColumnElement[bool]:
-    """`expression` contains `term` (three characters or more), or has a word starting with it; with
-    `short_anywhere`, a shorter term is looked for anywhere too, which the index cannot answer (it reads
-    the whole table) — for names without spaces, such as 「ひまわり訪問看護ステーション」 and 「訪問」."""
-    anywhere = short_anywhere or len(term) >= TRIGRAM
+def contains(expression: sa.ColumnElement[str], term: str) -> sa.ColumnElement[bool]:
+    """`expression` contains `term` (three characters or more), or has a word starting with it (a
+    shorter term, which the trigram index cannot answer: lists that must find one or two characters
+    keep a gram table, below)."""
+    anywhere = len(term) >= TRIGRAM
     pattern = f"%{_escaped(term)}%" if anywhere else f"% {_escaped(term)}%"
     if term.lower() == term.upper():
         # Nothing in the term has a case (Japanese, digits): LIKE finds the same rows as ILIKE, and
@@ -99,6 +98,49 @@ def keep_grams(
         connection.execute(
             sa.insert(table), [{"gram": gram, key.name: record_id} for gram in sorted(added)]
         )
+
+
+def keep_grams_of(model: Any, table: sa.Table, fields: Sequence[str]) -> None:
+    """Keep `table` in step with `fields` of every row of `model` the ORM inserts or updates, in the
+    flush that writes the row."""
+
+    @sa.event.listens_for(model, "after_insert")
+    def _grams_of_new_row(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        keep_grams(connection, table, target.id, (getattr(target, f) for f in fields))
+
+    @sa.event.listens_for(model, "after_update")
+    def _grams_of_changed_row(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        state = sa.inspect(target)
+        changes = [state.attrs[f].history for f in fields]
+        if any(h.has_changes() for h in changes):
+            was = [h.deleted[0] if h.deleted else (h.unchanged or [None])[0] for h in changes]
+            keep_grams(connection, table, target.id, (getattr(target, f) for f in fields), was=was)
+
+
+def rebuild_grams(connection: sa.Connection, table: sa.Table, fields: Sequence[str]) -> None:
+    """Write `table` afresh from every row of the table it indexes (after a bulk load or in the
+    migration that adds it): in one statement on PostgreSQL, row by row elsewhere."""
+    key = _key(table)
+    owner = next(iter(key.foreign_keys)).column.table
+    connection.execute(sa.delete(table))
+    if connection.dialect.name == "postgresql":
+        # The statement form of `grams` (NFKC, lower case, pairs, a word's last character with a
+        # space).
+        joined = " || ' ' || ".join(f"coalesce(o.{f}, '')" for f in fields)
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {table.name} (gram, {key.name}) "  # noqa: S608 (names of the metadata)
+                "SELECT DISTINCT substr(w, n, 1) || CASE WHEN n < length(w) "
+                "THEN substr(w, n + 1, 1) ELSE ' ' END, o.id "
+                f"FROM {owner.name} o, LATERAL regexp_split_to_table(lower(normalize("
+                f"{joined}, NFKC)), '\\s+') AS w, "
+                "LATERAL generate_series(1, length(w)) AS n WHERE w <> '' ORDER BY 1, 2"
+            )
+        )
+        return
+    columns = [owner.c[name] for name in fields]
+    for row in connection.execute(sa.select(owner.c.id, *columns)):
+        keep_grams(connection, table, row[0], row[1:])
 
 
 def has_gram(

@@ -29,6 +29,7 @@ import psycopg
 import sqlalchemy as sa
 from flask import Flask
 
+from backoffice.accounts import search_index as accounts_search_index
 from backoffice.accounts.models import TermsVersion
 from backoffice.business_days import business_minutes, day_minutes, desk_hours, late_from, on_time
 from backoffice.extensions import db
@@ -294,6 +295,8 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         "inquiry_grams",
         "organizations",
         "portal_users",
+        "organization_grams",
+        "portal_user_grams",
         "onboarding_progress",
     ]
     with psycopg.connect(url, autocommit=True) as conn:
@@ -320,6 +323,10 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
         log(f"inquiry_grams in {time.monotonic() - grams_started:.0f} s")
         _copy(conn, "organizations", ORG_COLUMNS, _organizations(rng), log)
         _copy(conn, "portal_users", USER_COLUMNS, _users(rng, portal_hash, terms_id), log)
+        grams_started = time.monotonic()
+        with app.app_context(), db.engine.begin() as connection:
+            accounts_search_index.rebuild(connection)
+        log(f"organization and user grams in {time.monotonic() - grams_started:.0f} s")
         _copy(conn, "onboarding_progress", funnel_data.COLUMNS, funnel_data.rows(rng, _ORGS), log)
         with app.app_context():
             # Each row's stage and waits, as the app keeps them (backoffice.onboarding.progress).
@@ -328,7 +335,7 @@ def load(app: Flask, tickets: int, log: Callable[[str], None] = print) -> None:
             db.session.commit()
         for table in tables:
             # Keyed by their inquiry: no sequence of their own.
-            if table not in ("inquiry_account_requests", "inquiry_grams"):
+            if not table.endswith("_grams") and table != "inquiry_account_requests":
                 conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT coalesce(max(id), 1) FROM {table}))"

@@ -8,34 +8,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from backoffice import search
 from backoffice.extensions import db
 from backoffice.inquiries.models import Inquiry, InquiryEvent
 from backoffice.inquiries.vocabulary import MESSAGE_KINDS
-from backoffice.search import gram_table, keep_grams
+from backoffice.search import gram_table, keep_grams_of
 
 # The names a one- or two-character search term is looked up in (backoffice.search).
 GRAM_FIELDS = ("requester_name", "requester_kana", "organization_name")
 inquiry_grams = gram_table(db.metadata, "inquiry_grams", "inquiries", "inquiry_id")
 
 
-@sa.event.listens_for(Inquiry, "after_insert")
-def _grams_of_new_ticket(mapper: Any, connection: sa.Connection, target: Inquiry) -> None:
-    keep_grams(connection, inquiry_grams, target.id, (getattr(target, f) for f in GRAM_FIELDS))
-
-
-@sa.event.listens_for(Inquiry, "after_update")
-def _grams_of_changed_ticket(mapper: Any, connection: sa.Connection, target: Inquiry) -> None:
-    state = sa.inspect(target)
-    changes = [state.attrs[f].history for f in GRAM_FIELDS]
-    if any(h.has_changes() for h in changes):
-        was = [h.deleted[0] if h.deleted else (h.unchanged or [None])[0] for h in changes]
-        keep_grams(
-            connection,
-            inquiry_grams,
-            target.id,
-            (getattr(target, f) for f in GRAM_FIELDS),
-            was=was,
-        )
+keep_grams_of(Inquiry, inquiry_grams, GRAM_FIELDS)
 
 
 # A message's body joins its ticket's messages_text in the same flush. When the flush changes the
@@ -81,24 +65,5 @@ def _message_searchable(mapper: Any, connection: sa.Connection, target: InquiryE
 
 
 def rebuild_grams(connection: sa.Connection) -> None:
-    """Write the gram table afresh from every ticket (after a bulk load or a migration): in one
-    statement on PostgreSQL, row by row elsewhere."""
-    connection.execute(sa.delete(inquiry_grams))
-    if connection.dialect.name == "postgresql":
-        # The statement form of backoffice.search.grams (NFKC, lower case, pairs, a word's last
-        # character with a space).
-        connection.execute(
-            sa.text(
-                "INSERT INTO inquiry_grams (gram, inquiry_id) "
-                "SELECT DISTINCT substr(w, n, 1) || CASE WHEN n < length(w) "
-                "THEN substr(w, n + 1, 1) ELSE ' ' END, i.id "
-                "FROM inquiries i, LATERAL regexp_split_to_table(lower(normalize("
-                "i.requester_name || ' ' || i.requester_kana || ' ' || "
-                "coalesce(i.organization_name, ''), NFKC)), '\\s+') AS w, "
-                "LATERAL generate_series(1, length(w)) AS n WHERE w <> '' ORDER BY 1, 2"
-            )
-        )
-        return
-    fields = [Inquiry.__table__.c[name] for name in GRAM_FIELDS]
-    for row in connection.execute(sa.select(Inquiry.__table__.c.id, *fields)):
-        keep_grams(connection, inquiry_grams, row[0], row[1:])
+    """Write the gram table afresh from every ticket (after a bulk load)."""
+    search.rebuild_grams(connection, inquiry_grams, GRAM_FIELDS)

@@ -23,7 +23,8 @@ def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_ENABLED": False,
         "MAIL_SERVER": None,
-        "SERVER_NAME": "localhost",
+        # No SERVER_NAME, as in production: links in mails must not depend on it (backoffice/urls.py).
+        "SERVER_NAME": None,
         "PUBLIC_URL": "http://localhost",
         # Tests change categories and read the form at once; test_category_cache covers the cache.
         "CATEGORY_CACHE_SECONDS": 0,

@@ -70,6 +70,10 @@ REPORT_PAGES = {
 
 
 ACCOUNT_PAGES = {
+    "users_first_page_p95_ms": "Portal users, first page",
+    "users_deep_page_p95_ms": "Portal users, page 1,000",
+    "organizations_first_page_p95_ms": "Organizations, first page",
+    "organizations_deep_page_p95_ms": "Organizations, page 1,000",
     "users_email_p95_ms": "Portal users, search by a whole email (ID)",
     "users_name_p95_ms": "Portal users, search by full name",
     "users_surname_p95_ms": "Portal users, search by the commonest surname alone",

@@ -297,9 +297,13 @@ def account_urls(url: str) -> dict[str, str]:
         ).fetchone()
     users, organizations = "/admin/portal_users/", "/admin/organizations/"
     return {
+        "users_first_page": users,
+        "users_deep_page": scenarios.quoted(users, page="999"),
         "users_email": scenarios.quoted(users, search=email),
         "users_name": scenarios.quoted(users, search=name),
         "users_surname": scenarios.quoted(users, search=surname),
+        "organizations_first_page": organizations,
+        "organizations_deep_page": scenarios.quoted(organizations, page="999"),
         "organizations_number": scenarios.quoted(organizations, search=number),
         # The start of a name (「ひまわり」), and two characters found anywhere in names (「訪問」).
         "organizations_name": scenarios.quoted(organizations, search=organization[:4]),

@@ -31,6 +31,8 @@ class Organization(db.Model):
     """One per 介護保険事業所番号 / 医療機関コード (`office_number`)."""
 
     __tablename__ = "organizations"
+    # The back office's list, newest first (migration 0033).
+    __table_args__ = (sa.Index("ix_organizations_created_at", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[OrganizationKind] = mapped_column(

@@ -51,8 +51,9 @@ class LargeListMixin(SearchHookMixin):
 
     - The whole list is counted by `whole_count_query()` (a counter), and a list filtered by one filter
       alone by `counted_total()` where a counter keeps that number (the same numbers as the dashboard).
-    - Any other filter or search counts its matches only up to `count_cap`; a list with more shows
-      「1,000件以上」 and a previous/next pager instead of page numbers.
+    - Any other filter or search, and the whole list when no counter keeps its size, counts its matches
+      only up to `count_cap`; a list with more shows 「1,000件以上」 and a previous/next pager instead of
+      page numbers.
     - From `deferred_join_from` rows on, and on every filtered page, the page's ids are read first and
       the rows loaded by primary key (see `_apply_pagination`).
     """
@@ -88,7 +89,7 @@ class LargeListMixin(SearchHookMixin):
             "counter"
             if total is not None
             else "whole"
-            if not searched and not filters
+            if not searched and not filters and self.whole_count_query() is not None
             else "capped"
         )
         g.large_list_filtered = bool(filters)
@@ -105,8 +106,8 @@ class LargeListMixin(SearchHookMixin):
 
     def get_count_query(self) -> Any:
         mode = g.get("large_list_count")
-        if mode == "whole" and (whole := self.whole_count_query()) is not None:
-            return whole
+        if mode == "whole":
+            return self.whole_count_query()
         if mode == "counter":
             return None  # get_list reads the counter
         query = _CappedCount([self.model.id], db.session())  # type: ignore[attr-defined]

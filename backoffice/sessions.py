@@ -7,6 +7,7 @@ copied cookie stops working at once. Sessions end after an idle time and an abso
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,8 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backoffice.db import utcnow
 from backoffice.extensions import db
 
-# Kept this long after creation, then deleted when a new session starts (long past any limit).
+# Kept this long after creation, then deleted when a new session starts (long past any limit), at most
+# once per PURGE_SECONDS in each process: a login need not pay for the purge.
 RETENTION = timedelta(days=30)
+PURGE_SECONDS = 300
 
 
 class SessionColumns:
@@ -28,7 +31,7 @@ class SessionColumns:
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
@@ -51,13 +54,27 @@ class SessionStore:
 
     def start(self, owner: Any, ip_address: str | None) -> str:
         """A new session for `owner`; returns the key for the cookie. Commits."""
+        key = self.begin(owner, ip_address)
+        db.session.commit()
+        return key
+
+    def begin(self, owner: Any, ip_address: str | None) -> str:
+        """A new session for `owner` in the caller's transaction (a login commits it with its own
+        changes: one commit, not two); returns the key for the cookie."""
         key = secrets.token_urlsafe(32)
+        self._purge_old()
+        db.session.add(self.model(key_hash=hash_key(key), owner=owner, ip_address=ip_address))
+        return key
+
+    def _purge_old(self) -> None:
+        marker = f"kip.next_session_purge.{self.model.__tablename__}"
+        now = time.monotonic()
+        if current_app.extensions.get(marker, 0.0) > now:
+            return
         db.session.execute(
             sa.delete(self.model).where(self.model.created_at < utcnow() - RETENTION)
         )
-        db.session.add(self.model(key_hash=hash_key(key), owner=owner, ip_address=ip_address))
-        db.session.commit()
-        return key
+        current_app.extensions[marker] = now + PURGE_SECONDS
 
     def find(self, key: str | None) -> Any | None:
         if not key:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from backoffice.accounts.errors import InitialPasswordExpired, LoginFailed
 from backoffice.accounts.models import PortalUser
@@ -19,7 +20,7 @@ from backoffice.lockout import count_failure as count_lockout_failure
 from backoffice.normalize import normalize_email
 from backoffice.onboarding import progress
 from backoffice.otp import operations as otp
-from backoffice.otp.models import Purpose
+from backoffice.otp.models import OtpChallenge, Purpose
 from backoffice.passwords import check_policy, hash_password, verify_password
 
 
@@ -34,7 +35,11 @@ def begin_login(
     """
     now = now or utcnow()
     address = normalize_email(email).lower()
-    user = db.session.scalar(sa.select(PortalUser).where(PortalUser.email == address))
+    user = db.session.scalar(
+        sa.select(PortalUser)
+        .where(PortalUser.email == address)
+        .options(joinedload(PortalUser.organization))  # `usable` reads it
+    )
     password_ok = verify_password(user.password_hash if user else None, password)
     if user is None or not user.usable:
         record_unknown_account("portal.login", address)
@@ -84,17 +89,24 @@ def count_failure(user: PortalUser, now: datetime, reason: str) -> None:
     )
 
 
-def finish_login(binding: str | None, code: str, ip_address: str | None) -> tuple[PortalUser, str]:
-    """Check the one-time password; start the server-side session. Returns the user and the new session
-    key. A wrong code counts toward the account's lockout; a locked account cannot finish. Raises
+def finish_login(
+    binding: str | None,
+    code: str,
+    ip_address: str | None,
+    *,
+    challenge: OtpChallenge | None = None,
+) -> tuple[PortalUser, str]:
+    """Check the one-time password; start the server-side session, in the same transaction. Returns
+    the user and the new session key. A wrong code counts toward the account's lockout; a locked account
+    cannot finish. `challenge`: this browser's, when the caller has read it already. Raises
     otp.OtpError."""
-    challenge = otp.find(binding, Purpose.LOGIN)
+    challenge = challenge or otp.find(binding, Purpose.LOGIN)
     user = db.session.get(PortalUser, challenge.portal_user_id) if challenge else None
     if user is not None and user.locked_until and user.locked_until > utcnow():
         # Locked since the password step (by an operator, or by failures): the code no longer helps.
         raise otp.OtpUnavailable
     try:
-        otp.verify(binding, Purpose.LOGIN, code)
+        otp.verify(binding, Purpose.LOGIN, code, challenge=challenge)
     except otp.OtpWrong:
         if user is not None:
             record("portal.otp_failed", outcome=Outcome.FAILURE, **portal_actor(user))
@@ -115,8 +127,9 @@ def finish_login(binding: str | None, code: str, ip_address: str | None) -> tupl
         progress.logged_in(user)
     record("portal.otp_passed", **portal_actor(user))
     record("portal.login", **portal_actor(user))
+    key = SESSIONS.begin(user, ip_address)
     db.session.commit()
-    return user, SESSIONS.start(user, ip_address)
+    return user, key
 
 
 def load_session(key: str | None) -> PortalUser | None:

@@ -139,7 +139,7 @@ def login_otp() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user, key = account_login.finish_login(
-                session.get(OTP_KEY), form.code.data, request.remote_addr
+                session.get(OTP_KEY), form.code.data, request.remote_addr, challenge=challenge
             )
         except otp.OtpError as failure:
             populate_errors(form, failure)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice.db import utcnow
 from backoffice.domain_errors import DomainError
@@ -215,12 +216,19 @@ def find(binding: str | None, purpose: Purpose) -> OtpChallenge | None:
 
 
 def verify(
-    binding: str | None, purpose: Purpose, code: str, *, now: datetime | None = None
+    binding: str | None,
+    purpose: Purpose,
+    code: str,
+    *,
+    now: datetime | None = None,
+    challenge: OtpChallenge | None = None,
 ) -> OtpChallenge:
     """Consume the challenge when `code` is right (caller commits). A wrong code is counted and
-    committed at once. Raises OtpUnavailable, OtpExpired, OtpExhausted or OtpWrong."""
+    committed at once. `challenge`: the one `find` gave the caller for this binding and purpose, so as
+    not to read it again. Raises OtpUnavailable, OtpExpired, OtpExhausted or OtpWrong."""
     now = now or utcnow()
-    challenge = find(binding, purpose)
+    if challenge is None or challenge.purpose is not purpose:
+        challenge = find(binding, purpose)
     if challenge is None:
         raise OtpUnavailable
     max_attempts = current_app.config["OTP_MAX_ATTEMPTS"]
@@ -243,7 +251,7 @@ def verify(
     ).rowcount
     if consumed != 1:
         raise OtpUnavailable
-    db.session.refresh(challenge)
+    set_committed_value(challenge, "consumed_at", now)  # as written: nothing left to flush
     return challenge
 
 

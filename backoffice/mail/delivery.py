@@ -1,10 +1,11 @@
 """Deliver queued emails once, with retries: right after the response of the request that queued them
 (a thread of the web worker), and by the `flask mail deliver` worker for whatever is left.
 
-Delivery claims a row with one conditional UPDATE (a lease), commits, talks to the SMTP server outside any
-transaction, then records the outcome. The conditional UPDATE is atomic on SQLite and PostgreSQL alike, so
-several `flask mail deliver` workers never send the same mail twice; a worker that dies mid-send leaves a
-lease that runs out, after which the mail is tried again.
+Delivery claims a batch of rows with one conditional UPDATE (a lease), commits, talks to the SMTP server
+outside any transaction, then records the batch's outcomes in one transaction. The conditional UPDATE is
+atomic on SQLite and PostgreSQL alike, so several `flask mail deliver` workers never send the same mail
+twice; a worker that dies mid-batch leaves leases that run out, after which its mails are tried again
+(those it had sent already go again with the same Message-ID, which lets a receiver drop the copy).
 """
 
 import atexit

@@ -101,7 +101,13 @@ def finish_login(
     cannot finish. `challenge`: this browser's, when the caller has read it already. Raises
     otp.OtpError."""
     challenge = challenge or otp.find(binding, Purpose.LOGIN)
-    user = db.session.get(PortalUser, challenge.portal_user_id) if challenge else None
+    user = (
+        db.session.get(
+            PortalUser, challenge.portal_user_id, options=[joinedload(PortalUser.organization)]
+        )
+        if challenge
+        else None
+    )
     if user is not None and user.locked_until and user.locked_until > utcnow():
         # Locked since the password step (by an operator, or by failures): the code no longer helps.
         raise otp.OtpUnavailable

@@ -123,7 +123,11 @@ def results_table(r: dict[str, Any]) -> str:
         (
             "Inquiry form sent (GET, 確認, 送信, 完了)",
             f"{s['rps']} /s, p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms",
-            f"≥ 0.5 × floor ({s['floor_rps']} /s): {s['ratio']} ×",
+            (
+                f"≥ 0.5 × stack floor ({s['stack_floor_rps']} /s): {s['ratio_to_stack_floor']} ×"
+                if "ratio_to_stack_floor" in s
+                else f"≥ 0.5 × floor ({s['floor_rps']} /s): {s['ratio']} ×"
+            ),
             r["met"]["submit"],
         ),
         *(
@@ -189,7 +193,16 @@ def results_table(r: dict[str, Any]) -> str:
             if key in r.get("reports", {})
         ),
         *(
-            (label, f"p95 {r['accounts'][key]} ms", "reported", None)
+            (
+                label,
+                f"p95 {r['accounts'][key]} ms",
+                f"≤ {r['targets']['account_p95_ms']} ms"
+                if "account_p95_ms" in r["targets"]
+                else "reported",
+                r["accounts"][key] <= r["targets"]["account_p95_ms"]
+                if "account_p95_ms" in r["targets"]
+                else None,
+            )
             for key, label in ACCOUNT_PAGES.items()
             if key in r.get("accounts", {})
         ),
@@ -228,10 +241,14 @@ def results_table(r: dict[str, Any]) -> str:
             )
         ),
         (
-            "Login + one-time password",
-            f"server {login['server_ms']} ms + hashing {login['hash_ms']} ms",
-            "reported",
-            None,
+            "Login + one-time password (the two POSTs less one argon2 verification)",
+            f"server p50 {login['server_ms']} ms"
+            + (f", p95 {login['server_p95_ms']} ms" if "server_p95_ms" in login else "")
+            + f" + hashing {login['hash_ms']} ms",
+            f"≤ {r['targets']['login_server_ms']} ms"
+            if "login_server_ms" in r["targets"]
+            else "reported",
+            r["met"].get("login"),
         ),
         (
             "Worker memory after the run",
@@ -280,7 +297,13 @@ def results_table(r: dict[str, Any]) -> str:
         ]
     if cpu := s.get("cpu_ms"):
         per_step = [(step, lambda _k, v, step=step: v.get(step)) for step in cpu["app"]]
-        per_step += [("all", lambda _k, v: round(sum(v.values()), 1))]
+        per_step += [
+            (
+                "all but the mail",
+                lambda _k, v: round(sum(x for k, x in v.items() if k != "mail"), 1),
+            ),
+            ("all", lambda _k, v: round(sum(v.values()), 1)),
+        ]
         lines += [
             "",
             "CPU time of one submission, step by step (median, one process, `bench/steps.py`):",

@@ -9,7 +9,6 @@ import multiprocessing
 import os
 import re
 import resource
-import secrets
 import signal
 import socket
 import subprocess
@@ -63,7 +62,9 @@ def app_env(database_url: str, smtp_port: int, app_port: int, **extra: str) -> d
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     env.update(
         DATABASE_URL=database_url,
-        SECRET_KEY=os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(32),
+        # The same key every run: a data set reused by a later run (DATABASE_URL) keeps its sealed
+        # status links readable, as a deployment does; with a new key each reply minted a new link.
+        SECRET_KEY=os.environ.get("BENCH_SECRET_KEY") or "kip-bench-secret-key-not-for-production",
         FLASK_SKIP_DOTENV="1",  # production-like: not the .flaskenv of `make run`
         FLASK_MAIL_SERVER="127.0.0.1",
         FLASK_MAIL_PORT=str(smtp_port),

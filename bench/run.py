@@ -41,12 +41,15 @@ from tests.postgres import free_port
 
 RESULTS = ROOT / "bench" / "results"
 TARGETS = {
+    # The form against the stack floor (the same stack, none of the product), since issue 26.
     "submit_ratio": 0.5,
     "list_p95_ms": 100,
     "dashboard_p95_ms": 200,
     "csv_peak_rss_mb": 200,
     "inbound_fetch_per_s": 50,
     "report_p95_ms": 500,
+    "account_p95_ms": 100,
+    "login_server_ms": 15,
 }
 
 
@@ -95,6 +98,9 @@ def main() -> None:
         )
         results["submit"]["stack_floor_ratio"] = round(
             results["submit"]["stack_floor_rps"] / results["submit"]["floor_rps"], 2
+        )
+        results["submit"]["ratio_to_stack_floor"] = round(
+            results["submit"]["rps"] / results["submit"]["stack_floor_rps"], 2
         )
         log("app and floors: CPU time of each step, in this process")
         results["submit"]["cpu_ms"] = steps.measure(env)
@@ -501,6 +507,7 @@ def measure_login(app: Gunicorn, mailbox: Mailbox, count: int = 30) -> dict[str,
     median, hash_ms = statistics.median(totals), statistics.median(hashing)
     return {
         "server_ms": round(median - hash_ms, 1),
+        "server_p95_ms": round(percentile(totals, 95) - hash_ms, 1),
         "hash_ms": round(hash_ms, 1),
         "password_step_p50_ms": round(statistics.median(password_steps), 1),
         "otp_step_p50_ms": round(statistics.median(otp_steps), 1),
@@ -550,7 +557,9 @@ def check_run(run: Any, name: str) -> None:
 def targets_met(results: dict[str, Any]) -> dict[str, bool]:
     lists = results["list"]
     return {
-        "submit": results["submit"]["ratio"] >= TARGETS["submit_ratio"],
+        "submit": results["submit"]["ratio_to_stack_floor"] >= TARGETS["submit_ratio"],
+        "accounts": all(v <= TARGETS["account_p95_ms"] for v in results["accounts"].values()),
+        "login": results["login"]["server_ms"] <= TARGETS["login_server_ms"],
         "list": all(v <= TARGETS["list_p95_ms"] for v in lists.values()),
         "reports": all(v <= TARGETS["report_p95_ms"] for v in results["reports"].values()),
         "dashboard": results["dashboard_p95_ms"] <= TARGETS["dashboard_p95_ms"],

@@ -9,10 +9,9 @@ are told. The number of users does not change: the registrant becomes an added u
 successor leaves.
 """
 
-import sqlalchemy as sa
-
 from backoffice.accounts.errors import AccountError
-from backoffice.accounts.models import Organization, PortalUser
+from backoffice.accounts.members import lock_users
+from backoffice.accounts.models import PortalUser
 from backoffice.accounts.users import portal_actor
 from backoffice.audit.operations import record
 from backoffice.db import utcnow
@@ -92,12 +91,7 @@ def finish(
     challenge = otp.find(binding, Purpose.HANDOVER)
     if challenge is None or challenge.portal_user_id != registrant.id:
         raise otp.OtpUnavailable
-    db.session.execute(
-        sa.update(Organization)
-        .where(Organization.id == registrant.organization_id)
-        .values(users_version=Organization.users_version + 1)
-        .execution_options(synchronize_session=False)
-    )
+    lock_users(registrant.organization_id)
     db.session.refresh(registrant)
     try:
         successor = _successor(registrant, successor_id)

@@ -39,16 +39,22 @@ def places_left(organization: Organization) -> int:
     return max(current_app.config["MAX_ADDED_USERS"] - active_added_users(organization), 0)
 
 
-def claim_a_place(organization_id: int) -> Organization:
-    """Lock the organization's row and check that one more added user fits, in the caller's
-    transaction. The lock (PostgreSQL row lock, SQLite write lock) makes concurrent adds and
-    re-enables count one after another. Raises UserLimitReached (after rolling back)."""
+def lock_users(organization_id: int) -> None:
+    """Take the organization's row lock (PostgreSQL row lock, SQLite write lock) in the caller's
+    transaction, by bumping `users_version`: changes to its set of users then run one after another."""
     db.session.execute(
         sa.update(Organization)
         .where(Organization.id == organization_id)
         .values(users_version=Organization.users_version + 1)
         .execution_options(synchronize_session=False)
     )
+
+
+def claim_a_place(organization_id: int) -> Organization:
+    """Lock the organization's users (`lock_users`) and check that one more added user fits, in the
+    caller's transaction, so that concurrent adds and re-enables count one after another. Raises
+    UserLimitReached (after rolling back)."""
+    lock_users(organization_id)
     organization = db.session.get(Organization, organization_id)
     limit = current_app.config["MAX_ADDED_USERS"]
     if active_added_users(organization) >= limit:

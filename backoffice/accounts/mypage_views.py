@@ -60,12 +60,7 @@ def add_user() -> ResponseReturnValue:
     registrant's password is asked again on the same form when the session's is not recent."""
     user = current_user()
     if not user.is_registrant:
-        return render_template(
-            "errors/error.html",
-            code=403,
-            title="ユーザを追加できません",
-            message="ユーザを追加できるのは、登録者の方だけです。",
-        ), 403
+        return _registrant_only("ユーザを追加できません", "ユーザを追加できる")
     form = NewUserForm()
     if form.validate_on_submit():
         try:
@@ -128,6 +123,12 @@ def disable_user(user_id: int) -> ResponseReturnValue:
     ), status
 
 
+def _registrant_only(title: str, what: str) -> ResponseReturnValue:
+    """The 403 page of what only the organization's registrant may do (`what`: 「…できる」)."""
+    message = f"{what}のは、登録者の方だけです。"
+    return render_template("errors/error.html", code=403, title=title, message=message), 403
+
+
 def _asks_password() -> bool:
     return not reauth.is_recent(session.get(SESSION_KEY))
 
@@ -154,12 +155,7 @@ def hand_over() -> ResponseReturnValue:
     is not recent; then a one-time password to the registrant's own address."""
     user = current_user()
     if not user.is_registrant:
-        return render_template(
-            "errors/error.html",
-            code=403,
-            title="登録者を引き継げません",
-            message="登録者を引き継げるのは、登録者の方だけです。",
-        ), 403
+        return _registrant_only("登録者を引き継げません", "登録者を引き継げる")
     form = HandoverForm()
     candidates = handover.successors(user)
     form.successor.choices = [(str(u.id), u.name) for u in candidates]

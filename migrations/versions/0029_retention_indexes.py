@@ -10,8 +10,9 @@ Revises: 0028
 Create Date: 2026-12-04
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from backoffice.migration_helpers import create_index_concurrently
 
 revision = "0029"
 down_revision = "0028"
@@ -31,27 +32,8 @@ INDEXES = (
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        for name, table, column, where in INDEXES:
-            op.create_index(name, table, [column], sqlite_where=sa.text(where))
-        return
-    # CREATE INDEX CONCURRENTLY cannot run inside a transaction.
-    with op.get_context().autocommit_block():
-        for name, table, column, where in INDEXES:
-            state = op.get_bind().execute(
-                sa.text(
-                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                    "WHERE c.relname = :name"
-                ),
-                {"name": name},
-            ).scalar()
-            if state is True:
-                continue
-            if state is False:
-                op.drop_index(name, table_name=table, postgresql_concurrently=True)
-            op.create_index(
-                name, table, [column], postgresql_where=sa.text(where), postgresql_concurrently=True
-            )
+    for name, table, column, where in INDEXES:
+        create_index_concurrently(name, table, [column], where=where)
 
 
 def downgrade() -> None:

@@ -9,8 +9,9 @@ Revises: 0032
 Create Date: 2026-12-08
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from backoffice.migration_helpers import create_index_concurrently
 
 revision = "0033"
 down_revision = "0032"
@@ -21,22 +22,7 @@ NAME = "ix_organizations_created_at"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        op.create_index(NAME, "organizations", ["created_at", "id"])
-        return
-    with op.get_context().autocommit_block():  # CREATE INDEX CONCURRENTLY: outside a transaction
-        state = op.get_bind().execute(
-            sa.text(
-                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = :name"
-            ),
-            {"name": NAME},
-        ).scalar()
-        if state is True:
-            return
-        if state is False:
-            op.drop_index(NAME, table_name="organizations", postgresql_concurrently=True)
-        op.create_index(NAME, "organizations", ["created_at", "id"], postgresql_concurrently=True)
+    create_index_concurrently(NAME, "organizations", ["created_at", "id"])
 
 
 def downgrade() -> None:

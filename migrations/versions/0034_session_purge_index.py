@@ -9,8 +9,9 @@ Revises: 0033
 Create Date: 2026-12-08
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from backoffice.migration_helpers import create_index_concurrently
 
 revision = "0034"
 down_revision = "0033"
@@ -21,25 +22,8 @@ TABLES = ("portal_sessions", "operator_sessions")
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        for table in TABLES:
-            op.create_index(op.f(f"ix_{table}_created_at"), table, ["created_at"])
-        return
-    with op.get_context().autocommit_block():  # CREATE INDEX CONCURRENTLY: outside a transaction
-        for table in TABLES:
-            name = op.f(f"ix_{table}_created_at")
-            state = op.get_bind().execute(
-                sa.text(
-                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                    "WHERE c.relname = :name"
-                ),
-                {"name": name},
-            ).scalar()
-            if state is True:
-                continue
-            if state is False:
-                op.drop_index(name, table_name=table, postgresql_concurrently=True)
-            op.create_index(name, table, ["created_at"], postgresql_concurrently=True)
+    for table in TABLES:
+        create_index_concurrently(op.f(f"ix_{table}_created_at"), table, ["created_at"])
 
 
 def downgrade() -> None:

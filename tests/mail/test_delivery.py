@@ -358,7 +358,8 @@ def test_a_batch_shares_one_connection_and_is_claimed_and_recorded_at_once(
         sa.event.remove(db.engine, "before_cursor_execute", seen)
         sa.event.remove(db.session, "after_commit", committed)
     # One claim for the five, one statement for the four sent, one for the refused one; two commits.
-    assert len(updates) == 3 and len(commits) == 2
+    assert len(updates) == 3
+    assert len(commits) == 2
     assert (report.sent, report.failed) == (4, 1)
     assert sorted(m["To"] for m in smtp_server.messages) == [
         f"user{i}@example.jp" for i in (0, 1, 3, 4)

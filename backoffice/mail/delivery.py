@@ -1,11 +1,10 @@
 """Deliver queued emails once, with retries: right after the response of the request that queued them
 (a thread of the web worker), and by the `flask mail deliver` worker for whatever is left.
 
-Delivery claims a batch of rows with one conditional UPDATE (a lease), commits, talks to the SMTP server
-outside any transaction, then records the batch's outcomes in one transaction. The conditional UPDATE is
-atomic on SQLite and PostgreSQL alike, so several `flask mail deliver` workers never send the same mail
-twice; a worker that dies mid-batch leaves leases that run out, after which its mails are tried again
-(those it had sent already go again with the same Message-ID, which lets a receiver drop the copy).
+Delivery claims a row with one conditional UPDATE (a lease), commits, talks to the SMTP server outside any
+transaction, then records the outcome. The conditional UPDATE is atomic on SQLite and PostgreSQL alike, so
+several `flask mail deliver` workers never send the same mail twice; a worker that dies mid-send leaves a
+lease that runs out, after which the mail is tried again.
 """
 
 import atexit
@@ -147,49 +146,41 @@ def deliver_due(limit: int = 100) -> DeliveryReport:
 
 
 def deliver_many(ids: Iterable[int]) -> DeliveryReport:
-    """Deliver these emails over one SMTP connection (opened when the first is claimed), up to _BATCH at
-    a time: a batch is claimed with one statement and its outcomes recorded in one transaction, so a
-    busy worker pays two commits per batch instead of two per mail. Each mail is still sent at most
-    once while its lease holds (see `_claim`)."""
+    """Deliver these emails one by one (each claimed, sent and recorded on its own, as deliver_one
+    does) over one SMTP connection, opened when the first is claimed."""
     report = DeliveryReport()
-    ids = list(ids)
     with SmtpSession() as smtp:
-        for start in range(0, len(ids), _BATCH):
-            _deliver_batch(ids[start : start + _BATCH], smtp, report)
+        for email_id in ids:
+            outcome = _deliver(email_id, smtp)
+            if outcome is True:
+                report.sent += 1
+            elif outcome is False:
+                report.failed += 1
     return report
 
 
 def deliver_one(email_id: int) -> bool | None:
     """Claim, send and record one email. True: sent; False: failed (retried later); None: not ours to
     send (already sent, or claimed by another worker)."""
-    report = deliver_many([email_id])
-    return True if report.sent else False if report.failed else None
+    with SmtpSession() as smtp:
+        return _deliver(email_id, smtp)
 
 
-def _deliver_batch(ids: list[int], smtp: SmtpSession, report: DeliveryReport) -> None:
-    claimed = _claim(ids)
+def _deliver(email_id: int, smtp: SmtpSession) -> bool | None:
+    """deliver_one over a connection that may stay open for the next email."""
+    claimed = _claim(email_id)
     if claimed is None:
-        return
-    token, emails = claimed
-    sent: list[tuple[sa.Row[Any], int]] = []
-    failed: list[tuple[int, int, Exception]] = []
-    for email in emails:
-        attempts = email.attempts + 1
-        try:
-            _send(email, smtp)
-        except (smtplib.SMTPException, OSError, InvalidToken) as error:
-            failed.append((email.id, attempts, error))
-        else:
-            sent.append((email, attempts))
-    _record(token, sent, failed)
-    report.sent += len(sent)
-    report.failed += len(failed)
-
-
-def _send(email: sa.Row[Any], smtp: SmtpSession) -> None:
-    """One claimed email to the SMTP server. Raises InvalidToken (sealed under another key: never send
-    a placeholder, the worker must run with the app's SECRET_KEY), smtplib.SMTPException or OSError."""
-    text, html = unseal(email)
+        return None
+    token, email = claimed
+    attempts = email.attempts + 1
+    try:
+        text, html = unseal(email)
+    except InvalidToken as error:
+        # Never send a placeholder: the worker must run with the app's SECRET_KEY.
+        _record_failure(
+            email_id, token, attempts, RuntimeError(f"sealed under another SECRET_KEY ({error!r})")
+        )
+        return False
     message = Message(
         subject=email.subject,
         recipients=[email.to_address],
@@ -208,7 +199,13 @@ def _send(email: sa.Row[Any], smtp: SmtpSession) -> None:
         _attach_files(message, email.id)
     # The same Message-ID on every attempt, so a receiver can drop a copy sent twice.
     message.msgId = message_id(email)
-    smtp.send(message, envelope_sender(email.id))
+    try:
+        smtp.send(message, envelope_sender(email.id))
+    except (smtplib.SMTPException, OSError) as error:
+        _record_failure(email_id, token, attempts, error)
+        return False
+    _record_success(email, token, attempts)
+    return True
 
 
 def _attach_files(message: Message, email_id: int) -> None:
@@ -270,16 +267,15 @@ _CLAIMED = [
 ]
 
 
-def _claim(ids: list[int]) -> tuple[str, list[sa.Row[Any]]] | None:
-    """Take the lease on those of `ids` still queued and not held by another worker, with one statement,
-    and commit, so no other worker sends them meanwhile; the claim token and the emails in the order of
-    `ids`, or None when there are none."""
+def _claim(email_id: int) -> tuple[str, sa.Row[Any]] | None:
+    """Take the lease on a queued email and commit, so no other worker sends it meanwhile; the claim
+    token and the email, or None when it is sent already or another worker holds it."""
     now = utcnow()
     token = secrets.token_hex(16)
-    rows = db.session.execute(
+    email = db.session.execute(
         sa.update(_OUTBOX)
         .where(
-            _OUTBOX.c.id.in_(ids),
+            _OUTBOX.c.id == email_id,
             _OUTBOX.c.status == EmailStatus.QUEUED,
             sa.or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until < now),
         )
@@ -288,93 +284,27 @@ def _claim(ids: list[int]) -> tuple[str, list[sa.Row[Any]]] | None:
             claim_token=token,
         )
         .returning(*_CLAIMED)
-    ).all()
+    ).one_or_none()
     db.session.commit()  # also: no transaction stays open while talking to the SMTP server
-    if not rows:
-        return None
-    order = {email_id: n for n, email_id in enumerate(ids)}
-    return token, sorted(rows, key=lambda row: order[row.id])
+    return None if email is None else (token, email)
 
 
-_CLAIM_ID = sa.bindparam("claimed_id")
-
-
-def _record(
-    token: str, sent: list[tuple[sa.Row[Any], int]], failed: list[tuple[int, int, Exception]]
-) -> None:
-    """The batch's outcomes, in one transaction, each written only while the claim is still ours (a
-    lease that ran out may have been re-claimed): one statement for the sent mails, one to scrub the
-    bodies of those that carried a secret, one for the failures."""
+def _record_success(email: sa.Row[Any], token: str, attempts: int) -> None:
     now = utcnow()
-    ours = sa.and_(_OUTBOX.c.id == _CLAIM_ID, _OUTBOX.c.claim_token == token)
-    released = {"claimed_until": None, "claim_token": None}
-    if sent:
-        db.session.execute(
-            sa.update(_OUTBOX)
-            .where(ours)
-            .values(
-                status=EmailStatus.SENT,
-                sent_at=now,
-                attempts=sa.bindparam("new_attempts"),
-                last_error=None,
-                **released,
-            ),
-            [{"claimed_id": email.id, "new_attempts": attempts} for email, attempts in sent],
-        )
-        if secret := [email.id for email, _ in sent if email.contains_secret]:
-            # Whose claim was just released above: by id, sent by this batch.
-            db.session.execute(
-                sa.update(_OUTBOX)
-                .where(_OUTBOX.c.id.in_(secret), _OUTBOX.c.sent_at == now)
-                .values(body_text=SCRUBBED_NOTICE, body_html=SCRUBBED_NOTICE, scrubbed_at=now)
-            )
-    if failed:
-        config = current_app.config
-        db.session.execute(
-            sa.update(_OUTBOX)
-            .where(ours)
-            .values(
-                status=sa.bindparam("new_status"),
-                attempts=sa.bindparam("new_attempts"),
-                next_attempt_at=sa.bindparam("retry_at"),
-                last_error=sa.bindparam("error"),
-                **released,
-            ),
-            [
-                {
-                    "claimed_id": email_id,
-                    "new_attempts": attempts,
-                    "new_status": (
-                        EmailStatus.FAILED
-                        if attempts >= config["MAIL_MAX_ATTEMPTS"]
-                        else EmailStatus.QUEUED
-                    ),
-                    "retry_at": now
-                    + timedelta(
-                        seconds=min(
-                            config["MAIL_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1),
-                            config["MAIL_RETRY_MAX_SECONDS"],
-                        )
-                    ),
-                    "error": _error_text(error),
-                }
-                for email_id, attempts, error in failed
-            ],
-        )
-    db.session.commit()
-    for email, _ in sent:
-        log.info("mail %s sent", email.id)
-    for email_id, attempts, error in failed:
-        log.warning("mail %s not sent (attempt %s): %s", email_id, attempts, type(error).__name__)
-    for email, _ in sent:
-        if email.kind == "initial_password":
-            _funnel_mailed(email.to_address, now)
-
-
-def _error_text(error: Exception) -> str:
-    if isinstance(error, InvalidToken):
-        error = RuntimeError(f"sealed under another SECRET_KEY ({error!r})")
-    return f"{type(error).__name__}: {error}"[:500]
+    values: dict[str, Any] = {
+        "status": EmailStatus.SENT,
+        "sent_at": now,
+        "attempts": attempts,
+        "claimed_until": None,
+        "claim_token": None,
+        "last_error": None,
+    }
+    if email.contains_secret:
+        values |= {"body_text": SCRUBBED_NOTICE, "body_html": SCRUBBED_NOTICE, "scrubbed_at": now}
+    written = _update_claimed(email.id, token, values)
+    log.info("mail %s sent", email.id)
+    if written and email.kind == "initial_password":
+        _funnel_mailed(email.to_address, now)
 
 
 def _funnel_mailed(address: str, now: datetime) -> None:
@@ -388,3 +318,36 @@ def _funnel_mailed(address: str, now: datetime) -> None:
     except sa.exc.SQLAlchemyError:
         db.session.rollback()
         log.exception("onboarding step of a sent initial password not recorded")
+
+
+def _record_failure(email_id: int, token: str, attempts: int, error: Exception) -> None:
+    config = current_app.config
+    delay = min(
+        config["MAIL_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1), config["MAIL_RETRY_MAX_SECONDS"]
+    )
+    gave_up = attempts >= config["MAIL_MAX_ATTEMPTS"]
+    _update_claimed(
+        email_id,
+        token,
+        {
+            "status": EmailStatus.FAILED if gave_up else EmailStatus.QUEUED,
+            "attempts": attempts,
+            "next_attempt_at": utcnow() + timedelta(seconds=delay),
+            "claimed_until": None,
+            "claim_token": None,
+            "last_error": f"{type(error).__name__}: {error}"[:500],
+        },
+    )
+    log.warning("mail %s not sent (attempt %s): %s", email_id, attempts, type(error).__name__)
+
+
+def _update_claimed(email_id: int, token: str, values: dict[str, Any]) -> bool:
+    """Write the outcome only while the claim is still ours (a lease that ran out may be re-claimed);
+    whether it was. Commits."""
+    written = db.session.execute(
+        sa.update(_OUTBOX)
+        .where(_OUTBOX.c.id == email_id, _OUTBOX.c.claim_token == token)
+        .values(**values)
+    ).rowcount
+    db.session.commit()
+    return bool(written)

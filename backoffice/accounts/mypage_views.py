@@ -199,6 +199,11 @@ def confirm_hand_over() -> ResponseReturnValue:
         return redirect(url_for(".hand_over"))
     form = OtpForm()
     if form.validate_on_submit():
+        if request.form.get("successor") != str(successor.id):
+            # Another tab chose someone else since this page was shown: confirm what is shown only.
+            session.pop(HANDOVER_KEY, None)
+            flash("引き継ぐユーザを、もう一度選んでください。", "warning")
+            return redirect(url_for(".hand_over"))
         try:
             handover.finish(user, pending["binding"], successor.id, form.code.data)
         except handover.NoSuchSuccessor:

@@ -76,12 +76,18 @@ def test_the_registrant_hands_the_role_over_with_a_one_time_password(app, office
     assert "職員 1さん" in confirm
     assert f"{registrant.email} にワンタイムパスワード" in confirm
 
-    wrong = submit(client, "/mypage/handover/confirm", {"code": "000000"})
+    wrong = submit(
+        client, "/mypage/handover/confirm", {"code": "000000", "successor": str(ready.id)}
+    )
     assert wrong.status_code == 422
     assert "ワンタイムパスワードが正しくありません" in wrong.text
     assert roles(db)[registrant.email] is True
 
-    done = submit(client, "/mypage/handover/confirm", {"code": otp_of(registrant.email)})
+    done = submit(
+        client,
+        "/mypage/handover/confirm",
+        {"code": otp_of(registrant.email), "successor": str(ready.id)},
+    )
     assert done.headers["Location"] == "/mypage"
     assert roles(db) == {registrant.email: False, ready.email: True, waiting.email: False}
     assert (
@@ -128,7 +134,12 @@ def test_a_successor_disabled_before_the_code_is_entered_is_not_made_registrant(
     code = otp_of(registrant.email)
     ready.is_active = False
     db.session.commit()
-    moved = submit(client, "/mypage/handover/confirm", {"code": code}, page_url="/mypage")
+    moved = submit(
+        client,
+        "/mypage/handover/confirm",
+        {"code": code, "successor": str(ready.id)},
+        page_url="/mypage",
+    )
     assert moved.headers["Location"] == "/mypage/handover"
     assert roles(db)[registrant.email] is True
     assert roles(db)[ready.email] is False
@@ -140,8 +151,9 @@ def test_the_same_code_sent_twice_hands_over_once(app, office, db) -> None:
     code = otp_of(registrant.email)
     page = client.get("/mypage/handover/confirm").text
     token = csrf_token(page)
-    first = client.post("/mypage/handover/confirm", data={"csrf_token": token, "code": code})
-    again = client.post("/mypage/handover/confirm", data={"csrf_token": token, "code": code})
+    data = {"csrf_token": token, "code": code, "successor": str(ready.id)}
+    first = client.post("/mypage/handover/confirm", data=data)
+    again = client.post("/mypage/handover/confirm", data=data)
     assert first.headers["Location"] == "/mypage"
     assert again.headers["Location"] == "/mypage/handover"  # no longer the registrant
     assert roles(db)[registrant.email] is False
@@ -179,3 +191,19 @@ def test_a_registrant_with_nobody_to_hand_over_to_is_told_why(app, registrant, d
     refused = submit(client, "/mypage/handover", {"successor": str(user.id)})
     assert refused.status_code == 200
     assert "引き継げるユーザがいません。" in refused.text
+
+
+def test_the_confirmation_hands_over_to_the_user_it_shows_only(app, office, db) -> None:
+    """A second tab that chose someone else meanwhile does not change what the first tab confirms."""
+    registrant, client, ready, _ = office
+    submit(client, "/mypage/handover", {"successor": str(ready.id)})
+    page = client.get("/mypage/handover/confirm").text
+    token = csrf_token(page)
+    code = otp_of(registrant.email)
+    shown = client.post(
+        "/mypage/handover/confirm",
+        data={"csrf_token": token, "code": code, "successor": str(ready.id + 1000)},
+    )
+    assert shown.headers["Location"] == "/mypage/handover"
+    assert roles(db)[registrant.email] is True
+    assert roles(db)[ready.email] is False

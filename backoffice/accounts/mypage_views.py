@@ -194,22 +194,16 @@ def confirm_hand_over() -> ResponseReturnValue:
         (u for u in handover.successors(user) if u.id == pending.get("successor")), None
     )
     if successor is None:
-        session.pop(HANDOVER_KEY, None)
-        flash("引き継ぐユーザを、もう一度選んでください。", "warning")
-        return redirect(url_for(".hand_over"))
+        return _choose_again()
     form = OtpForm()
     if form.validate_on_submit():
         if request.form.get("successor") != str(successor.id):
             # Another tab chose someone else since this page was shown: confirm what is shown only.
-            session.pop(HANDOVER_KEY, None)
-            flash("引き継ぐユーザを、もう一度選んでください。", "warning")
-            return redirect(url_for(".hand_over"))
+            return _choose_again()
         try:
             handover.finish(user, pending["binding"], successor.id, form.code.data)
         except handover.NoSuchSuccessor:
-            session.pop(HANDOVER_KEY, None)
-            flash("引き継ぐユーザを、もう一度選んでください。", "warning")
-            return redirect(url_for(".hand_over"))
+            return _choose_again()
         except DomainError as failure:  # otp.OtpError, or the role already handed over
             populate_errors(form, failure, fallback="code")
         else:
@@ -227,6 +221,13 @@ def confirm_hand_over() -> ResponseReturnValue:
         successor=successor,
         sent_to=challenge.sent_to,
     ), status
+
+
+def _choose_again() -> ResponseReturnValue:
+    """Back to the choice: the successor this browser chose can no longer be confirmed."""
+    session.pop(HANDOVER_KEY, None)
+    flash("引き継ぐユーザを、もう一度選んでください。", "warning")
+    return redirect(url_for(".hand_over"))
 
 
 @bp.route("/mypage/profile", methods=["GET", "POST"])
